@@ -1,0 +1,578 @@
+//! Turns one logs answer of the engine into whole lines, and keeps the cursor that makes every line
+//! written exactly once across polls, restarts and crashes.
+//!
+//! The engine answers `GET /containers/{id}/logs?timestamps=1&since=S` with every entry of the
+//! container's log whose timestamp is `>= S`, in the order of its own log file. An entry is one line, or
+//! a 16 KiB piece of a longer line (only the last piece ends with `\n`). stdout and stderr entries may be
+//! slightly out of timestamp order, so lines are never skipped by comparing timestamps: the [`Cursor`]
+//! says "ask with `since`, and the first `skip` entries of that answer are already written". Because the
+//! log is append-only, the answer to the same `since` only ever grows at its end, so the skip stays valid.
+//!
+//! After an answer has been read to its end the cursor moves forward to one second before the newest
+//! entry, so requests stay small; `skip` then counts the entries at or after that second. A line that is
+//! still incomplete at the end of an answer (its last piece not yet logged) is held back, and every
+//! later line with it, so the cursor never has to describe a hole.
+
+use serde::{Deserialize, Serialize};
+
+/// A line piece without its continuation is completed anyway once it is this old: a program that
+/// printed a prompt without a newline must not hold back its container's log forever.
+const STALE_PARTIAL_NS: i64 = 2_000_000_000;
+
+/// Where the next logs request starts and how many entries of its answer are already written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// Unix seconds sent as the request's `since` (inclusive).
+    pub since: i64,
+    /// Entries at the start of that answer that were already written.
+    pub skip: u64,
+}
+
+impl Cursor {
+    /// A cursor that takes every entry from `since` on.
+    pub fn starting_at(since: i64) -> Cursor {
+        Cursor { since, skip: 0 }
+    }
+}
+
+/// Which output of the container a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output of a container without a TTY.
+    Stdout,
+    /// Standard error of a container without a TTY.
+    Stderr,
+    /// The TTY of a container started with `-t` (stdout and stderr merged, lines end with `\r\n`).
+    Console,
+}
+
+/// A piece of a logs answer as the engine client decoded it.
+#[derive(Debug, Clone, Copy)]
+pub enum Chunk<'a> {
+    /// One multiplexed stdout frame: exactly one engine entry.
+    Stdout(&'a [u8]),
+    /// One multiplexed stderr frame: exactly one engine entry.
+    Stderr(&'a [u8]),
+    /// Raw bytes of a TTY container's answer: entries end with `\n`, chunk borders fall anywhere.
+    Console(&'a [u8]),
+}
+
+/// One whole line, without the engine's timestamp and without its line end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line<'a> {
+    /// Where it came from.
+    pub stream: Stream,
+    /// The bytes the container wrote (not necessarily UTF-8).
+    pub text: &'a [u8],
+}
+
+/// An incomplete line of one stream.
+#[derive(Debug)]
+struct Partial {
+    /// Index of its first entry in the answer.
+    first: u64,
+    text: Vec<u8>,
+    last_ts: Option<i64>,
+}
+
+/// Reads one logs answer, entry by entry, and hands out whole lines past the cursor.
+#[derive(Debug)]
+pub struct LineAssembler {
+    start: Cursor,
+    /// Entries of the answer seen so far, skipped ones included.
+    seen: u64,
+    /// Index of the first entry of the oldest line not handed out yet, while any line is incomplete.
+    hold_from: Option<u64>,
+    /// Incomplete lines: stdout, stderr, console.
+    partial: [Option<Partial>; 3],
+    /// Complete lines held back behind an incomplete one, with the index of their first entry.
+    held: Vec<(u64, Stream, Vec<u8>)>,
+    /// Console bytes not yet ending in `\n`.
+    console: Vec<u8>,
+    /// Newest whole second among the entries, and how many entries fell in it and in the second before.
+    newest_sec: Option<i64>,
+    in_newest: u64,
+    in_before_newest: u64,
+    /// Newest timestamp in nanoseconds, for the staleness of incomplete lines.
+    newest_ns: Option<i64>,
+}
+
+fn slot(stream: Stream) -> usize {
+    match stream {
+        Stream::Stdout => 0,
+        Stream::Stderr => 1,
+        Stream::Console => 2,
+    }
+}
+
+const SLOT_STREAMS: [Stream; 3] = [Stream::Stdout, Stream::Stderr, Stream::Console];
+
+/// Parses the engine's RFC3339Nano timestamp into unix nanoseconds.
+pub fn parse_timestamp(text: &[u8]) -> Option<i64> {
+    let text = std::str::from_utf8(text).ok()?;
+    let t = chrono::DateTime::parse_from_rfc3339(text).ok()?;
+    t.timestamp_nanos_opt()
+}
+
+/// Splits an entry's payload into its timestamp (if it has a valid one) and the text after it.
+pub fn split_timestamp(payload: &[u8]) -> (Option<i64>, &[u8]) {
+    // The engine writes a fixed-width timestamp (30 bytes for UTC); allow other offsets and widths.
+    let limit = payload.len().min(40);
+    if let Some(space) = payload[..limit].iter().position(|b| *b == b' ') {
+        if let Some(ts) = parse_timestamp(&payload[..space]) {
+            return (Some(ts), &payload[space + 1..]);
+        }
+    }
+    (None, payload)
+}
+
+impl LineAssembler {
+    /// Starts reading the answer to a request made with `start.since`.
+    pub fn new(start: Cursor) -> LineAssembler {
+        LineAssembler {
+            start,
+            seen: 0,
+            hold_from: None,
+            partial: [None, None, None],
+            held: Vec::new(),
+            console: Vec::new(),
+            newest_sec: None,
+            in_newest: 0,
+            in_before_newest: 0,
+            newest_ns: None,
+        }
+    }
+
+    /// The cursor that describes what has been handed out so far. Valid at any moment, also when the
+    /// answer breaks off: it never counts an entry whose line was not handed out.
+    pub fn position(&self) -> Cursor {
+        Cursor {
+            since: self.start.since,
+            // Entries before the start's skip stay written even when this answer broke off before them.
+            skip: self.hold_from.unwrap_or(self.seen).max(self.start.skip),
+        }
+    }
+
+    /// Feeds one decoded piece of the answer; every line it completes goes to `sink`.
+    pub fn push<E>(
+        &mut self,
+        chunk: Chunk<'_>,
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        match chunk {
+            Chunk::Stdout(payload) => self.entry(Stream::Stdout, payload, sink),
+            Chunk::Stderr(payload) => self.entry(Stream::Stderr, payload, sink),
+            Chunk::Console(bytes) => {
+                let mut rest = bytes;
+                while let Some(nl) = memchr::memchr(b'\n', rest) {
+                    let (piece, after) = rest.split_at(nl + 1);
+                    rest = after;
+                    if self.console.is_empty() {
+                        self.entry(Stream::Console, piece, sink)?;
+                    } else {
+                        let mut whole = std::mem::take(&mut self.console);
+                        whole.extend_from_slice(piece);
+                        self.entry(Stream::Console, &whole, sink)?;
+                    }
+                }
+                self.console.extend_from_slice(rest);
+                Ok(())
+            }
+        }
+    }
+
+    /// Ends the answer: completes lines whose last piece is older than two seconds before `now_ns`,
+    /// hands out what can be, and returns the cursor for the next request.
+    pub fn finish<E>(
+        mut self,
+        now_ns: i64,
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<Cursor, E> {
+        // A TTY answer that ends without `\n` ends with one entry that is a line piece.
+        if !self.console.is_empty() {
+            let piece = std::mem::take(&mut self.console);
+            self.entry(Stream::Console, &piece, sink)?;
+        }
+        for i in 0..self.partial.len() {
+            let stale = match &self.partial[i] {
+                Some(p) => p.last_ts.is_none_or(|ts| now_ns.saturating_sub(ts) > STALE_PARTIAL_NS),
+                None => false,
+            };
+            if stale {
+                if let Some(p) = self.partial[i].take() {
+                    self.complete(p.first, SLOT_STREAMS[i], p.text, sink)?;
+                }
+            }
+        }
+        if self.hold_from.is_some() {
+            return Ok(self.position());
+        }
+        let newest = match self.newest_sec {
+            Some(s) => s,
+            None => return Ok(self.position()),
+        };
+        let since = self.start.since.max(newest - 1);
+        if since == self.start.since {
+            return Ok(self.position());
+        }
+        // `since` is now the second before the newest one: every entry of this answer in those two
+        // seconds was handed out, and the next answer starts with exactly those.
+        Ok(Cursor {
+            since,
+            skip: self.in_newest + self.in_before_newest,
+        })
+    }
+
+    fn count(&mut self, ts: Option<i64>) {
+        let sec = match ts {
+            Some(ns) => ns.div_euclid(1_000_000_000),
+            // An entry without a readable time is counted with the newest second: never skipped by
+            // the next cursor unless the entries around it are.
+            None => self.newest_sec.unwrap_or(self.start.since),
+        };
+        if let Some(ns) = ts {
+            self.newest_ns = Some(self.newest_ns.map_or(ns, |n| n.max(ns)));
+        }
+        match self.newest_sec {
+            None => {
+                self.newest_sec = Some(sec);
+                self.in_newest = 1;
+            }
+            Some(newest) if sec > newest => {
+                self.in_before_newest = if sec == newest + 1 { self.in_newest } else { 0 };
+                self.in_newest = 1;
+                self.newest_sec = Some(sec);
+            }
+            Some(newest) if sec == newest => self.in_newest += 1,
+            Some(newest) if sec == newest - 1 => self.in_before_newest += 1,
+            Some(_) => {}
+        }
+    }
+
+    fn entry<E>(
+        &mut self,
+        stream: Stream,
+        payload: &[u8],
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let index = self.seen;
+        self.seen += 1;
+        let (ts, text) = split_timestamp(payload);
+        self.count(ts);
+        if index < self.start.skip {
+            return Ok(());
+        }
+        let (body, complete) = match text.strip_suffix(b"\n") {
+            Some(body) => (body, true),
+            None => (text, false),
+        };
+        let body = match (stream, complete) {
+            // The TTY turns `\n` into `\r\n`; the file keeps plain lines.
+            (Stream::Console, true) => body.strip_suffix(b"\r").unwrap_or(body),
+            _ => body,
+        };
+        let s = slot(stream);
+        if complete {
+            match self.partial[s].take() {
+                Some(mut p) => {
+                    p.text.extend_from_slice(body);
+                    self.complete(p.first, stream, p.text, sink)
+                }
+                None if self.hold_from.is_none() => sink(Line { stream, text: body }),
+                None => {
+                    self.held.push((index, stream, body.to_vec()));
+                    Ok(())
+                }
+            }
+        } else {
+            match &mut self.partial[s] {
+                Some(p) => {
+                    p.text.extend_from_slice(body);
+                    p.last_ts = ts.or(p.last_ts);
+                }
+                None => {
+                    if self.hold_from.is_none() {
+                        self.hold_from = Some(index);
+                    }
+                    self.partial[s] = Some(Partial {
+                        first: index,
+                        text: body.to_vec(),
+                        last_ts: ts,
+                    });
+                }
+            }
+            Ok(())
+        }
+    }
+
+    /// A line that was held as incomplete is now whole. Once no line is incomplete any more, the held
+    /// lines go out in the order in which they started.
+    fn complete<E>(
+        &mut self,
+        first: u64,
+        stream: Stream,
+        text: Vec<u8>,
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.held.push((first, stream, text));
+        if self.partial.iter().any(Option::is_some) {
+            return Ok(());
+        }
+        self.hold_from = None;
+        let mut held = std::mem::take(&mut self.held);
+        held.sort_by_key(|(first, _, _)| *first);
+        for (_, stream, text) in held {
+            sink(Line {
+                stream,
+                text: &text,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::convert::Infallible;
+
+    const SEC: i64 = 1_000_000_000;
+    /// 2026-11-24T18:54:49Z
+    const T0: i64 = 1_795_546_489;
+
+    fn ts(ns: i64) -> String {
+        chrono::DateTime::from_timestamp_nanos(ns)
+            .format("%Y-%m-%dT%H:%M:%S%.9fZ")
+            .to_string()
+    }
+
+    fn frame(ns: i64, text: &str) -> Vec<u8> {
+        format!("{} {}", ts(ns), text).into_bytes()
+    }
+
+    /// Engine entries: (stream, unix ns, text with its `\n` when the entry ends a line).
+    type Entries = Vec<(Stream, i64, String)>;
+
+    /// What the engine answers for `since`: the entries with a timestamp >= since, in log order.
+    fn answer(entries: &Entries, since: i64) -> Vec<(Stream, Vec<u8>)> {
+        entries
+            .iter()
+            .filter(|(_, ns, _)| *ns >= since * SEC)
+            .map(|(s, ns, t)| (*s, frame(*ns, t)))
+            .collect()
+    }
+
+    /// Reads an answer through the assembler; returns the lines handed out and the next cursor.
+    fn read(cursor: Cursor, frames: &[(Stream, Vec<u8>)], now: i64) -> (Vec<String>, Cursor) {
+        let mut out = Vec::new();
+        let mut sink = |l: Line<'_>| -> Result<(), Infallible> {
+            out.push(String::from_utf8_lossy(l.text).into_owned());
+            Ok(())
+        };
+        let mut a = LineAssembler::new(cursor);
+        for (s, f) in frames {
+            let chunk = match s {
+                Stream::Stdout => Chunk::Stdout(f),
+                Stream::Stderr => Chunk::Stderr(f),
+                Stream::Console => Chunk::Console(f),
+            };
+            let Ok(()) = a.push(chunk, &mut sink);
+        }
+        let Ok(next) = a.finish(now, &mut sink);
+        (out, next)
+    }
+
+    fn line(stream: Stream, ns: i64, text: &str) -> (Stream, i64, String) {
+        (stream, ns, format!("{text}\n"))
+    }
+
+    #[test]
+    fn timestamps_parse_and_split() {
+        let (t, rest) = split_timestamp(b"2026-11-24T18:54:49.546754462Z INFO line 314\n");
+        assert_eq!(t, Some(T0 * SEC + 546_754_462));
+        assert_eq!(rest, b"INFO line 314\n");
+        let (t, rest) = split_timestamp(b"no timestamp here\n");
+        assert_eq!((t, rest), (None, &b"no timestamp here\n"[..]));
+        assert_eq!(parse_timestamp(b"2026-11-24T18:54:49Z"), Some(T0 * SEC));
+        assert_eq!(parse_timestamp(b"2026-13-24T18:54:49Z"), None);
+        assert_eq!(parse_timestamp(&[0xff, 0xfe]), None);
+    }
+
+    #[test]
+    fn polls_write_each_line_once_while_the_log_grows() {
+        let mut log: Entries = Vec::new();
+        let mut written = Vec::new();
+        let mut cursor = Cursor::starting_at(T0 - 60);
+        let mut n = 0;
+        // 12 polls, 7 lines between polls, 0.3 s apart, stdout and stderr alternating.
+        for poll in 0..12 {
+            for _ in 0..7 {
+                let stream = if n % 2 == 0 { Stream::Stdout } else { Stream::Stderr };
+                log.push(line(stream, T0 * SEC + n * 300_000_000, &format!("line {n}")));
+                n += 1;
+            }
+            let (lines, next) = read(cursor, &answer(&log, cursor.since), T0 * SEC + n * 300_000_000);
+            written.extend(lines);
+            assert!(next.since >= cursor.since, "poll {poll}: cursor went back");
+            cursor = next;
+        }
+        let want: Vec<String> = (0..n).map(|i| format!("line {i}")).collect();
+        assert_eq!(written, want);
+        assert!(cursor.since > T0 + 20, "the cursor moved forward: {cursor:?}");
+    }
+
+    #[test]
+    fn out_of_order_stdout_stderr_timestamps() {
+        // stderr's entry was stamped before stdout's but logged after it, in the same second and
+        // across a second boundary.
+        let log: Entries = vec![
+            line(Stream::Stdout, (T0 + 1) * SEC + 5, "a"),
+            line(Stream::Stderr, (T0 + 1) * SEC + 1, "b"),
+            line(Stream::Stdout, (T0 + 2) * SEC + 2, "c"),
+            line(Stream::Stderr, (T0 + 1) * SEC + 999_999_999, "d"),
+            line(Stream::Stdout, (T0 + 2) * SEC + 10, "e"),
+        ];
+        let (lines, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), (T0 + 3) * SEC);
+        assert_eq!(lines, ["a", "b", "c", "d", "e"]);
+        // One second before the newest entry: every entry of that answer was written.
+        assert_eq!(cursor, Cursor { since: T0 + 1, skip: 5 });
+        let mut grown = log.clone();
+        grown.push(line(Stream::Stderr, (T0 + 2) * SEC + 5, "f"));
+        let (lines, _) = read(cursor, &answer(&grown, cursor.since), (T0 + 3) * SEC);
+        assert_eq!(lines, ["f"]);
+    }
+
+    #[test]
+    fn many_lines_with_the_same_timestamp() {
+        let t = (T0 + 5) * SEC + 123;
+        let mut log: Entries = (0..5).map(|i| line(Stream::Stdout, t, &format!("same {i}"))).collect();
+        let (first, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), t + SEC);
+        assert_eq!(first.len(), 5);
+        assert_eq!(cursor, Cursor { since: T0 + 4, skip: 5 });
+        log.extend((5..8).map(|i| line(Stream::Stdout, t, &format!("same {i}"))));
+        let (second, cursor) = read(cursor, &answer(&log, cursor.since), t + SEC);
+        assert_eq!(second, ["same 5", "same 6", "same 7"]);
+        assert_eq!(cursor.skip, 8);
+        let (third, _) = read(cursor, &answer(&log, cursor.since), t + SEC);
+        assert!(third.is_empty(), "nothing new, nothing repeated: {third:?}");
+    }
+
+    #[test]
+    fn long_lines_split_in_16k_pieces_are_joined() {
+        let big = "x".repeat(16 * 1024);
+        let t = (T0 + 1) * SEC;
+        let log: Entries = vec![
+            (Stream::Stdout, t, big.clone()),
+            line(Stream::Stderr, t + 1, "interleaved"),
+            (Stream::Stdout, t + 2, big.clone()),
+            (Stream::Stdout, t + 3, "end\n".to_string()),
+            line(Stream::Stdout, t + 4, "after"),
+        ];
+        let (lines, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), t + SEC);
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0] == format!("{big}{big}end"), "the pieces are joined in order");
+        assert_eq!(lines[1], "interleaved");
+        assert_eq!(lines[2], "after");
+        assert_eq!(cursor.skip, 5);
+    }
+
+    #[test]
+    fn an_unfinished_long_line_is_held_back_with_what_follows() {
+        let big = "y".repeat(16 * 1024);
+        let t = (T0 + 1) * SEC;
+        let mut log: Entries = vec![
+            line(Stream::Stdout, t, "before"),
+            (Stream::Stdout, t + 1, big.clone()),
+            line(Stream::Stderr, t + 2, "meanwhile"),
+        ];
+        // The answer ends before the long line's last piece, and the piece is fresh.
+        let (lines, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), t + SEC);
+        assert_eq!(lines, ["before"]);
+        assert_eq!(cursor, Cursor { since: T0, skip: 1 });
+        log.push((Stream::Stdout, t + 3, "tail\n".to_string()));
+        let (lines, cursor) = read(cursor, &answer(&log, cursor.since), t + SEC);
+        assert_eq!(lines.len(), 2);
+        assert!(lines[0] == format!("{big}tail"), "joined");
+        assert_eq!(lines[1], "meanwhile");
+        assert_eq!(cursor.skip, 4);
+    }
+
+    #[test]
+    fn a_stale_line_without_newline_is_completed() {
+        let t = (T0 + 1) * SEC;
+        let log: Entries = vec![(Stream::Stdout, t, "Password: ".to_string())];
+        let (lines, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), t + 3 * SEC);
+        assert_eq!(lines, ["Password: "]);
+        assert_eq!(cursor, Cursor { since: T0, skip: 1 });
+    }
+
+    #[test]
+    fn tty_console_bytes_in_any_chunking() {
+        let raw = std::fs::read(format!(
+            "{}/fixtures/docker-20.10/logs_t2_tty_nonmultiplexed.raw",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture");
+        for split in [1, 7, 31, raw.len()] {
+            let frames: Vec<(Stream, Vec<u8>)> = raw.chunks(split).map(|c| (Stream::Console, c.to_vec())).collect();
+            let (lines, cursor) = read(Cursor::starting_at(0), &frames, i64::MAX);
+            assert_eq!(lines, ["tty out", "tty err"], "chunks of {split}");
+            assert_eq!(cursor.skip, 2);
+        }
+    }
+
+    #[test]
+    fn recorded_multiplexed_answer() {
+        let raw = std::fs::read(format!(
+            "{}/fixtures/docker-20.10/logs_t1_stdout_stderr_timestamps.raw",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture");
+        let mut frames = Vec::new();
+        let mut rest = &raw[..];
+        while rest.len() >= 8 {
+            let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
+            let stream = if rest[0] == 1 { Stream::Stdout } else { Stream::Stderr };
+            frames.push((stream, rest[8..8 + len].to_vec()));
+            rest = &rest[8 + len..];
+        }
+        let (lines, _) = read(Cursor::starting_at(0), &frames, i64::MAX);
+        assert_eq!(lines.len(), 40);
+        assert_eq!(lines[0], "INFO line 314");
+        assert!(lines.iter().all(|l| l.starts_with("INFO line ") || l.starts_with("ERROR oops ")));
+    }
+
+    #[test]
+    fn position_never_counts_a_line_not_handed_out() {
+        let t = (T0 + 1) * SEC;
+        let mut a = LineAssembler::new(Cursor::starting_at(T0));
+        let mut n = 0;
+        let mut sink = |_: Line<'_>| -> Result<(), Infallible> {
+            n += 1;
+            Ok(())
+        };
+        let Ok(()) = a.push(Chunk::Stdout(&frame(t, "one\n")), &mut sink);
+        assert_eq!(a.position(), Cursor { since: T0, skip: 1 });
+        let Ok(()) = a.push(Chunk::Stdout(&frame(t, "piece")), &mut sink);
+        let Ok(()) = a.push(Chunk::Stderr(&frame(t, "two\n")), &mut sink);
+        assert_eq!(a.position(), Cursor { since: T0, skip: 1 });
+        let Ok(()) = a.push(Chunk::Stdout(&frame(t, "rest\n")), &mut sink);
+        assert_eq!(a.position(), Cursor { since: T0, skip: 4 });
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn skipped_entries_are_not_handed_out_again() {
+        let t = (T0 + 1) * SEC;
+        let log: Entries = (0..6).map(|i| line(Stream::Stdout, t + i, &format!("l{i}"))).collect();
+        let (lines, _) = read(Cursor { since: T0, skip: 4 }, &answer(&log, T0), t);
+        assert_eq!(lines, ["l4", "l5"]);
+    }
+
+    #[test]
+    fn sink_errors_stop_the_answer() {
+        let mut a = LineAssembler::new(Cursor::starting_at(0));
+        let mut sink = |_: Line<'_>| -> Result<(), &'static str> { Err("disk full") };
+        assert_eq!(a.push(Chunk::Stdout(&frame(SEC, "x\n")), &mut sink), Err("disk full"));
+    }
+}
