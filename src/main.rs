@@ -1,1 +1,74 @@
-fn main() {}
+//! The container-metrics daemon: parse the settings, set up the console, run the collector until
+//! SIGTERM or SIGINT.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use container_metrics::collector::Collector;
+use container_metrics::config::{Args, Config};
+use container_metrics::console;
+use tokio::sync::watch;
+
+/// Turns the first SIGTERM or SIGINT into the shutdown signal.
+async fn forward_signals(stop: watch::Sender<bool>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(t), Ok(i)) => (t, i),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!("cannot listen for SIGTERM/SIGINT: {e}");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    let _ = stop.send(true);
+}
+
+fn main() -> ExitCode {
+    let config = match Config::from_args(Args::parse()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("container-metrics: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    console::init(config.log_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(config.max_collector_threads)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("container-metrics: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(async {
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(forward_signals(stop));
+        let collector = match Collector::new(config) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::error!("{e}");
+                return ExitCode::from(2);
+            }
+        };
+        match collector.run(shutdown).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                tracing::error!("{e}");
+                if e.is_setting() {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    });
+    // Files and cursors are flushed by now; idle blocking threads (DNS look-ups) need not be awaited.
+    runtime.shutdown_background();
+    code
+}

@@ -1,0 +1,233 @@
+//! The loop: every LOGS_COLLECTION_INTERVAL list the containers, collect metrics when
+//! METRICS_COLLECTION_INTERVAL has passed, collect logs, mark the loop's end, write the LAST_* files.
+//! Ends within a second of the shutdown signal, after flushing the log files and their cursors.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::StreamExt;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tracing::{debug, error, info, warn};
+
+use crate::config::{Config, MappingSource};
+use crate::containers::{ContainerRef, Containers, EngineError};
+use crate::levels::{LevelMapping, LevelsError};
+use crate::logs_exporter::{write_atomically, LogFiles, LogsError, LogsExporter};
+use crate::metrics_exporter::{MetricsError, MetricsExporter};
+
+/// Why the collector could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    /// The level mapping file is missing or malformed.
+    #[error("LOG_LEVELS_MAPPING_PATH: {0}")]
+    Mapping(#[from] LevelsError),
+    /// LOGS_DIR cannot be used.
+    #[error(transparent)]
+    Logs(#[from] LogsError),
+    /// The metric families cannot be set up.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// DOCKER_HOST cannot be used.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The Prometheus port cannot be opened.
+    #[error("METRICS_EXPORTER_PORT {port} cannot be opened: {source}")]
+    Listen {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl CollectorError {
+    /// True when the error comes from a setting the user can fix (exit code 2).
+    pub fn is_setting(&self) -> bool {
+        !matches!(self, CollectorError::Metrics(_))
+    }
+}
+
+/// Reads the level mapping as the settings say, telling the user when the built-in one is used.
+pub fn load_mapping(source: &MappingSource) -> Result<LevelMapping, LevelsError> {
+    match source {
+        MappingSource::File(path) => LevelMapping::load(path),
+        MappingSource::DefaultPath(path) if path.exists() => LevelMapping::load(path),
+        MappingSource::DefaultPath(path) => {
+            info!(
+                "No level mapping file at {}: using the built-in mapping (WARNING, WARN: warning; ERROR: error)",
+                path.display()
+            );
+            Ok(LevelMapping::builtin())
+        }
+    }
+}
+
+/// The collector of one Docker host.
+#[derive(Debug)]
+pub struct Collector {
+    config: Config,
+    metrics: MetricsExporter,
+    logs: LogsExporter,
+}
+
+fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+fn write_timestamp(path: &Path, what: &str) {
+    if let Err(e) = write_atomically(path, unix_now().to_string().as_bytes()) {
+        error!("cannot write {what} {}: {e}", path.display());
+    }
+}
+
+impl Collector {
+    /// Prints the start-up lines, loads the level mapping and prepares LOGS_DIR, with a fresh registry.
+    pub fn new(config: Config) -> Result<Collector, CollectorError> {
+        info!("Starting collector for {} machine!", config.machine_name);
+        for (name, value) in config.describe() {
+            info!("{name}: {value}");
+        }
+        let metrics = MetricsExporter::new(&config.machine_name)?;
+        Collector::with_metrics(config, metrics)
+    }
+
+    /// Like [`Collector::new`] with families the caller created (for example in its own registry),
+    /// without the start-up lines.
+    pub fn with_metrics(config: Config, metrics: MetricsExporter) -> Result<Collector, CollectorError> {
+        let mapping = load_mapping(&config.log_levels_mapping)?;
+        let logs = LogsExporter::new(
+            LogFiles {
+                dir: config.logs_dir.clone(),
+                max_bytes: config.logs_container_max_file_size,
+                backup_count: config.logs_container_max_files,
+                default_since: config.default_logs_since_now,
+            },
+            mapping,
+            metrics.clone(),
+        )?;
+        Ok(Collector { config, metrics, logs })
+    }
+
+    /// The families this collector updates.
+    pub fn metrics(&self) -> &MetricsExporter {
+        &self.metrics
+    }
+
+    /// Connects to the engine (retrying until it answers), opens the Prometheus port, and runs the loop
+    /// until `shutdown` turns true.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), CollectorError> {
+        let Some(containers) = Containers::connect(
+            &self.config.docker_host,
+            self.config.max_concurrent_requests,
+            &mut shutdown,
+        )
+        .await?
+        else {
+            info!("Stopped before the engine answered");
+            return Ok(());
+        };
+        let port = self.config.metrics_exporter_port;
+        let listener = TcpListener::bind(("0.0.0.0", port))
+            .await
+            .map_err(|source| CollectorError::Listen { port, source })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+        info!(target: "container_metrics::metrics_exporter", "Metrics are exported on port {port}");
+        let server = tokio::spawn(crate::http::serve(
+            listener,
+            Arc::new(self.metrics.clone()),
+            shutdown.clone(),
+        ));
+        self.run_loop(containers, &mut shutdown).await;
+        server.abort();
+        Ok(())
+    }
+
+    /// The loop itself, on an engine client that is already connected.
+    pub async fn run_loop(&mut self, mut containers: Containers, shutdown: &mut watch::Receiver<bool>) {
+        let tick = self.config.logs_collection_interval;
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_metrics: Option<Instant> = None;
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {}
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+            let started = Instant::now();
+            let iteration = self.iteration(&mut containers, &mut last_metrics);
+            tokio::select! {
+                _ = iteration => {}
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+            let next = tick.saturating_sub(started.elapsed());
+            info!("Sleeping for {:.1} seconds", next.as_secs_f64());
+        }
+        info!("Stopping: flushing log files and cursors");
+        self.logs.commit();
+    }
+
+    /// One tick of the loop.
+    async fn iteration(&mut self, containers: &mut Containers, last_metrics: &mut Option<Instant>) {
+        let visit = match containers.to_visit().await {
+            Ok(v) => v,
+            Err(e) => {
+                error!("Cannot list the containers: {e}");
+                return;
+            }
+        };
+        let interval = self.config.metrics_collection_interval;
+        // Half a tick of slack, so a 20 s interval on a 5 s tick means every 4th tick, not every 5th.
+        let slack = self.config.logs_collection_interval / 2;
+        let metrics_due = last_metrics.is_none_or(|t| t.elapsed() + slack >= interval);
+        let running = visit.iter().filter(|c| c.running).count();
+        info!(
+            "Checking {} containers ({running} running): logs{}",
+            visit.len(),
+            if metrics_due { " and metrics" } else { "" }
+        );
+        let containers = &*containers;
+        let metrics_work = async {
+            if metrics_due {
+                let started = Instant::now();
+                collect_metrics(containers, &visit, &self.metrics, self.config.max_concurrent_requests).await;
+                debug!("Metrics collected in {:.3} s", started.elapsed().as_secs_f64());
+                *last_metrics = Some(started);
+            }
+        };
+        let logs_work = self.logs.collect(containers, &visit);
+        tokio::join!(metrics_work, logs_work);
+        containers.forget_gone();
+        self.metrics.on_loop_end(unix_now());
+        if metrics_due {
+            write_timestamp(&self.config.last_metrics_collected_at_file, "LAST_METRICS_COLLECTED_AT_FILE");
+        }
+        write_timestamp(&self.config.last_logs_collected_at_file, "LAST_LOGS_COLLECTED_AT_FILE");
+    }
+}
+
+/// Collects the metrics of every container in `visit`, `limit` at a time.
+async fn collect_metrics(containers: &Containers, visit: &[ContainerRef], metrics: &MetricsExporter, limit: usize) {
+    let results: Vec<(&ContainerRef, Result<_, EngineError>)> = futures_util::stream::iter(visit)
+        .map(|c| async move { (c, containers.metrics(c).await) })
+        .buffer_unordered(limit.max(1))
+        .collect()
+        .await;
+    let mut failed = Vec::new();
+    for (c, result) in results {
+        match result {
+            Ok(Some(m)) => metrics.on_container_metrics(&c.name, &m),
+            Ok(None) => debug!("{}: no metrics this cycle", c.name),
+            Err(e) => failed.push((c, e)),
+        }
+    }
+    // One line for all the failures of a cycle, not one per container.
+    if let Some((first, e)) = failed.first() {
+        warn!(
+            "Cannot collect the metrics of {} container(s), {} first: {e}",
+            failed.len(),
+            first.name
+        );
+    }
+}

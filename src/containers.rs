@@ -1,0 +1,309 @@
+//! Everything the collector asks the Docker Engine: which containers to visit, their metrics, their
+//! logs. Read-only: only GET requests to `/version`, `/containers/json`, `/containers/{id}/json`,
+//! `/containers/{id}/stats` and `/containers/{id}/logs`.
+//!
+//! Requests in flight are bounded by MAX_CONCURRENT_REQUESTS. Stats are asked without streaming; the
+//! first time for a container without `one-shot` (the engine then waits for a second sample of its own
+//! and fills `precpu_stats`, so CPU is known at once), later with `one-shot` against the sample this
+//! collector kept from the previous collection, which halves the engine's wait.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bollard::container::LogOutput;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{ListContainersOptions, LogsOptions, StatsOptions};
+use bollard::Docker;
+use futures_util::{Stream, StreamExt};
+use tokio::sync::{watch, Semaphore};
+use tracing::{debug, error, info};
+
+use crate::metrics_exporter::ContainerMetrics;
+use crate::stats::{self, CpuSample};
+
+/// How long one engine request may take before it is abandoned.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A container to visit this tick.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ContainerRef {
+    /// The engine's full id.
+    pub id: String,
+    /// Its name without the leading `/`: the `container` label and the log directory's name.
+    pub name: String,
+    /// Whether it was in this tick's list of running containers (false: it was running at the previous
+    /// tick and is visited once more so its last lines are not lost).
+    pub running: bool,
+}
+
+/// Errors talking to the engine.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// DOCKER_HOST could not be used.
+    #[error("cannot use DOCKER_HOST {host}: {source}")]
+    Host {
+        /// The address given.
+        host: String,
+        /// Why.
+        source: BollardError,
+    },
+    /// A request failed.
+    #[error("{}", with_causes(.0))]
+    Request(#[from] BollardError),
+}
+
+/// An error and its causes on one line: bollard's own text ("client error (Connect)") rarely says why.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl EngineError {
+    /// True when the engine said the container does not exist (any more).
+    pub fn is_gone(&self) -> bool {
+        matches!(
+            self,
+            EngineError::Request(BollardError::DockerResponseServerError { status_code: 404, .. })
+        )
+    }
+}
+
+/// A 404 from the engine: the container was removed between the list and this request.
+fn is_not_found(e: &BollardError) -> bool {
+    matches!(e, BollardError::DockerResponseServerError { status_code: 404, .. })
+}
+
+/// The engine client and what the collector remembers between ticks.
+#[derive(Debug)]
+pub struct Containers {
+    docker: Docker,
+    requests: Arc<Semaphore>,
+    /// Running at the previous tick: id -> container.
+    running_before: HashMap<String, ContainerRef>,
+    /// The CPU counters of the previous metrics collection, per container id.
+    samples: Mutex<HashMap<String, CpuSample>>,
+}
+
+/// A random whole number of seconds from 1 to 5, for the pause between connection attempts.
+fn retry_pause() -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    Duration::from_secs(1 + h.finish() % 5)
+}
+
+impl Containers {
+    /// Wraps an engine client that is already connected (for embedding and tests).
+    pub fn new(docker: Docker, max_concurrent_requests: usize) -> Containers {
+        Containers {
+            docker,
+            requests: Arc::new(Semaphore::new(max_concurrent_requests.max(1))),
+            running_before: HashMap::new(),
+            samples: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Connects to the engine at `docker_host` (unix:// or tcp://), negotiating the API version, and
+    /// retries forever with a random 1-5 s pause until it answers. Returns `None` if `shutdown` turns
+    /// true first.
+    pub async fn connect(
+        docker_host: &str,
+        max_concurrent_requests: usize,
+        shutdown: &mut watch::Receiver<bool>,
+    ) -> Result<Option<Containers>, EngineError> {
+        let client = Docker::connect_with_host(docker_host)
+            .map_err(|source| EngineError::Host {
+                host: docker_host.to_string(),
+                source,
+            })?
+            .with_timeout(REQUEST_TIMEOUT);
+        info!("Trying to get client...");
+        loop {
+            let attempt = async {
+                let docker = client.clone().negotiate_version().await?;
+                let version = docker.version().await?;
+                Ok::<_, BollardError>((docker, version))
+            };
+            let result = tokio::select! {
+                r = attempt => r,
+                _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+            };
+            match result {
+                Ok((docker, version)) => {
+                    let pretty = serde_json::to_string_pretty(&version).unwrap_or_else(|e| e.to_string());
+                    info!("Client connected, docker version: {pretty}");
+                    return Ok(Some(Containers::new(docker, max_concurrent_requests)));
+                }
+                Err(e) => {
+                    let pause = retry_pause();
+                    error!(
+                        "Cannot connect to the Docker Engine at {docker_host}: {}; trying again in {} s",
+                        with_causes(&e),
+                        pause.as_secs()
+                    );
+                    tokio::select! {
+                        _ = tokio::time::sleep(pause) => {}
+                        _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+                    }
+                }
+            }
+        }
+    }
+
+    /// The engine client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// The containers to visit this tick: those running now, and those that were running at the
+    /// previous tick but are not any more (visited once more so their last lines are not lost).
+    pub async fn to_visit(&mut self) -> Result<Vec<ContainerRef>, EngineError> {
+        let listed = {
+            let _permit = self.requests.acquire().await;
+            self.docker
+                .list_containers(Some(ListContainersOptions {
+                    all: false,
+                    ..Default::default()
+                }))
+                .await?
+        };
+        let mut running = HashMap::with_capacity(listed.len());
+        for summary in listed {
+            let Some(id) = summary.id else { continue };
+            let name = summary
+                .names
+                .and_then(|names| names.into_iter().next())
+                .map(|n| n.trim_start_matches('/').to_string())
+                .unwrap_or_else(|| id.chars().take(12).collect());
+            running.insert(
+                id.clone(),
+                ContainerRef {
+                    id,
+                    name,
+                    running: true,
+                },
+            );
+        }
+        let mut visit: Vec<ContainerRef> = running.values().cloned().collect();
+        for (id, before) in &self.running_before {
+            if !running.contains_key(id) {
+                visit.push(ContainerRef {
+                    running: false,
+                    ..before.clone()
+                });
+            }
+        }
+        visit.sort_by(|a, b| a.name.cmp(&b.name));
+        self.running_before = running;
+        Ok(visit)
+    }
+
+    /// Forgets what was kept for containers that are neither running nor in `keep`.
+    pub fn forget_gone(&self) {
+        let mut samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
+        samples.retain(|id, _| self.running_before.contains_key(id));
+    }
+
+    /// One container's metrics. `Ok(None)` when there is nothing to report this cycle: the container
+    /// is gone (404) or not running, or its stats came back empty or partial.
+    pub async fn metrics(&self, container: &ContainerRef) -> Result<Option<ContainerMetrics>, EngineError> {
+        let inspect = {
+            let _permit = self.requests.acquire().await;
+            match self.docker.inspect_container(&container.id, None).await {
+                Ok(i) => i,
+                Err(e) if is_not_found(&e) => return Ok(None),
+                Err(e) => return Err(e.into()),
+            }
+        };
+        let started_at = inspect
+            .state
+            .as_ref()
+            .and_then(|s| s.started_at.as_deref())
+            .and_then(stats::unix_seconds);
+        let nano_cpus = inspect.host_config.as_ref().and_then(|h| h.nano_cpus);
+        let previous = self
+            .samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&container.id)
+            .copied();
+        let answer = {
+            let _permit = self.requests.acquire().await;
+            let options = StatsOptions {
+                stream: false,
+                one_shot: previous.is_some(),
+            };
+            self.docker.stats(&container.id, Some(options)).next().await
+        };
+        let response = match answer {
+            Some(Ok(r)) => r,
+            None => {
+                debug!("{}: empty stats, skipped this cycle", container.name);
+                return Ok(None);
+            }
+            Some(Err(e)) if is_not_found(&e) => return Ok(None),
+            Some(Err(e @ (BollardError::JsonSerdeError { .. } | BollardError::JsonDataError { .. }))) => {
+                debug!("{}: unreadable stats ({e}), skipped this cycle", container.name);
+                return Ok(None);
+            }
+            Some(Err(e)) => return Err(e.into()),
+        };
+        let reading = match stats::reading(&response) {
+            Ok(r) => r,
+            Err(e) => {
+                debug!("{}: {e}, skipped this cycle", container.name);
+                return Ok(None);
+            }
+        };
+        let cpu_cores = reading
+            .precpu
+            .or(previous)
+            .map(|before| stats::cpu_cores(reading.cpu, before, reading.online_cpus));
+        self.samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(container.id.clone(), reading.cpu);
+        Ok(Some(ContainerMetrics {
+            started_at,
+            collected_at: chrono::Utc::now().timestamp(),
+            memory_used: reading.memory_usage,
+            memory_limit: reading.memory_limit,
+            cpu_cores,
+            cpus_available: stats::cpus_available(nano_cpus, reading.online_cpus),
+        }))
+    }
+
+    /// The container's stdout and stderr entries from `since` (unix seconds, inclusive) on, with the
+    /// engine's timestamps, as the client decodes them. The stream holds one of the request slots
+    /// until it is dropped.
+    pub async fn logs(
+        &self,
+        container: &ContainerRef,
+        since: i64,
+    ) -> impl Stream<Item = Result<LogOutput, BollardError>> + Send + Unpin + 'static {
+        let permit = self.requests.clone().acquire_owned().await;
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            since: i32::try_from(since.max(0)).unwrap_or(i32::MAX),
+            ..Default::default()
+        };
+        self.docker
+            .logs(&container.id, Some(options))
+            .map(move |item| {
+                let _slot = &permit;
+                item
+            })
+    }
+}

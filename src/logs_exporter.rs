@@ -1,0 +1,452 @@
+//! Container logs into files: `LOGS_DIR/<container>/<container>.log`, rotated like Python's
+//! RotatingFileHandler, every line written exactly once, every line classified and counted.
+//!
+//! Exactly once, across restarts and crashes, rests on three things:
+//! - a [`Cursor`] per container that says where the next logs request starts;
+//! - a commit, once per tick: flush the files, then persist for every container the cursor *and* the
+//!   [`FileMark`] where its file ended, atomically (temporary file, fsync, rename) in
+//!   `LOGS_DIR/.state/cursors.json`;
+//! - at start (and after a write error), [`recover`]: bytes written after the last commit are undone,
+//!   so the lines they held are fetched again from the committed cursor and written once.
+//!
+//! Counters move with the commit too: lines count toward `container_logs_total` when the commit that
+//! covers them succeeds, so a rolled-back write is never counted twice.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use bollard::container::LogOutput;
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use tracing::{debug, error, info, warn};
+
+use crate::containers::{ContainerRef, Containers};
+use crate::cursor::{Chunk, Cursor, Line, LineAssembler};
+use crate::levels::{Level, LevelMapping};
+use crate::metrics_exporter::MetricsExporter;
+use crate::rotating_file::{recover, FileMark, Recovery, RotatingFile};
+
+/// Name of the directory, inside LOGS_DIR, that holds the cursors. Docker container names cannot start
+/// with a dot, so it never clashes with a container's directory.
+pub const STATE_DIR: &str = ".state";
+const STATE_FILE: &str = "cursors.json";
+
+/// Errors of the logs side that stop the collector from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// LOGS_DIR or its state directory cannot be created.
+    #[error("LOGS_DIR {path} cannot be created: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// The cursor file exists but cannot be read.
+    #[error("cursor file {path} cannot be read: {source}")]
+    ReadState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+}
+
+/// How the log files are laid out and rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFiles {
+    /// LOGS_DIR.
+    pub dir: PathBuf,
+    /// LOGS_CONTAINER_MAX_FILE_SIZE.
+    pub max_bytes: u64,
+    /// LOGS_CONTAINER_MAX_FILES.
+    pub backup_count: u32,
+    /// DEFAULT_LOGS_SINCE_NOW, seconds.
+    pub default_since: u64,
+}
+
+/// What is durably known about one container's log: the cursor of the last commit and where its file
+/// ended then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Committed {
+    id: String,
+    cursor: Cursor,
+    file: FileMark,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct StateFile {
+    version: u32,
+    containers: HashMap<String, Committed>,
+}
+
+/// A container whose log is being followed.
+#[derive(Debug)]
+struct ContainerLog {
+    id: String,
+    file: RotatingFile,
+    /// Where the next request starts, counting every line handed to `file`.
+    cursor: Cursor,
+    /// Lines handed to `file` since the last commit, by level (info, warning, error).
+    pending: [u64; 3],
+    /// A write failed since the last commit: roll back instead of committing.
+    failed: bool,
+}
+
+fn level_index(level: Level) -> usize {
+    match level {
+        Level::Info => 0,
+        Level::Warning => 1,
+        Level::Error => 2,
+    }
+}
+
+/// Docker's own rule for names, which also keeps every path inside LOGS_DIR.
+pub fn is_safe_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// The log file of `container` under `dir`.
+pub fn log_path(dir: &Path, container: &str) -> PathBuf {
+    dir.join(container).join(format!("{container}.log"))
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old content or the new, never a mix.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// The per-container log files and cursors.
+#[derive(Debug)]
+pub struct LogsExporter {
+    files: LogFiles,
+    mapping: LevelMapping,
+    metrics: MetricsExporter,
+    followed: HashMap<String, ContainerLog>,
+    committed: HashMap<String, Committed>,
+    state_path: PathBuf,
+    state_dirty: bool,
+    unsafe_names: HashSet<String>,
+}
+
+impl LogsExporter {
+    /// Creates LOGS_DIR if needed and reads the cursors a previous run left.
+    pub fn new(files: LogFiles, mapping: LevelMapping, metrics: MetricsExporter) -> Result<LogsExporter, LogsError> {
+        let state_dir = files.dir.join(STATE_DIR);
+        fs::create_dir_all(&state_dir).map_err(|source| LogsError::CreateDir {
+            path: files.dir.clone(),
+            source,
+        })?;
+        let state_path = state_dir.join(STATE_FILE);
+        let committed = match fs::read(&state_path) {
+            Ok(bytes) => match serde_json::from_slice::<StateFile>(&bytes) {
+                Ok(state) => state.containers,
+                Err(e) => {
+                    // A damaged cursor file must not stop the logs: start over as on a first run.
+                    warn!(
+                        "cursor file {} is damaged ({e}); starting every container from DEFAULT_LOGS_SINCE_NOW",
+                        state_path.display()
+                    );
+                    HashMap::new()
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => HashMap::new(),
+            Err(source) => {
+                return Err(LogsError::ReadState {
+                    path: state_path,
+                    source,
+                })
+            }
+        };
+        Ok(LogsExporter {
+            files,
+            mapping,
+            metrics,
+            followed: HashMap::new(),
+            committed,
+            state_path,
+            state_dirty: false,
+            unsafe_names: HashSet::new(),
+        })
+    }
+
+    /// Starts following `container` if it is not followed yet: undoes what a crash left uncommitted in
+    /// its file and picks up its committed cursor (or starts DEFAULT_LOGS_SINCE_NOW seconds back).
+    fn follow(&mut self, container: &ContainerRef, now: i64) {
+        if let Some(log) = self.followed.get(&container.name) {
+            if log.id == container.id {
+                return;
+            }
+        }
+        let path = log_path(&self.files.dir, &container.name);
+        let committed = self.committed.get(&container.name).cloned();
+        if let Some(c) = &committed {
+            match recover(&path, c.file, self.files.backup_count) {
+                Ok(Recovery::Clean) => {}
+                Ok(Recovery::MarkNotFound) => warn!(
+                    "{}: the file of the last commit is gone from {}; lines may be repeated",
+                    container.name,
+                    path.display()
+                ),
+                Ok(Recovery::Shorter { missing }) => warn!(
+                    "{}: {} is {missing} bytes shorter than at the last commit (lost outside the collector)",
+                    container.name,
+                    path.display()
+                ),
+                Ok(r) => info!("{}: undid writes after the last commit: {r:?}", container.name),
+                Err(e) => error!("{}: cannot check {} against the last commit: {e}", container.name, path.display()),
+            }
+        }
+        let cursor = match &committed {
+            Some(c) if c.id == container.id => c.cursor,
+            _ => Cursor::starting_at(now - i64::try_from(self.files.default_since).unwrap_or(i64::MAX).min(now)),
+        };
+        let mut file = RotatingFile::new(path, self.files.max_bytes, self.files.backup_count);
+        let mark = match file.mark() {
+            Ok(m) => m,
+            Err(e) => {
+                error!("{}: cannot read {}: {e}", container.name, file.path().display());
+                FileMark::default()
+            }
+        };
+        // Committed before the first write, so a crash during the first tick is undone like any other.
+        self.committed.insert(
+            container.name.clone(),
+            Committed {
+                id: container.id.clone(),
+                cursor,
+                file: mark,
+            },
+        );
+        self.state_dirty = true;
+        self.metrics.on_log_followed(&container.name);
+        self.followed.insert(
+            container.name.clone(),
+            ContainerLog {
+                id: container.id.clone(),
+                file,
+                cursor,
+                pending: [0; 3],
+                failed: false,
+            },
+        );
+    }
+
+    /// Fetches the new lines of every container in `visit`, writes them, and commits. Containers that
+    /// are not running any more are visited this once and then let go.
+    pub async fn collect(&mut self, containers: &Containers, visit: &[ContainerRef]) {
+        let now = chrono::Utc::now();
+        let mut wanted = Vec::with_capacity(visit.len());
+        for c in visit {
+            if !is_safe_name(&c.name) {
+                if self.unsafe_names.insert(c.name.clone()) {
+                    warn!("container name {:?} is not a valid Docker name: its logs are not collected", c.name);
+                }
+                continue;
+            }
+            self.follow(c, now.timestamp());
+            wanted.push(c);
+        }
+        self.persist();
+        let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let by_name: HashMap<&str, &ContainerRef> = wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
+        let mapping = &self.mapping;
+        let reads = self
+            .followed
+            .iter_mut()
+            .filter_map(|(name, log)| by_name.get(name.as_str()).map(|c| (*c, log)))
+            .map(|(c, log)| read_new_lines(containers, c, log, mapping, now_ns));
+        let limit = visit.len().max(1);
+        futures_util::stream::iter(reads)
+            .buffer_unordered(limit)
+            .collect::<Vec<()>>()
+            .await;
+        self.commit();
+        for c in visit.iter().filter(|c| !c.running) {
+            if let Some(mut log) = self.followed.remove(&c.name) {
+                if let Err(e) = log.file.close() {
+                    error!("{}: cannot close {}: {e}", c.name, log.file.path().display());
+                }
+            }
+        }
+    }
+
+    /// Flushes every file, then records the cursors that the flushed lines reach. A container whose
+    /// write failed is rolled back to its previous commit instead, to be fetched again next tick.
+    /// Files are closed afterwards, so thousands of containers do not hold thousands of descriptors.
+    pub fn commit(&mut self) {
+        for (name, log) in &mut self.followed {
+            if log.cursor == self.committed.get(name).map(|c| c.cursor).unwrap_or(log.cursor) && !log.failed {
+                if let Err(e) = log.file.close() {
+                    debug!("{name}: close: {e}");
+                }
+                continue;
+            }
+            let mark = if log.failed {
+                Err(io::Error::other("an earlier write failed"))
+            } else {
+                log.file.mark()
+            };
+            match mark {
+                Ok(mark) => {
+                    self.committed.insert(
+                        name.clone(),
+                        Committed {
+                            id: log.id.clone(),
+                            cursor: log.cursor,
+                            file: mark,
+                        },
+                    );
+                    for level in Level::ALL {
+                        let n = std::mem::take(&mut log.pending[level_index(level)]);
+                        if n > 0 {
+                            self.metrics.on_log_lines(name, level, n);
+                        }
+                    }
+                    self.state_dirty = true;
+                }
+                Err(e) => {
+                    error!(
+                        "{name}: cannot write {}: {e}; the lines will be fetched again",
+                        log.file.path().display()
+                    );
+                    if let Some(c) = self.committed.get(name) {
+                        if let Err(e) = log.file.rollback(c.file) {
+                            error!("{name}: cannot undo the partial write: {e}");
+                        }
+                        log.cursor = c.cursor;
+                    }
+                    log.pending = [0; 3];
+                    log.failed = false;
+                }
+            }
+            if let Err(e) = log.file.close() {
+                debug!("{name}: close: {e}");
+            }
+        }
+        self.persist();
+    }
+
+    /// Writes the cursor file if anything changed since it was last written.
+    fn persist(&mut self) {
+        if !self.state_dirty {
+            return;
+        }
+        let state = StateFile {
+            version: 1,
+            containers: self.committed.clone(),
+        };
+        let result = serde_json::to_vec(&state)
+            .map_err(io::Error::other)
+            .and_then(|bytes| write_atomically(&self.state_path, &bytes));
+        match result {
+            Ok(()) => self.state_dirty = false,
+            Err(e) => error!("cannot write the cursor file {}: {e}", self.state_path.display()),
+        }
+    }
+
+    /// Containers whose logs are followed now.
+    pub fn followed(&self) -> impl Iterator<Item = &str> {
+        self.followed.keys().map(String::as_str)
+    }
+}
+
+/// Reads one container's new entries and writes its new lines. Leaves `log.cursor` matching exactly
+/// what was handed to the file, at every await point, so an interrupted read can still be committed.
+async fn read_new_lines(
+    containers: &Containers,
+    container: &ContainerRef,
+    log: &mut ContainerLog,
+    mapping: &LevelMapping,
+    now_ns: i64,
+) {
+    let rules = mapping.rules_for(&container.name);
+    let path = log.file.path().display().to_string();
+    let mut stream = containers.logs(container, log.cursor.since).await;
+    let mut assembler = LineAssembler::new(log.cursor);
+    let mut line_buf = Vec::with_capacity(256);
+    let file = &mut log.file;
+    let pending = &mut log.pending;
+    let mut sink = |line: Line<'_>| -> io::Result<()> {
+        line_buf.clear();
+        line_buf.extend_from_slice(line.text);
+        line_buf.push(b'\n');
+        file.write_line(&line_buf)?;
+        pending[level_index(rules.classify(line.text))] += 1;
+        Ok(())
+    };
+    let mut ended = true;
+    while let Some(item) = stream.next().await {
+        let pushed = match item {
+            Ok(LogOutput::StdOut { message }) => assembler.push(Chunk::Stdout(&message), &mut sink),
+            Ok(LogOutput::StdErr { message }) => assembler.push(Chunk::Stderr(&message), &mut sink),
+            Ok(LogOutput::Console { message }) => assembler.push(Chunk::Console(&message), &mut sink),
+            Ok(LogOutput::StdIn { .. }) => Ok(()),
+            Err(e) => {
+                if !matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) {
+                    warn!("{}: reading logs failed: {}", container.name, crate::containers::with_causes(&e));
+                }
+                ended = false;
+                break;
+            }
+        };
+        if let Err(e) = pushed {
+            error!("{}: cannot write {path}: {e}", container.name);
+            log.failed = true;
+            return;
+        }
+        log.cursor = assembler.position();
+    }
+    if !ended {
+        return;
+    }
+    match assembler.finish(now_ns, &mut sink) {
+        Ok(next) => log.cursor = next,
+        Err(e) => {
+            error!("{}: cannot write {path}: {e}", container.name);
+            log.failed = true;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_escape_logs_dir_are_refused() {
+        for ok in ["t1", "my-app_1.web", "A", "0abc"] {
+            assert!(is_safe_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "../etc", "a/b", "/abs", ".hidden", "-x", "a\0b", "é"] {
+            assert!(!is_safe_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn layout() {
+        assert_eq!(log_path(Path::new("/tmp/logs"), "web"), PathBuf::from("/tmp/logs/web/web.log"));
+    }
+
+    #[test]
+    fn atomic_write_replaces_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f");
+        write_atomically(&p, b"one").expect("write");
+        write_atomically(&p, b"two").expect("write");
+        assert_eq!(fs::read(&p).expect("read"), b"two");
+        assert!(!dir.path().join("f.tmp").exists());
+    }
+}

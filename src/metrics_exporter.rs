@@ -1,0 +1,227 @@
+//! The Prometheus side: the metric families of the Python tool, with the same names, label sets and
+//! value rules, plus the `process_*` families of the collector itself.
+//!
+//! Methods are named after what happened (`on_container_metrics`, `on_log_lines`, `on_loop_end`); the
+//! families themselves stay private so every value goes through the rules written here.
+
+use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
+
+use crate::levels::Level;
+
+/// What one metrics collection found for one container.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ContainerMetrics {
+    /// Unix seconds of inspect's `State.StartedAt`, truncated; `None` if the engine gave no time.
+    pub started_at: Option<i64>,
+    /// Unix seconds when these metrics were collected.
+    pub collected_at: i64,
+    /// `memory_stats.usage`, page cache included.
+    pub memory_used: u64,
+    /// `memory_stats.limit`.
+    pub memory_limit: u64,
+    /// Cores in use (the reference's `container_cpu_usage_percent`), `None` while no earlier sample
+    /// exists to compare with.
+    pub cpu_cores: Option<f64>,
+    /// CPUs the container may use.
+    pub cpus_available: f64,
+}
+
+/// Errors of the metrics side.
+#[derive(Debug, thiserror::Error)]
+pub enum MetricsError {
+    /// A family could not be created or registered (a name clash in an embedding program's registry).
+    #[error("cannot register the metric families: {0}")]
+    Register(#[from] prometheus::Error),
+    /// The exposition could not be encoded.
+    #[error("cannot encode the metrics: {0}")]
+    Encode(prometheus::Error),
+}
+
+/// The registry and the families the collector exports.
+#[derive(Clone)]
+pub struct MetricsExporter {
+    registry: Registry,
+    machine: String,
+    collector_up: GaugeVec,
+    started_at: GaugeVec,
+    up: GaugeVec,
+    used_memory: GaugeVec,
+    max_memory: GaugeVec,
+    cpu_usage: GaugeVec,
+    cpus_available: GaugeVec,
+    logs: IntCounterVec,
+}
+
+impl std::fmt::Debug for MetricsExporter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MetricsExporter").field("machine", &self.machine).finish_non_exhaustive()
+    }
+}
+
+const CONTAINER_LABELS: &[&str] = &["machine", "container"];
+
+impl MetricsExporter {
+    /// Families in a fresh registry that also carries the `process_*` families of this process.
+    pub fn new(machine: &str) -> Result<MetricsExporter, MetricsError> {
+        let registry = Registry::new();
+        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        MetricsExporter::with_registry(registry, machine)
+    }
+
+    /// Families registered in a registry of the caller's (for programs that embed the collector).
+    pub fn with_registry(registry: Registry, machine: &str) -> Result<MetricsExporter, MetricsError> {
+        let gauge = |name: &str, help: &str, labels: &[&str]| -> Result<GaugeVec, MetricsError> {
+            let g = GaugeVec::new(Opts::new(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let collector_up = gauge(
+            "collector_up_timestamp_seconds",
+            "Unix time at the end of the collector's last loop iteration.",
+            &["machine"],
+        )?;
+        let started_at = gauge(
+            "container_started_at_timestamp_seconds",
+            "Unix time at which the container was started.",
+            CONTAINER_LABELS,
+        )?;
+        let up = gauge(
+            "container_up_timestamp_seconds",
+            "Unix time at which the container's metrics were last collected.",
+            CONTAINER_LABELS,
+        )?;
+        let used_memory = gauge(
+            "container_used_memory_bytes",
+            "Memory used by the container, page cache included.",
+            CONTAINER_LABELS,
+        )?;
+        let max_memory = gauge(
+            "container_max_memory_bytes",
+            "Memory limit of the container (the host's memory when it has no limit).",
+            CONTAINER_LABELS,
+        )?;
+        let cpu_usage = gauge(
+            "container_cpu_usage_percent",
+            "CPU used by the container, in cores: 1 means one full core.",
+            CONTAINER_LABELS,
+        )?;
+        let cpus_available = gauge(
+            "container_cpus_available",
+            "CPUs available to the container: its CPU limit, or the host's CPUs when it has none.",
+            CONTAINER_LABELS,
+        )?;
+        let logs = IntCounterVec::new(
+            Opts::new("container_logs_total", "Log lines written by the container, by level."),
+            &["machine", "container", "level"],
+        )?;
+        registry.register(Box::new(logs.clone()))?;
+        Ok(MetricsExporter {
+            registry,
+            machine: machine.to_string(),
+            collector_up,
+            started_at,
+            up,
+            used_memory,
+            max_memory,
+            cpu_usage,
+            cpus_available,
+            logs,
+        })
+    }
+
+    /// The registry holding the families.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// A metrics collection succeeded for `container`.
+    pub fn on_container_metrics(&self, container: &str, m: &ContainerMetrics) {
+        let labels = [self.machine.as_str(), container];
+        if let Some(started) = m.started_at {
+            self.started_at.with_label_values(&labels).set(started as f64);
+        }
+        self.up.with_label_values(&labels).set(m.collected_at as f64);
+        self.used_memory.with_label_values(&labels).set(m.memory_used as f64);
+        self.max_memory.with_label_values(&labels).set(m.memory_limit as f64);
+        self.cpu_usage.with_label_values(&labels).set(m.cpu_cores.unwrap_or(0.0));
+        self.cpus_available.with_label_values(&labels).set(m.cpus_available);
+    }
+
+    /// The collector started following `container`'s log: its three level series exist from now on, at
+    /// zero, so `increase()` sees the first lines.
+    pub fn on_log_followed(&self, container: &str) {
+        for level in Level::ALL {
+            self.logs.with_label_values(&[self.machine.as_str(), container, level.as_str()]);
+        }
+    }
+
+    /// `n` lines of `level` were written for `container`.
+    pub fn on_log_lines(&self, container: &str, level: Level, n: u64) {
+        self.logs
+            .with_label_values(&[self.machine.as_str(), container, level.as_str()])
+            .inc_by(n);
+    }
+
+    /// A loop iteration ended at `unix_secs`.
+    pub fn on_loop_end(&self, unix_secs: i64) {
+        self.collector_up.with_label_values(&[self.machine.as_str()]).set(unix_secs as f64);
+    }
+
+    /// The text exposition (format 0.0.4) of every family in the registry.
+    pub fn encode(&self) -> Result<Vec<u8>, MetricsError> {
+        let mut out = Vec::with_capacity(16 * 1024);
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .map_err(MetricsError::Encode)?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(text: &str, series: &str) -> Option<f64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    #[test]
+    fn families_names_labels_and_values() {
+        let m = MetricsExporter::new("m1").expect("registry");
+        m.on_container_metrics(
+            "t1",
+            &ContainerMetrics {
+                started_at: Some(1_795_546_425),
+                collected_at: 1_795_546_500,
+                memory_used: 831_488,
+                memory_limit: 67_108_864,
+                cpu_cores: Some(0.005),
+                cpus_available: 0.5,
+            },
+        );
+        m.on_log_followed("t1");
+        m.on_log_lines("t1", Level::Error, 3);
+        m.on_loop_end(1_795_546_501);
+        let text = String::from_utf8(m.encode().expect("encode")).expect("utf8");
+        let l = r#"{container="t1",machine="m1"}"#;
+        let cases = [
+            ("collector_up_timestamp_seconds{machine=\"m1\"}".to_string(), 1_795_546_501.0),
+            (format!("container_started_at_timestamp_seconds{l}"), 1_795_546_425.0),
+            (format!("container_up_timestamp_seconds{l}"), 1_795_546_500.0),
+            (format!("container_used_memory_bytes{l}"), 831_488.0),
+            (format!("container_max_memory_bytes{l}"), 67_108_864.0),
+            (format!("container_cpu_usage_percent{l}"), 0.005),
+            (format!("container_cpus_available{l}"), 0.5),
+            (r#"container_logs_total{container="t1",level="error",machine="m1"}"#.to_string(), 3.0),
+            (r#"container_logs_total{container="t1",level="info",machine="m1"}"#.to_string(), 0.0),
+            (r#"container_logs_total{container="t1",level="warning",machine="m1"}"#.to_string(), 0.0),
+        ];
+        for (series, want) in cases {
+            assert_eq!(value(&text, &series), Some(want), "{series} in\n{text}");
+        }
+        assert!(text.contains("# TYPE container_logs_total counter"));
+        assert!(text.contains("# TYPE container_cpu_usage_percent gauge"));
+        assert!(text.contains("process_resident_memory_bytes"), "process families present");
+    }
+}
