@@ -150,6 +150,7 @@ impl Collector {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_metrics: Option<Instant> = None;
+        containers.assume_running_before(self.logs.known_containers());
         loop {
             tokio::select! {
                 _ = interval.tick() => {}

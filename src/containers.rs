@@ -208,7 +208,19 @@ impl Containers {
         Ok(visit)
     }
 
-    /// Forgets what was kept for containers that are neither running nor in `keep`.
+    /// Treats these containers (id, name) as running at the previous tick, so the next tick visits
+    /// those that are not running any more once (used at start with the containers of the last run).
+    pub fn assume_running_before(&mut self, containers: impl IntoIterator<Item = (String, String)>) {
+        for (id, name) in containers {
+            self.running_before.entry(id.clone()).or_insert(ContainerRef {
+                id,
+                name,
+                running: true,
+            });
+        }
+    }
+
+    /// Forgets the CPU samples of containers that are not running any more.
     pub fn forget_gone(&self) {
         let mut samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
         samples.retain(|id, _| self.running_before.contains_key(id));

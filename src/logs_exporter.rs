@@ -357,6 +357,15 @@ impl LogsExporter {
         }
     }
 
+    /// The containers a previous run had cursors for: (id, name). Visiting them once at start picks
+    /// up the last lines of those that stopped while the collector was not running.
+    pub fn known_containers(&self) -> Vec<(String, String)> {
+        self.committed
+            .iter()
+            .map(|(name, c)| (c.id.clone(), name.clone()))
+            .collect()
+    }
+
     /// Containers whose logs are followed now.
     pub fn followed(&self) -> impl Iterator<Item = &str> {
         self.followed.keys().map(String::as_str)
