@@ -95,7 +95,10 @@ impl Collector {
 
     /// Like [`Collector::new`] with families the caller created (for example in its own registry),
     /// without the start-up lines.
-    pub fn with_metrics(config: Config, metrics: MetricsExporter) -> Result<Collector, CollectorError> {
+    pub fn with_metrics(
+        config: Config,
+        metrics: MetricsExporter,
+    ) -> Result<Collector, CollectorError> {
         let mapping = load_mapping(&config.log_levels_mapping)?;
         let logs = LogsExporter::new(
             LogFiles {
@@ -107,7 +110,11 @@ impl Collector {
             mapping,
             metrics.clone(),
         )?;
-        Ok(Collector { config, metrics, logs })
+        Ok(Collector {
+            config,
+            metrics,
+            logs,
+        })
     }
 
     /// The families this collector updates.
@@ -145,7 +152,11 @@ impl Collector {
     }
 
     /// The loop itself, on an engine client that is already connected.
-    pub async fn run_loop(&mut self, mut containers: Containers, shutdown: &mut watch::Receiver<bool>) {
+    pub async fn run_loop(
+        &mut self,
+        mut containers: Containers,
+        shutdown: &mut watch::Receiver<bool>,
+    ) {
         let tick = self.config.logs_collection_interval;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -192,8 +203,17 @@ impl Collector {
         let metrics_work = async {
             if metrics_due {
                 let started = Instant::now();
-                collect_metrics(containers, &visit, &self.metrics, self.config.max_concurrent_requests).await;
-                debug!("Metrics collected in {:.3} s", started.elapsed().as_secs_f64());
+                collect_metrics(
+                    containers,
+                    &visit,
+                    &self.metrics,
+                    self.config.max_concurrent_requests,
+                )
+                .await;
+                debug!(
+                    "Metrics collected in {:.3} s",
+                    started.elapsed().as_secs_f64()
+                );
                 *last_metrics = Some(started);
             }
         };
@@ -202,14 +222,25 @@ impl Collector {
         containers.forget_gone();
         self.metrics.on_loop_end(unix_now());
         if metrics_due {
-            write_timestamp(&self.config.last_metrics_collected_at_file, "LAST_METRICS_COLLECTED_AT_FILE");
+            write_timestamp(
+                &self.config.last_metrics_collected_at_file,
+                "LAST_METRICS_COLLECTED_AT_FILE",
+            );
         }
-        write_timestamp(&self.config.last_logs_collected_at_file, "LAST_LOGS_COLLECTED_AT_FILE");
+        write_timestamp(
+            &self.config.last_logs_collected_at_file,
+            "LAST_LOGS_COLLECTED_AT_FILE",
+        );
     }
 }
 
 /// Collects the metrics of every container in `visit`, `limit` at a time.
-async fn collect_metrics(containers: &Containers, visit: &[ContainerRef], metrics: &MetricsExporter, limit: usize) {
+async fn collect_metrics(
+    containers: &Containers,
+    visit: &[ContainerRef],
+    metrics: &MetricsExporter,
+    limit: usize,
+) {
     let results: Vec<(&ContainerRef, Result<_, EngineError>)> = futures_util::stream::iter(visit)
         .map(|c| async move { (c, containers.metrics(c).await) })
         .buffer_unordered(limit.max(1))

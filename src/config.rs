@@ -217,7 +217,11 @@ fn parse_number<T: std::str::FromStr>(
     })
 }
 
-fn parse_positive(name: &'static str, value: &str, expected: &'static str) -> Result<u64, ConfigError> {
+fn parse_positive(
+    name: &'static str,
+    value: &str,
+    expected: &'static str,
+) -> Result<u64, ConfigError> {
     match parse_number::<u64>(name, value, expected)? {
         0 => Err(ConfigError::Invalid {
             name,
@@ -228,7 +232,12 @@ fn parse_positive(name: &'static str, value: &str, expected: &'static str) -> Re
     }
 }
 
-fn to_usize(name: &'static str, value: &str, n: u64, expected: &'static str) -> Result<usize, ConfigError> {
+fn to_usize(
+    name: &'static str,
+    value: &str,
+    n: u64,
+    expected: &'static str,
+) -> Result<usize, ConfigError> {
     usize::try_from(n).map_err(|_| ConfigError::Invalid {
         name,
         value: value.to_string(),
@@ -246,15 +255,37 @@ impl Config {
             &args.metrics_collection_interval,
             SECONDS,
         )?;
-        let logs = parse_positive("LOGS_COLLECTION_INTERVAL", &args.logs_collection_interval, SECONDS)?;
+        let logs = parse_positive(
+            "LOGS_COLLECTION_INTERVAL",
+            &args.logs_collection_interval,
+            SECONDS,
+        )?;
         if logs > metrics {
             return Err(ConfigError::LogsSlowerThanMetrics { logs, metrics });
         }
         const THREADS: &str = "expected a whole number, at least 1";
-        let threads = parse_positive("MAX_COLLECTOR_THREADS", &args.max_collector_threads, THREADS)?;
-        let threads = to_usize("MAX_COLLECTOR_THREADS", &args.max_collector_threads, threads, THREADS)?;
-        let requests = parse_positive("MAX_CONCURRENT_REQUESTS", &args.max_concurrent_requests, THREADS)?;
-        let requests = to_usize("MAX_CONCURRENT_REQUESTS", &args.max_concurrent_requests, requests, THREADS)?;
+        let threads = parse_positive(
+            "MAX_COLLECTOR_THREADS",
+            &args.max_collector_threads,
+            THREADS,
+        )?;
+        let threads = to_usize(
+            "MAX_COLLECTOR_THREADS",
+            &args.max_collector_threads,
+            threads,
+            THREADS,
+        )?;
+        let requests = parse_positive(
+            "MAX_CONCURRENT_REQUESTS",
+            &args.max_concurrent_requests,
+            THREADS,
+        )?;
+        let requests = to_usize(
+            "MAX_CONCURRENT_REQUESTS",
+            &args.max_concurrent_requests,
+            requests,
+            THREADS,
+        )?;
         let port = parse_number::<u16>(
             "METRICS_EXPORTER_PORT",
             &args.metrics_exporter_port,
@@ -289,7 +320,9 @@ impl Config {
             }
         };
         let docker_host = args.docker_host.trim().to_string();
-        if !(docker_host.starts_with("unix://") || docker_host.starts_with("tcp://") || docker_host.starts_with("http://"))
+        if !(docker_host.starts_with("unix://")
+            || docker_host.starts_with("tcp://")
+            || docker_host.starts_with("http://"))
         {
             return Err(ConfigError::Invalid {
                 name: "DOCKER_HOST",
@@ -336,9 +369,18 @@ impl Config {
                 "METRICS_COLLECTION_INTERVAL",
                 self.metrics_collection_interval.as_secs().to_string(),
             ),
-            ("LOGS_COLLECTION_INTERVAL", self.logs_collection_interval.as_secs().to_string()),
-            ("MAX_COLLECTOR_THREADS", self.max_collector_threads.to_string()),
-            ("METRICS_EXPORTER_PORT", self.metrics_exporter_port.to_string()),
+            (
+                "LOGS_COLLECTION_INTERVAL",
+                self.logs_collection_interval.as_secs().to_string(),
+            ),
+            (
+                "MAX_COLLECTOR_THREADS",
+                self.max_collector_threads.to_string(),
+            ),
+            (
+                "METRICS_EXPORTER_PORT",
+                self.metrics_exporter_port.to_string(),
+            ),
             (
                 "LAST_METRICS_COLLECTED_AT_FILE",
                 self.last_metrics_collected_at_file.display().to_string(),
@@ -348,11 +390,26 @@ impl Config {
                 self.last_logs_collected_at_file.display().to_string(),
             ),
             ("LOGS_DIR", self.logs_dir.display().to_string()),
-            ("LOGS_CONTAINER_MAX_FILES", self.logs_container_max_files.to_string()),
-            ("LOGS_CONTAINER_MAX_FILE_SIZE", self.logs_container_max_file_size.to_string()),
-            ("LOG_LEVELS_MAPPING_PATH", self.log_levels_mapping.path().display().to_string()),
-            ("DEFAULT_LOGS_SINCE_NOW", self.default_logs_since_now.to_string()),
-            ("MAX_CONCURRENT_REQUESTS", self.max_concurrent_requests.to_string()),
+            (
+                "LOGS_CONTAINER_MAX_FILES",
+                self.logs_container_max_files.to_string(),
+            ),
+            (
+                "LOGS_CONTAINER_MAX_FILE_SIZE",
+                self.logs_container_max_file_size.to_string(),
+            ),
+            (
+                "LOG_LEVELS_MAPPING_PATH",
+                self.log_levels_mapping.path().display().to_string(),
+            ),
+            (
+                "DEFAULT_LOGS_SINCE_NOW",
+                self.default_logs_since_now.to_string(),
+            ),
+            (
+                "MAX_CONCURRENT_REQUESTS",
+                self.max_concurrent_requests.to_string(),
+            ),
             ("DOCKER_HOST", self.docker_host.clone()),
             ("LOG_LEVEL", self.log_level.to_string()),
         ]
@@ -378,8 +435,14 @@ mod tests {
         assert_eq!(c.max_collector_threads, 5);
         assert_eq!(c.max_concurrent_requests, 256);
         assert_eq!(c.metrics_exporter_port, 10101);
-        assert_eq!(c.last_metrics_collected_at_file, PathBuf::from("/tmp/last-metrics-collected-at.txt"));
-        assert_eq!(c.last_logs_collected_at_file, PathBuf::from("/tmp/last-logs-collected-at.txt"));
+        assert_eq!(
+            c.last_metrics_collected_at_file,
+            PathBuf::from("/tmp/last-metrics-collected-at.txt")
+        );
+        assert_eq!(
+            c.last_logs_collected_at_file,
+            PathBuf::from("/tmp/last-logs-collected-at.txt")
+        );
         assert_eq!(c.logs_dir, PathBuf::from("/tmp/logs"));
         assert_eq!(c.logs_container_max_files, 10);
         assert_eq!(c.logs_container_max_file_size, 10_485_760);
@@ -415,7 +478,10 @@ mod tests {
         for (argv, want) in cases {
             let err = parse(argv).expect_err(&format!("{argv:?} must be refused"));
             let text = err.to_string();
-            assert!(text.starts_with(want), "{argv:?}: got {text:?}, want prefix {want:?}");
+            assert!(
+                text.starts_with(want),
+                "{argv:?}: got {text:?}, want prefix {want:?}"
+            );
             assert!(!text.contains('\n'), "one line: {text:?}");
         }
     }
@@ -445,12 +511,20 @@ mod tests {
         assert_eq!(c.metrics_exporter_port, 0);
         assert_eq!(c.logs_container_max_files, 0);
         assert_eq!(c.log_level, LogLevel::Warning);
-        assert_eq!(c.log_levels_mapping, MappingSource::File(PathBuf::from("/config/m.json")));
+        assert_eq!(
+            c.log_levels_mapping,
+            MappingSource::File(PathBuf::from("/config/m.json"))
+        );
     }
 
     #[test]
     fn describe_lists_the_reference_variables_in_order() {
-        let names: Vec<_> = parse(&[]).expect("defaults validate").describe().into_iter().map(|(n, _)| n).collect();
+        let names: Vec<_> = parse(&[])
+            .expect("defaults validate")
+            .describe()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert_eq!(
             &names[..12],
             &[

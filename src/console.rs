@@ -45,7 +45,12 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
 {
-    fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
         let meta = event.metadata();
         write!(
             writer,
@@ -72,7 +77,10 @@ pub fn init(level: LogLevel) {
     let layer = tracing_subscriber::fmt::layer()
         .event_format(PythonFormat)
         .with_writer(std::io::stderr);
-    let _ = tracing_subscriber::registry().with(layer).with(filter).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .try_init();
 }
 
 #[cfg(test)]
@@ -82,7 +90,10 @@ mod tests {
     #[test]
     fn module_names() {
         assert_eq!(module_name("container_metrics::collector"), "collector");
-        assert_eq!(module_name("container_metrics::logs_exporter"), "logs_exporter");
+        assert_eq!(
+            module_name("container_metrics::logs_exporter"),
+            "logs_exporter"
+        );
         assert_eq!(module_name("container_metrics"), "collector");
     }
 

@@ -73,14 +73,23 @@ impl EngineError {
     pub fn is_gone(&self) -> bool {
         matches!(
             self,
-            EngineError::Request(BollardError::DockerResponseServerError { status_code: 404, .. })
+            EngineError::Request(BollardError::DockerResponseServerError {
+                status_code: 404,
+                ..
+            })
         )
     }
 }
 
 /// A 404 from the engine: the container was removed between the list and this request.
 fn is_not_found(e: &BollardError) -> bool {
-    matches!(e, BollardError::DockerResponseServerError { status_code: 404, .. })
+    matches!(
+        e,
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    )
 }
 
 /// The engine client and what the collector remembers between ticks.
@@ -140,7 +149,8 @@ impl Containers {
             };
             match result {
                 Ok((docker, version)) => {
-                    let pretty = serde_json::to_string_pretty(&version).unwrap_or_else(|e| e.to_string());
+                    let pretty =
+                        serde_json::to_string_pretty(&version).unwrap_or_else(|e| e.to_string());
                     info!("Client connected, docker version: {pretty}");
                     return Ok(Some(Containers::new(docker, max_concurrent_requests)));
                 }
@@ -195,8 +205,11 @@ impl Containers {
             );
         }
         let mut visit: Vec<ContainerRef> = running.values().cloned().collect();
+        let running_names: std::collections::HashSet<&str> =
+            running.values().map(|c| c.name.as_str()).collect();
         for (id, before) in &self.running_before {
-            if !running.contains_key(id) {
+            // A name taken by a new container now (a recreated service) belongs to the new one.
+            if !running.contains_key(id) && !running_names.contains(before.name.as_str()) {
                 visit.push(ContainerRef {
                     running: false,
                     ..before.clone()
@@ -210,13 +223,18 @@ impl Containers {
 
     /// Treats these containers (id, name) as running at the previous tick, so the next tick visits
     /// those that are not running any more once (used at start with the containers of the last run).
-    pub fn assume_running_before(&mut self, containers: impl IntoIterator<Item = (String, String)>) {
+    pub fn assume_running_before(
+        &mut self,
+        containers: impl IntoIterator<Item = (String, String)>,
+    ) {
         for (id, name) in containers {
-            self.running_before.entry(id.clone()).or_insert(ContainerRef {
-                id,
-                name,
-                running: true,
-            });
+            self.running_before
+                .entry(id.clone())
+                .or_insert(ContainerRef {
+                    id,
+                    name,
+                    running: true,
+                });
         }
     }
 
@@ -228,7 +246,10 @@ impl Containers {
 
     /// One container's metrics. `Ok(None)` when there is nothing to report this cycle: the container
     /// is gone (404) or not running, or its stats came back empty or partial.
-    pub async fn metrics(&self, container: &ContainerRef) -> Result<Option<ContainerMetrics>, EngineError> {
+    pub async fn metrics(
+        &self,
+        container: &ContainerRef,
+    ) -> Result<Option<ContainerMetrics>, EngineError> {
         let inspect = {
             let _permit = self.requests.acquire().await;
             match self.docker.inspect_container(&container.id, None).await {
@@ -264,8 +285,13 @@ impl Containers {
                 return Ok(None);
             }
             Some(Err(e)) if is_not_found(&e) => return Ok(None),
-            Some(Err(e @ (BollardError::JsonSerdeError { .. } | BollardError::JsonDataError { .. }))) => {
-                debug!("{}: unreadable stats ({e}), skipped this cycle", container.name);
+            Some(Err(
+                e @ (BollardError::JsonSerdeError { .. } | BollardError::JsonDataError { .. }),
+            )) => {
+                debug!(
+                    "{}: unreadable stats ({e}), skipped this cycle",
+                    container.name
+                );
                 return Ok(None);
             }
             Some(Err(e)) => return Err(e.into()),

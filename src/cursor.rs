@@ -193,15 +193,14 @@ impl LineAssembler {
             let piece = std::mem::take(&mut self.console);
             self.entry(Stream::Console, &piece, sink)?;
         }
-        for i in 0..self.partial.len() {
-            let stale = match &self.partial[i] {
-                Some(p) => p.last_ts.is_none_or(|ts| now_ns.saturating_sub(ts) > STALE_PARTIAL_NS),
-                None => false,
-            };
-            if stale {
-                if let Some(p) = self.partial[i].take() {
-                    self.complete(p.first, SLOT_STREAMS[i], p.text, sink)?;
-                }
+        for stream in SLOT_STREAMS {
+            let pending = &mut self.partial[slot(stream)];
+            let stale = pending.as_ref().is_some_and(|p| {
+                p.last_ts
+                    .is_none_or(|ts| now_ns.saturating_sub(ts) > STALE_PARTIAL_NS)
+            });
+            if let Some(p) = pending.take_if(|_| stale) {
+                self.complete(p.first, stream, p.text, sink)?;
             }
         }
         if self.hold_from.is_some() {
@@ -407,18 +406,33 @@ mod tests {
         // 12 polls, 7 lines between polls, 0.3 s apart, stdout and stderr alternating.
         for poll in 0..12 {
             for _ in 0..7 {
-                let stream = if n % 2 == 0 { Stream::Stdout } else { Stream::Stderr };
-                log.push(line(stream, T0 * SEC + n * 300_000_000, &format!("line {n}")));
+                let stream = if n % 2 == 0 {
+                    Stream::Stdout
+                } else {
+                    Stream::Stderr
+                };
+                log.push(line(
+                    stream,
+                    T0 * SEC + n * 300_000_000,
+                    &format!("line {n}"),
+                ));
                 n += 1;
             }
-            let (lines, next) = read(cursor, &answer(&log, cursor.since), T0 * SEC + n * 300_000_000);
+            let (lines, next) = read(
+                cursor,
+                &answer(&log, cursor.since),
+                T0 * SEC + n * 300_000_000,
+            );
             written.extend(lines);
             assert!(next.since >= cursor.since, "poll {poll}: cursor went back");
             cursor = next;
         }
         let want: Vec<String> = (0..n).map(|i| format!("line {i}")).collect();
         assert_eq!(written, want);
-        assert!(cursor.since > T0 + 20, "the cursor moved forward: {cursor:?}");
+        assert!(
+            cursor.since > T0 + 20,
+            "the cursor moved forward: {cursor:?}"
+        );
     }
 
     #[test]
@@ -435,7 +449,13 @@ mod tests {
         let (lines, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), (T0 + 3) * SEC);
         assert_eq!(lines, ["a", "b", "c", "d", "e"]);
         // One second before the newest entry: every entry of that answer was written.
-        assert_eq!(cursor, Cursor { since: T0 + 1, skip: 5 });
+        assert_eq!(
+            cursor,
+            Cursor {
+                since: T0 + 1,
+                skip: 5
+            }
+        );
         let mut grown = log.clone();
         grown.push(line(Stream::Stderr, (T0 + 2) * SEC + 5, "f"));
         let (lines, _) = read(cursor, &answer(&grown, cursor.since), (T0 + 3) * SEC);
@@ -445,10 +465,18 @@ mod tests {
     #[test]
     fn many_lines_with_the_same_timestamp() {
         let t = (T0 + 5) * SEC + 123;
-        let mut log: Entries = (0..5).map(|i| line(Stream::Stdout, t, &format!("same {i}"))).collect();
+        let mut log: Entries = (0..5)
+            .map(|i| line(Stream::Stdout, t, &format!("same {i}")))
+            .collect();
         let (first, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), t + SEC);
         assert_eq!(first.len(), 5);
-        assert_eq!(cursor, Cursor { since: T0 + 4, skip: 5 });
+        assert_eq!(
+            cursor,
+            Cursor {
+                since: T0 + 4,
+                skip: 5
+            }
+        );
         log.extend((5..8).map(|i| line(Stream::Stdout, t, &format!("same {i}"))));
         let (second, cursor) = read(cursor, &answer(&log, cursor.since), t + SEC);
         assert_eq!(second, ["same 5", "same 6", "same 7"]);
@@ -470,7 +498,10 @@ mod tests {
         ];
         let (lines, cursor) = read(Cursor::starting_at(T0), &answer(&log, T0), t + SEC);
         assert_eq!(lines.len(), 3);
-        assert!(lines[0] == format!("{big}{big}end"), "the pieces are joined in order");
+        assert!(
+            lines[0] == format!("{big}{big}end"),
+            "the pieces are joined in order"
+        );
         assert_eq!(lines[1], "interleaved");
         assert_eq!(lines[2], "after");
         assert_eq!(cursor.skip, 5);
@@ -514,7 +545,10 @@ mod tests {
         ))
         .expect("fixture");
         for split in [1, 7, 31, raw.len()] {
-            let frames: Vec<(Stream, Vec<u8>)> = raw.chunks(split).map(|c| (Stream::Console, c.to_vec())).collect();
+            let frames: Vec<(Stream, Vec<u8>)> = raw
+                .chunks(split)
+                .map(|c| (Stream::Console, c.to_vec()))
+                .collect();
             let (lines, cursor) = read(Cursor::starting_at(0), &frames, i64::MAX);
             assert_eq!(lines, ["tty out", "tty err"], "chunks of {split}");
             assert_eq!(cursor.skip, 2);
@@ -532,14 +566,20 @@ mod tests {
         let mut rest = &raw[..];
         while rest.len() >= 8 {
             let len = u32::from_be_bytes([rest[4], rest[5], rest[6], rest[7]]) as usize;
-            let stream = if rest[0] == 1 { Stream::Stdout } else { Stream::Stderr };
+            let stream = if rest[0] == 1 {
+                Stream::Stdout
+            } else {
+                Stream::Stderr
+            };
             frames.push((stream, rest[8..8 + len].to_vec()));
             rest = &rest[8 + len..];
         }
         let (lines, _) = read(Cursor::starting_at(0), &frames, i64::MAX);
         assert_eq!(lines.len(), 40);
         assert_eq!(lines[0], "INFO line 314");
-        assert!(lines.iter().all(|l| l.starts_with("INFO line ") || l.starts_with("ERROR oops ")));
+        assert!(lines
+            .iter()
+            .all(|l| l.starts_with("INFO line ") || l.starts_with("ERROR oops ")));
     }
 
     #[test]
@@ -564,7 +604,9 @@ mod tests {
     #[test]
     fn skipped_entries_are_not_handed_out_again() {
         let t = (T0 + 1) * SEC;
-        let log: Entries = (0..6).map(|i| line(Stream::Stdout, t + i, &format!("l{i}"))).collect();
+        let log: Entries = (0..6)
+            .map(|i| line(Stream::Stdout, t + i, &format!("l{i}")))
+            .collect();
         let (lines, _) = read(Cursor { since: T0, skip: 4 }, &answer(&log, T0), t);
         assert_eq!(lines, ["l4", "l5"]);
     }
@@ -573,6 +615,9 @@ mod tests {
     fn sink_errors_stop_the_answer() {
         let mut a = LineAssembler::new(Cursor::starting_at(0));
         let mut sink = |_: Line<'_>| -> Result<(), &'static str> { Err("disk full") };
-        assert_eq!(a.push(Chunk::Stdout(&frame(SEC, "x\n")), &mut sink), Err("disk full"));
+        assert_eq!(
+            a.push(Chunk::Stdout(&frame(SEC, "x\n")), &mut sink),
+            Err("disk full")
+        );
     }
 }

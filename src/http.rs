@@ -27,7 +27,8 @@ fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Full<
         Method::GET | Method::HEAD => match exporter.encode() {
             Ok(body) => {
                 let mut r = Response::new(Full::new(Bytes::from(body)));
-                r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
+                r.headers_mut()
+                    .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
                 r
             }
             Err(e) => {
@@ -40,7 +41,8 @@ fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Full<
         _ => {
             let mut r = Response::new(Full::new(Bytes::from_static(b"only GET and HEAD\n")));
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-            r.headers_mut().insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
+            r.headers_mut()
+                .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             r
         }
     };
@@ -51,7 +53,11 @@ fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Full<
 }
 
 /// Serves scrapes on `listener` until `shutdown` turns true.
-pub async fn serve(listener: TcpListener, exporter: Arc<MetricsExporter>, mut shutdown: watch::Receiver<bool>) {
+pub async fn serve(
+    listener: TcpListener,
+    exporter: Arc<MetricsExporter>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,

@@ -143,7 +143,11 @@ pub struct LogsExporter {
 
 impl LogsExporter {
     /// Creates LOGS_DIR if needed and reads the cursors a previous run left.
-    pub fn new(files: LogFiles, mapping: LevelMapping, metrics: MetricsExporter) -> Result<LogsExporter, LogsError> {
+    pub fn new(
+        files: LogFiles,
+        mapping: LevelMapping,
+        metrics: MetricsExporter,
+    ) -> Result<LogsExporter, LogsError> {
         let state_dir = files.dir.join(STATE_DIR);
         fs::create_dir_all(&state_dir).map_err(|source| LogsError::CreateDir {
             path: files.dir.clone(),
@@ -211,13 +215,21 @@ impl LogsExporter {
         }
         let cursor = match &committed {
             Some(c) if c.id == container.id => c.cursor,
-            _ => Cursor::starting_at(now - i64::try_from(self.files.default_since).unwrap_or(i64::MAX).min(now)),
+            _ => Cursor::starting_at(
+                now - i64::try_from(self.files.default_since)
+                    .unwrap_or(i64::MAX)
+                    .min(now),
+            ),
         };
         let mut file = RotatingFile::new(path, self.files.max_bytes, self.files.backup_count);
         let mark = match file.mark() {
             Ok(m) => m,
             Err(e) => {
-                error!("{}: cannot read {}: {e}", container.name, file.path().display());
+                error!(
+                    "{}: cannot read {}: {e}",
+                    container.name,
+                    file.path().display()
+                );
                 FileMark::default()
             }
         };
@@ -261,7 +273,8 @@ impl LogsExporter {
         }
         self.persist();
         let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
-        let by_name: HashMap<&str, &ContainerRef> = wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
+        let by_name: HashMap<&str, &ContainerRef> =
+            wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
         let mapping = &self.mapping;
         let reads = self
             .followed
@@ -277,7 +290,11 @@ impl LogsExporter {
         for c in visit.iter().filter(|c| !c.running) {
             if let Some(mut log) = self.followed.remove(&c.name) {
                 if let Err(e) = log.file.close() {
-                    error!("{}: cannot close {}: {e}", c.name, log.file.path().display());
+                    error!(
+                        "{}: cannot close {}: {e}",
+                        c.name,
+                        log.file.path().display()
+                    );
                 }
             }
         }
@@ -288,7 +305,14 @@ impl LogsExporter {
     /// Files are closed afterwards, so thousands of containers do not hold thousands of descriptors.
     pub fn commit(&mut self) {
         for (name, log) in &mut self.followed {
-            if log.cursor == self.committed.get(name).map(|c| c.cursor).unwrap_or(log.cursor) && !log.failed {
+            if log.cursor
+                == self
+                    .committed
+                    .get(name)
+                    .map(|c| c.cursor)
+                    .unwrap_or(log.cursor)
+                && !log.failed
+            {
                 if let Err(e) = log.file.close() {
                     debug!("{name}: close: {e}");
                 }
@@ -353,7 +377,10 @@ impl LogsExporter {
             .and_then(|bytes| write_atomically(&self.state_path, &bytes));
         match result {
             Ok(()) => self.state_dirty = false,
-            Err(e) => error!("cannot write the cursor file {}: {e}", self.state_path.display()),
+            Err(e) => error!(
+                "cannot write the cursor file {}: {e}",
+                self.state_path.display()
+            ),
         }
     }
 
@@ -401,11 +428,23 @@ async fn read_new_lines(
         let pushed = match item {
             Ok(LogOutput::StdOut { message }) => assembler.push(Chunk::Stdout(&message), &mut sink),
             Ok(LogOutput::StdErr { message }) => assembler.push(Chunk::Stderr(&message), &mut sink),
-            Ok(LogOutput::Console { message }) => assembler.push(Chunk::Console(&message), &mut sink),
+            Ok(LogOutput::Console { message }) => {
+                assembler.push(Chunk::Console(&message), &mut sink)
+            }
             Ok(LogOutput::StdIn { .. }) => Ok(()),
             Err(e) => {
-                if !matches!(e, bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) {
-                    warn!("{}: reading logs failed: {}", container.name, crate::containers::with_causes(&e));
+                if !matches!(
+                    e,
+                    bollard::errors::Error::DockerResponseServerError {
+                        status_code: 404,
+                        ..
+                    }
+                ) {
+                    warn!(
+                        "{}: reading logs failed: {}",
+                        container.name,
+                        crate::containers::with_causes(&e)
+                    );
                 }
                 ended = false;
                 break;
@@ -439,14 +478,19 @@ mod tests {
         for ok in ["t1", "my-app_1.web", "A", "0abc"] {
             assert!(is_safe_name(ok), "{ok}");
         }
-        for bad in ["", ".", "..", "../etc", "a/b", "/abs", ".hidden", "-x", "a\0b", "é"] {
+        for bad in [
+            "", ".", "..", "../etc", "a/b", "/abs", ".hidden", "-x", "a\0b", "é",
+        ] {
             assert!(!is_safe_name(bad), "{bad:?}");
         }
     }
 
     #[test]
     fn layout() {
-        assert_eq!(log_path(Path::new("/tmp/logs"), "web"), PathBuf::from("/tmp/logs/web/web.log"));
+        assert_eq!(
+            log_path(Path::new("/tmp/logs"), "web"),
+            PathBuf::from("/tmp/logs/web/web.log")
+        );
     }
 
     #[test]

@@ -12,7 +12,10 @@ use tokio::sync::watch;
 /// Turns the first SIGTERM or SIGINT into the shutdown signal.
 async fn forward_signals(stop: watch::Sender<bool>) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+    let (mut term, mut int) = match (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) {
         (Ok(t), Ok(i)) => (t, i),
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!("cannot listen for SIGTERM/SIGINT: {e}");

@@ -54,7 +54,9 @@ pub struct MetricsExporter {
 
 impl std::fmt::Debug for MetricsExporter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsExporter").field("machine", &self.machine).finish_non_exhaustive()
+        f.debug_struct("MetricsExporter")
+            .field("machine", &self.machine)
+            .finish_non_exhaustive()
     }
 }
 
@@ -64,12 +66,17 @@ impl MetricsExporter {
     /// Families in a fresh registry that also carries the `process_*` families of this process.
     pub fn new(machine: &str) -> Result<MetricsExporter, MetricsError> {
         let registry = Registry::new();
-        registry.register(Box::new(prometheus::process_collector::ProcessCollector::for_self()))?;
+        registry.register(Box::new(
+            prometheus::process_collector::ProcessCollector::for_self(),
+        ))?;
         MetricsExporter::with_registry(registry, machine)
     }
 
     /// Families registered in a registry of the caller's (for programs that embed the collector).
-    pub fn with_registry(registry: Registry, machine: &str) -> Result<MetricsExporter, MetricsError> {
+    pub fn with_registry(
+        registry: Registry,
+        machine: &str,
+    ) -> Result<MetricsExporter, MetricsError> {
         let gauge = |name: &str, help: &str, labels: &[&str]| -> Result<GaugeVec, MetricsError> {
             let g = GaugeVec::new(Opts::new(name, help), labels)?;
             registry.register(Box::new(g.clone()))?;
@@ -111,7 +118,10 @@ impl MetricsExporter {
             CONTAINER_LABELS,
         )?;
         let logs = IntCounterVec::new(
-            Opts::new("container_logs_total", "Log lines written by the container, by level."),
+            Opts::new(
+                "container_logs_total",
+                "Log lines written by the container, by level.",
+            ),
             &["machine", "container", "level"],
         )?;
         registry.register(Box::new(logs.clone()))?;
@@ -138,20 +148,33 @@ impl MetricsExporter {
     pub fn on_container_metrics(&self, container: &str, m: &ContainerMetrics) {
         let labels = [self.machine.as_str(), container];
         if let Some(started) = m.started_at {
-            self.started_at.with_label_values(&labels).set(started as f64);
+            self.started_at
+                .with_label_values(&labels)
+                .set(started as f64);
         }
-        self.up.with_label_values(&labels).set(m.collected_at as f64);
-        self.used_memory.with_label_values(&labels).set(m.memory_used as f64);
-        self.max_memory.with_label_values(&labels).set(m.memory_limit as f64);
-        self.cpu_usage.with_label_values(&labels).set(m.cpu_cores.unwrap_or(0.0));
-        self.cpus_available.with_label_values(&labels).set(m.cpus_available);
+        self.up
+            .with_label_values(&labels)
+            .set(m.collected_at as f64);
+        self.used_memory
+            .with_label_values(&labels)
+            .set(m.memory_used as f64);
+        self.max_memory
+            .with_label_values(&labels)
+            .set(m.memory_limit as f64);
+        self.cpu_usage
+            .with_label_values(&labels)
+            .set(m.cpu_cores.unwrap_or(0.0));
+        self.cpus_available
+            .with_label_values(&labels)
+            .set(m.cpus_available);
     }
 
     /// The collector started following `container`'s log: its three level series exist from now on, at
     /// zero, so `increase()` sees the first lines.
     pub fn on_log_followed(&self, container: &str) {
         for level in Level::ALL {
-            self.logs.with_label_values(&[self.machine.as_str(), container, level.as_str()]);
+            self.logs
+                .with_label_values(&[self.machine.as_str(), container, level.as_str()]);
         }
     }
 
@@ -164,7 +187,9 @@ impl MetricsExporter {
 
     /// A loop iteration ended at `unix_secs`.
     pub fn on_loop_end(&self, unix_secs: i64) {
-        self.collector_up.with_label_values(&[self.machine.as_str()]).set(unix_secs as f64);
+        self.collector_up
+            .with_label_values(&[self.machine.as_str()])
+            .set(unix_secs as f64);
     }
 
     /// The text exposition (format 0.0.4) of every family in the registry.
@@ -206,22 +231,43 @@ mod tests {
         let text = String::from_utf8(m.encode().expect("encode")).expect("utf8");
         let l = r#"{container="t1",machine="m1"}"#;
         let cases = [
-            ("collector_up_timestamp_seconds{machine=\"m1\"}".to_string(), 1_795_546_501.0),
-            (format!("container_started_at_timestamp_seconds{l}"), 1_795_546_425.0),
-            (format!("container_up_timestamp_seconds{l}"), 1_795_546_500.0),
+            (
+                "collector_up_timestamp_seconds{machine=\"m1\"}".to_string(),
+                1_795_546_501.0,
+            ),
+            (
+                format!("container_started_at_timestamp_seconds{l}"),
+                1_795_546_425.0,
+            ),
+            (
+                format!("container_up_timestamp_seconds{l}"),
+                1_795_546_500.0,
+            ),
             (format!("container_used_memory_bytes{l}"), 831_488.0),
             (format!("container_max_memory_bytes{l}"), 67_108_864.0),
             (format!("container_cpu_usage_percent{l}"), 0.005),
             (format!("container_cpus_available{l}"), 0.5),
-            (r#"container_logs_total{container="t1",level="error",machine="m1"}"#.to_string(), 3.0),
-            (r#"container_logs_total{container="t1",level="info",machine="m1"}"#.to_string(), 0.0),
-            (r#"container_logs_total{container="t1",level="warning",machine="m1"}"#.to_string(), 0.0),
+            (
+                r#"container_logs_total{container="t1",level="error",machine="m1"}"#.to_string(),
+                3.0,
+            ),
+            (
+                r#"container_logs_total{container="t1",level="info",machine="m1"}"#.to_string(),
+                0.0,
+            ),
+            (
+                r#"container_logs_total{container="t1",level="warning",machine="m1"}"#.to_string(),
+                0.0,
+            ),
         ];
         for (series, want) in cases {
             assert_eq!(value(&text, &series), Some(want), "{series} in\n{text}");
         }
         assert!(text.contains("# TYPE container_logs_total counter"));
         assert!(text.contains("# TYPE container_cpu_usage_percent gauge"));
-        assert!(text.contains("process_resident_memory_bytes"), "process families present");
+        assert!(
+            text.contains("process_resident_memory_bytes"),
+            "process families present"
+        );
     }
 }

@@ -60,10 +60,20 @@ pub fn reading(stats: &ContainerStatsResponse) -> Result<StatsReading, StatsErro
         None | Some(ZERO_TIME) => return Err(StatsError::NotRunning),
         Some(_) => {}
     }
-    let memory = stats.memory_stats.as_ref().ok_or(StatsError::Missing("memory_stats"))?;
-    let memory_usage = memory.usage.ok_or(StatsError::Missing("memory_stats.usage"))?;
-    let memory_limit = memory.limit.ok_or(StatsError::Missing("memory_stats.limit"))?;
-    let cpu_stats = stats.cpu_stats.as_ref().ok_or(StatsError::Missing("cpu_stats"))?;
+    let memory = stats
+        .memory_stats
+        .as_ref()
+        .ok_or(StatsError::Missing("memory_stats"))?;
+    let memory_usage = memory
+        .usage
+        .ok_or(StatsError::Missing("memory_stats.usage"))?;
+    let memory_limit = memory
+        .limit
+        .ok_or(StatsError::Missing("memory_stats.limit"))?;
+    let cpu_stats = stats
+        .cpu_stats
+        .as_ref()
+        .ok_or(StatsError::Missing("cpu_stats"))?;
     let cpu = cpu_sample(cpu_stats).ok_or(StatsError::Missing("cpu_stats.system_cpu_usage"))?;
     // Older engines leave online_cpus out; the docker CLI then counts the per-CPU counters.
     let online_cpus = match cpu_stats.online_cpus {
@@ -134,7 +144,10 @@ mod tests {
     }
 
     fn fixture(name: &str) -> ContainerStatsResponse {
-        let path = format!("{}/fixtures/docker-20.10/{name}", env!("CARGO_MANIFEST_DIR"));
+        let path = format!(
+            "{}/fixtures/docker-20.10/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let text = std::fs::read_to_string(&path).expect("fixture present");
         stats(&text)
     }
@@ -171,9 +184,15 @@ mod tests {
     #[test]
     fn cgroup_v2_sample() {
         let r = reading(&stats(CGROUP_V2)).expect("complete sample");
-        assert_eq!((r.memory_usage, r.memory_limit, r.online_cpus), (10_485_760, 268_435_456, 4));
+        assert_eq!(
+            (r.memory_usage, r.memory_limit, r.online_cpus),
+            (10_485_760, 268_435_456, 4)
+        );
         // 1e9 / 4e9 * 4 = 1.0 core
-        assert_eq!(cpu_cores(r.cpu, r.precpu.expect("precpu"), r.online_cpus), 1.0);
+        assert_eq!(
+            cpu_cores(r.cpu, r.precpu.expect("precpu"), r.online_cpus),
+            1.0
+        );
     }
 
     #[test]
@@ -188,8 +207,14 @@ mod tests {
     fn partial_and_empty_samples_are_refused() {
         let cases = [
             ("{}", StatsError::NotRunning),
-            (r#"{"read":"2026-11-24T18:54:52Z"}"#, StatsError::Missing("memory_stats")),
-            (r#"{"read":"2026-11-24T18:54:52Z","memory_stats":{}}"#, StatsError::Missing("memory_stats.usage")),
+            (
+                r#"{"read":"2026-11-24T18:54:52Z"}"#,
+                StatsError::Missing("memory_stats"),
+            ),
+            (
+                r#"{"read":"2026-11-24T18:54:52Z","memory_stats":{}}"#,
+                StatsError::Missing("memory_stats.usage"),
+            ),
             (
                 r#"{"read":"2026-11-24T18:54:52Z","memory_stats":{"usage":1}}"#,
                 StatsError::Missing("memory_stats.limit"),
@@ -233,15 +258,19 @@ mod tests {
         let cases = [
             // (now, before, cpus, want)
             (s(2_000, 10_000), s(1_000, 8_000), 2, 1.0),
-            (s(1_000, 10_000), s(1_000, 8_000), 2, 0.0),      // no container time
-            (s(2_000, 8_000), s(1_000, 8_000), 2, 0.0),       // no system time
-            (s(500, 10_000), s(1_000, 8_000), 2, 0.0),        // counters reset (restart)
-            (s(1_000_001, 3_000_000), s(1, 0), 1, 0.3333),    // rounding
-            (s(2_000_000, 2_000_000), s(0, 0), 2, 2.0),       // two full cores
+            (s(1_000, 10_000), s(1_000, 8_000), 2, 0.0), // no container time
+            (s(2_000, 8_000), s(1_000, 8_000), 2, 0.0),  // no system time
+            (s(500, 10_000), s(1_000, 8_000), 2, 0.0),   // counters reset (restart)
+            (s(1_000_001, 3_000_000), s(1, 0), 1, 0.3333), // rounding
+            (s(2_000_000, 2_000_000), s(0, 0), 2, 2.0),  // two full cores
             (s(123_456_789, 1_000_000_000), s(0, 0), 1, 0.1235),
         ];
         for (now, before, cpus, want) in cases {
-            assert_eq!(cpu_cores(now, before, cpus), want, "{now:?} {before:?} {cpus}");
+            assert_eq!(
+                cpu_cores(now, before, cpus),
+                want,
+                "{now:?} {before:?} {cpus}"
+            );
         }
     }
 
@@ -255,7 +284,10 @@ mod tests {
 
     #[test]
     fn unix_seconds_truncates() {
-        assert_eq!(unix_seconds("2026-11-24T18:53:45.928599818Z"), Some(1_795_546_425));
+        assert_eq!(
+            unix_seconds("2026-11-24T18:53:45.928599818Z"),
+            Some(1_795_546_425)
+        );
         assert_eq!(unix_seconds("0001-01-01T00:00:00Z"), None);
         assert_eq!(unix_seconds("yesterday"), None);
     }

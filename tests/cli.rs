@@ -51,7 +51,10 @@ fn help_documents_every_variable() {
         "DOCKER_HOST",
         "LOG_LEVEL",
     ] {
-        assert!(text.contains(&format!("[env: {var}")), "--help lacks {var}:\n{text}");
+        assert!(
+            text.contains(&format!("[env: {var}")),
+            "--help lacks {var}:\n{text}"
+        );
     }
     assert!(text.contains("[default: 10101]"));
 }
@@ -86,8 +89,15 @@ fn bad_environment_values_exit_2_with_one_line() {
         let out = collector().env(var, value).output().expect("runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{var}={value}: one line, got {stderr:?}");
-        assert!(stderr.contains(var) && stderr.contains(value), "{var}={value}: {stderr:?}");
+        assert_eq!(
+            stderr.lines().count(),
+            1,
+            "{var}={value}: one line, got {stderr:?}"
+        );
+        assert!(
+            stderr.contains(var) && stderr.contains(value),
+            "{var}={value}: {stderr:?}"
+        );
         assert!(out.stdout.is_empty());
     }
 }
@@ -112,7 +122,10 @@ fn logs_interval_above_metrics_interval_is_refused() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("LOGS_COLLECTION_INTERVAL") && stderr.contains("METRICS_COLLECTION_INTERVAL"));
+    assert!(
+        stderr.contains("LOGS_COLLECTION_INTERVAL")
+            && stderr.contains("METRICS_COLLECTION_INTERVAL")
+    );
 }
 
 #[test]
@@ -128,8 +141,14 @@ fn missing_mapping_file_exits_2_naming_the_file() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     let last = stderr.lines().last().unwrap_or_default();
-    assert!(last.contains("[ERROR]") && last.contains(&*missing.to_string_lossy()), "{stderr}");
-    assert!(!stderr.contains("Trying to get client"), "stops before connecting: {stderr}");
+    assert!(
+        last.contains("[ERROR]") && last.contains(&*missing.to_string_lossy()),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("Trying to get client"),
+        "stops before connecting: {stderr}"
+    );
 }
 
 #[test]
@@ -145,14 +164,21 @@ fn malformed_mapping_file_exits_2_naming_the_file() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.lines().last().unwrap_or_default().contains(&*bad.to_string_lossy()), "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .contains(&*bad.to_string_lossy()),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn default_mapping_path_missing_uses_the_builtin_mapping_and_says_so() {
     let dir = tempfile::tempdir().expect("tempdir");
     // The engine address refuses connections; SIGTERM ends the retries.
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("container-metrics"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("container-metrics"))
         .current_dir(dir.path())
         .env_remove("LOG_LEVELS_MAPPING_PATH")
         .env("LOGS_DIR", dir.path().join("logs"))
@@ -162,11 +188,21 @@ fn default_mapping_path_missing_uses_the_builtin_mapping_and_says_so() {
         .expect("spawns");
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let pid = child.id().to_string();
-    let killed = std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
     assert!(killed.success());
     let out = child.wait_with_output().expect("exits");
-    assert_eq!(out.status.code(), Some(0), "SIGTERM during the connection retries exits 0");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "SIGTERM during the connection retries exits 0"
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("using the built-in mapping"), "{stderr}");
-    assert!(stderr.contains("Cannot connect to the Docker Engine at tcp://127.0.0.1:9"), "{stderr}");
+    assert!(
+        stderr.contains("Cannot connect to the Docker Engine at tcp://127.0.0.1:9"),
+        "{stderr}"
+    );
 }
