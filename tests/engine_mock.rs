@@ -1,0 +1,369 @@
+//! The binary against a fake Docker Engine that serves responses recorded from a real one: what it
+//! exports, what it writes, and how it survives what engines do (404s, empty stats, being down).
+
+mod harness;
+mod support;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use harness::{base_env, unix_now, Collector};
+use support::{FakeContainer, FakeEngine, LogEntry, StatsReply, Stream};
+
+/// The fake engine lives on a runtime of its own, so the tests can block while it answers.
+struct Engine {
+    _rt: tokio::runtime::Runtime,
+    fake: FakeEngine,
+}
+
+impl std::ops::Deref for Engine {
+    type Target = FakeEngine;
+    fn deref(&self) -> &FakeEngine {
+        &self.fake
+    }
+}
+
+fn start_engine() -> Engine {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeEngine::start());
+    Engine { _rt: rt, fake }
+}
+
+fn start_engine_on(port: u16) -> Engine {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let fake = rt.block_on(FakeEngine::start_on_port(port));
+    Engine { _rt: rt, fake }
+}
+
+/// The lines the recorded t1 log holds, as they must appear in the file.
+fn recorded_t1_lines() -> Vec<String> {
+    let entries = support::parse_multiplexed_with_timestamps(&support::fixture("logs_t1_since0_full.raw"));
+    assert!(entries.len() > 100, "the fixture holds a real log");
+    entries
+        .iter()
+        .map(|e| String::from_utf8_lossy(e.text.strip_suffix(b"\n").unwrap_or(&e.text)).into_owned())
+        .collect()
+}
+
+fn now_ns() -> i64 {
+    support::now_nanos()
+}
+
+#[test]
+fn recorded_t1_exports_every_family_and_writes_every_line_once() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let before = unix_now();
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let lines = recorded_t1_lines();
+    let s = collector.wait_for_scrape("t1's metrics and log counts", |s| {
+        s.container("container_up_timestamp_seconds", "t1").is_some()
+            && s.logs("t1", "info").unwrap_or(0.0) + s.logs("t1", "error").unwrap_or(0.0) >= lines.len() as f64
+    });
+    // Values from the recorded responses (worked out in tests/parity.rs from the JSON).
+    assert_eq!(s.container("container_started_at_timestamp_seconds", "t1"), Some(1_795_546_425.0));
+    assert_eq!(s.container("container_used_memory_bytes", "t1"), Some(831_488.0));
+    assert_eq!(s.container("container_max_memory_bytes", "t1"), Some(67_108_864.0));
+    assert_eq!(s.container("container_cpu_usage_percent", "t1"), Some(0.005));
+    assert_eq!(s.container("container_cpus_available", "t1"), Some(0.5));
+    let up = s.container("container_up_timestamp_seconds", "t1").expect("up");
+    assert!(up >= before as f64 && up <= unix_now() as f64, "up {up} is the collection time");
+    let loop_end = s
+        .value("collector_up_timestamp_seconds", &[("machine", "test-machine")])
+        .expect("collector_up");
+    assert!(loop_end >= before as f64 && loop_end <= unix_now() as f64);
+    assert!(s.value("process_resident_memory_bytes", &[]).is_some(), "process families");
+
+    let info = lines.iter().filter(|l| l.starts_with("INFO")).count() as f64;
+    let error = lines.iter().filter(|l| l.contains("ERROR")).count() as f64;
+    assert_eq!(s.logs("t1", "info"), Some(info));
+    assert_eq!(s.logs("t1", "error"), Some(error));
+    assert_eq!(s.logs("t1", "warning"), Some(0.0));
+
+    let text = collector.log_text("t1");
+    let written: Vec<&str> = text.lines().collect();
+    assert_eq!(written, lines, "every recorded line once, in order, without timestamps");
+    assert!(!text.contains("\n\n"), "no blank lines");
+
+    // Later ticks bring nothing new: nothing is repeated.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert_eq!(collector.log_text("t1"), text);
+
+    for (file, what) in [
+        ("last-metrics-collected-at.txt", "LAST_METRICS"),
+        ("last-logs-collected-at.txt", "LAST_LOGS"),
+    ] {
+        let content = std::fs::read_to_string(dir.path().join(file)).expect(what);
+        let secs: i64 = content.parse().unwrap_or_else(|_| panic!("{what} holds an integer: {content:?}"));
+        assert!(secs >= before && secs <= unix_now(), "{what} = {secs}");
+    }
+}
+
+#[test]
+fn every_path_serves_the_exposition() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_scrape("t1", |s| s.container("container_max_memory_bytes", "t1").is_some());
+    for path in ["/", "/metrics", "/anything/else?x=1"] {
+        let (status, headers, body) = collector.get(path);
+        assert!(status.contains(" 200 "), "{path}: {status}");
+        assert!(
+            headers.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"),
+            "{path}: {headers}"
+        );
+        assert!(body.contains("container_max_memory_bytes{"), "{path}");
+    }
+}
+
+#[test]
+fn unlimited_container_gets_the_hosts_cpus() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::new("free").nano_cpus(0));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let s = collector.wait_for_scrape("free's metrics", |s| s.container("container_cpus_available", "free").is_some());
+    // online_cpus of the recorded stats.
+    assert_eq!(s.container("container_cpus_available", "free"), Some(2.0));
+}
+
+#[test]
+fn empty_partial_and_missing_stats_skip_only_that_container() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    engine.add_container(FakeContainer::new("empty").stats(StatsReply::Empty));
+    engine.add_container(FakeContainer::new("partial").stats(StatsReply::Partial("{\"read\":\"2026-".into())));
+    engine.add_container(FakeContainer::new("gone").stats(StatsReply::NotFound));
+    engine.add_container(FakeContainer::new("exited").stats(StatsReply::Exited));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let s = collector.wait_for_scrape("t1 after two loops", |s| {
+        s.container("container_up_timestamp_seconds", "t1").is_some()
+            && collector.console().iter().filter(|l| l.contains("Sleeping")).count() >= 2
+    });
+    for skipped in ["empty", "partial", "gone", "exited"] {
+        assert_eq!(s.container("container_used_memory_bytes", skipped), None, "{skipped}");
+    }
+    let errors: Vec<String> = collector.console().into_iter().filter(|l| l.contains("[ERROR]")).collect();
+    assert!(errors.is_empty(), "skipping is quiet: {errors:?}");
+}
+
+#[test]
+fn a_removed_container_is_skipped_and_its_last_lines_kept() {
+    let engine = start_engine();
+    let t = now_ns();
+    engine.add_container(FakeContainer::new("stays").logs(vec![LogEntry::line(t, Stream::Stdout, "still here")]));
+    engine.add_container(FakeContainer::new("leaves").logs(vec![LogEntry::line(t, Stream::Stdout, "first")]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_scrape("both", |s| s.logs("leaves", "info") == Some(1.0) && s.logs("stays", "info") == Some(1.0));
+    // It logs once more and stops: the next tick no longer lists it, but visits it once more.
+    engine.push_logs("leaves", vec![LogEntry::line(now_ns(), Stream::Stderr, "last words")]);
+    engine.stop("leaves");
+    collector.wait_for_scrape("the last line", |s| s.logs("leaves", "info") == Some(2.0));
+    assert_eq!(collector.log_text("leaves"), "first\nlast words\n");
+    // Removed altogether: 404 everywhere; the collector carries on.
+    engine.remove("leaves");
+    let before = unix_now();
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = collector.wait_for_scrape("another loop", |s| {
+        s.value("collector_up_timestamp_seconds", &[("machine", "test-machine")])
+            .is_some_and(|v| v > before as f64)
+    });
+    assert_eq!(s.logs("stays", "info"), Some(1.0));
+}
+
+#[test]
+fn engine_down_at_start_is_retried_until_it_comes_up() {
+    let port = support::free_port();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::spawn(dir.path(), &base_env(&format!("tcp://127.0.0.1:{port}"), dir.path()));
+    collector.wait_for_line("about the failed connection", |l| {
+        l.contains("[ERROR] containers: Cannot connect to the Docker Engine")
+    });
+    let engine = start_engine_on(port);
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let mut collector = collector;
+    collector.port = collector.wait_for_port();
+    collector.wait_for_scrape("t1 once the engine is up", |s| s.container("container_max_memory_bytes", "t1").is_some());
+    let console = collector.console();
+    let connected = console.iter().position(|l| l.contains("Client connected, docker version: {"));
+    let failed = console.iter().position(|l| l.contains("Cannot connect to the Docker Engine"));
+    assert!(failed < connected, "failure logged, then connected:\n{}", console.join("\n"));
+}
+
+#[test]
+fn sigterm_exits_promptly_with_0_and_keeps_every_line() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let lines = recorded_t1_lines();
+    collector.wait_for_scrape("all lines counted", |s| {
+        s.logs("t1", "info").unwrap_or(0.0) + s.logs("t1", "error").unwrap_or(0.0) == lines.len() as f64
+    });
+    let (status, took) = collector.terminate();
+    assert_eq!(status.code(), Some(0));
+    // The contract is "within a second"; the bound leaves room for a loaded CI machine.
+    assert!(took < Duration::from_secs(3), "exit took {took:?}");
+    let written: Vec<String> = collector.log_text("t1").lines().map(str::to_string).collect();
+    assert_eq!(written, lines);
+    let state = std::fs::read_to_string(dir.path().join("logs/.state/cursors.json")).expect("cursors persisted");
+    assert!(state.contains("\"t1\""), "{state}");
+}
+
+/// The Python tool repeated lines after a short restart and lost them after a long one. Lines keep
+/// coming while the collector is down, both after SIGTERM and after SIGKILL.
+#[test]
+fn restarts_neither_lose_nor_repeat_lines() {
+    let engine = start_engine();
+    let mut n = 0u32;
+    let mut push = |count: u32| {
+        let entries: Vec<LogEntry> = (0..count)
+            .map(|_| {
+                n += 1;
+                let stream = if n % 3 == 0 { Stream::Stderr } else { Stream::Stdout };
+                LogEntry::line(now_ns(), stream, &format!("line {n:05}"))
+            })
+            .collect();
+        engine.push_logs("busy", entries);
+        n
+    };
+    engine.add_container(FakeContainer::new("busy"));
+    push(50);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = base_env(&engine.uri(), dir.path());
+    let expect_all = |upto: u32| -> Vec<String> { (1..=upto).map(|i| format!("line {i:05}")).collect() };
+
+    let mut collector = Collector::start(dir.path(), &env);
+    collector.wait_for_scrape("50 lines", |s| s.logs("busy", "info").unwrap_or(0.0) + s.logs("busy", "error").unwrap_or(0.0) == 50.0);
+    let total = push(30);
+    let (status, _) = collector.terminate();
+    assert_eq!(status.code(), Some(0));
+    let total = total.max(push(40));
+
+    let mut collector = Collector::start(dir.path(), &env);
+    let want = expect_all(total);
+    collector_wait_lines(&collector, "busy", &want);
+    // SIGKILL in the middle of busy ticks, many times.
+    let mut last = total;
+    for round in 0..5 {
+        for _ in 0..5 {
+            last = push(20);
+            std::thread::sleep(Duration::from_millis(150 + 70 * round));
+        }
+        collector.kill();
+        last = push(10);
+        collector = Collector::start(dir.path(), &env);
+    }
+    let want = expect_all(last);
+    collector_wait_lines(&collector, "busy", &want);
+    let s = collector.wait_for_scrape("counts of this run", |s| s.logs("busy", "info").is_some());
+    assert!(s.logs("busy", "info").is_some());
+}
+
+/// Waits until the file holds `want` (or fails showing the difference).
+fn collector_wait_lines(collector: &Collector, container: &str, want: &[String]) {
+    let deadline = std::time::Instant::now() + harness::PATIENCE;
+    loop {
+        let text = collector.log_text(container);
+        let got: Vec<&str> = text.lines().collect();
+        if got == want {
+            return;
+        }
+        if std::time::Instant::now() > deadline {
+            let seen: HashSet<&str> = got.iter().copied().collect();
+            let dups = got.len() - seen.len();
+            let missing: Vec<&String> = want.iter().filter(|w| !seen.contains(w.as_str())).take(5).collect();
+            panic!(
+                "{container}: {} lines, want {}; {dups} repeated; missing (first 5): {missing:?}",
+                got.len(),
+                want.len()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn tty_and_long_lines() {
+    let engine = start_engine();
+    let t = now_ns() - 10_000_000_000;
+    engine.add_container(FakeContainer::new("tty").tty(true).logs(vec![
+        LogEntry::raw(t, Stream::Stdout, "tty out\r\n"),
+        LogEntry::raw(t + 1, Stream::Stdout, "tty err\r\n"),
+    ]));
+    let long = "0123456789".repeat(4 * 1024); // 40 KiB
+    let mut entries = vec![LogEntry::line(t, Stream::Stdout, "before")];
+    entries.extend(LogEntry::long_line(t + 1, Stream::Stdout, &long));
+    entries.push(LogEntry::line(t + 2, Stream::Stderr, "after ERROR"));
+    engine.add_container(FakeContainer::new("long").logs(entries));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let s = collector.wait_for_scrape("both logs", |s| s.logs("tty", "info") == Some(2.0) && s.logs("long", "error") == Some(1.0));
+    assert_eq!(collector.log_text("tty"), "tty out\ntty err\n");
+    let text = collector.log_text("long");
+    let got: Vec<&str> = text.lines().collect();
+    assert_eq!(got.len(), 3, "three lines");
+    assert_eq!(got[0], "before");
+    assert!(got[1] == long, "the 40 KiB line is whole ({} bytes)", got[1].len());
+    assert_eq!(got[2], "after ERROR");
+    assert_eq!(s.logs("long", "info"), Some(2.0));
+}
+
+#[test]
+fn rotation_keeps_every_line_within_the_file_count() {
+    let engine = start_engine();
+    let t = now_ns() - 5_000_000_000;
+    let lines: Vec<String> = (0..400).map(|i| format!("rotating line {i:04} {}", "x".repeat(40))).collect();
+    engine.add_container(
+        FakeContainer::new("rot").logs(lines.iter().enumerate().map(|(i, l)| LogEntry::line(t + i as i64, Stream::Stdout, l)).collect()),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("LOGS_CONTAINER_MAX_FILE_SIZE".into(), "2000".into()));
+    env.push(("LOGS_CONTAINER_MAX_FILES".into(), "3".into()));
+    let collector = Collector::start(dir.path(), &env);
+    collector.wait_for_scrape("400 lines", |s| s.logs("rot", "info") == Some(400.0));
+    let folder = collector.logs_dir().join("rot");
+    let mut names: Vec<String> = std::fs::read_dir(&folder)
+        .expect("folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["rot.log", "rot.log.1", "rot.log.2", "rot.log.3"]);
+    let mut kept = String::new();
+    for name in ["rot.log.3", "rot.log.2", "rot.log.1", "rot.log"] {
+        let content = std::fs::read_to_string(folder.join(name)).expect("file");
+        assert!(content.len() < 2000, "{name} is {} bytes", content.len());
+        kept.push_str(&content);
+    }
+    let kept: Vec<&str> = kept.lines().collect();
+    // The newest lines, in order, ending with the last one.
+    let tail = &lines[lines.len() - kept.len()..];
+    assert_eq!(kept, tail);
+}
+
+#[test]
+fn the_collector_only_reads() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_scrape("t1", |s| s.container("container_max_memory_bytes", "t1").is_some());
+    collector.terminate();
+    let requests = engine.requests();
+    assert!(!requests.is_empty());
+    for (method, path) in requests {
+        assert_eq!(method, "GET", "{path}");
+        let path = path.split('?').next().unwrap_or_default();
+        let path = path.strip_prefix("/v1.41").unwrap_or(path);
+        let known = path == "/version"
+            || path == "/containers/json"
+            || (path.starts_with("/containers/")
+                && (path.ends_with("/json") || path.ends_with("/stats") || path.ends_with("/logs")));
+        assert!(known, "unexpected request {path}");
+    }
+}
