@@ -34,11 +34,15 @@ pub fn base_env(engine: &str, root: &Path) -> Vec<(String, String)> {
         ("LOGS_DIR", root.join("logs").display().to_string()),
         (
             "LAST_METRICS_COLLECTED_AT_FILE",
-            root.join("last-metrics-collected-at.txt").display().to_string(),
+            root.join("last-metrics-collected-at.txt")
+                .display()
+                .to_string(),
         ),
         (
             "LAST_LOGS_COLLECTED_AT_FILE",
-            root.join("last-logs-collected-at.txt").display().to_string(),
+            root.join("last-logs-collected-at.txt")
+                .display()
+                .to_string(),
         ),
         // The recorded logs are older than a minute: take everything the engine holds.
         ("DEFAULT_LOGS_SINCE_NOW", "1000000000".to_string()),
@@ -111,7 +115,9 @@ impl Collector {
 
     /// Waits for "Metrics are exported on port N" and returns N.
     pub fn wait_for_port(&self) -> u16 {
-        let line = self.wait_for_line("announcing the port", |l| l.contains("Metrics are exported on port "));
+        let line = self.wait_for_line("announcing the port", |l| {
+            l.contains("Metrics are exported on port ")
+        });
         let port = line.rsplit(' ').next().and_then(|p| p.parse().ok());
         port.unwrap_or_else(|| panic!("no port in {line:?}"))
     }
@@ -162,7 +168,10 @@ impl Collector {
 
     fn signal(&self, name: &str) {
         let pid = self.child.as_ref().expect("running").id().to_string();
-        let ok = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill runs");
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status()
+            .expect("kill runs");
         assert!(ok.success(), "kill -{name} {pid}");
     }
 
@@ -188,7 +197,10 @@ impl Collector {
 
     /// The current log file of `container`, as text (empty if it does not exist).
     pub fn log_text(&self, container: &str) -> String {
-        let p = self.logs_dir().join(container).join(format!("{container}.log"));
+        let p = self
+            .logs_dir()
+            .join(container)
+            .join(format!("{container}.log"));
         std::fs::read_to_string(p).unwrap_or_default()
     }
 }
@@ -205,8 +217,13 @@ impl Drop for Collector {
 /// A plain HTTP/1.1 GET on 127.0.0.1:`port`, read to the end.
 pub fn http_get(port: u16, path: &str) -> (String, String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the endpoint accepts connections");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").expect("send");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut raw = Vec::new();
     s.read_to_end(&mut raw).expect("read the answer");
     let raw = String::from_utf8_lossy(&raw).into_owned();
@@ -232,7 +249,9 @@ impl Scrape {
                 continue;
             }
             let (key, value) = line.rsplit_once(' ').expect("a sample has a value");
-            let value: f64 = value.parse().unwrap_or_else(|_| panic!("bad value in {line:?}"));
+            let value: f64 = value
+                .parse()
+                .unwrap_or_else(|_| panic!("bad value in {line:?}"));
             let (name, labels) = match key.split_once('{') {
                 Some((n, rest)) => {
                     let body = rest.strip_suffix('}').expect("labels end with }");
@@ -258,7 +277,10 @@ impl Scrape {
 
     /// The value of the series `name` whose labels are exactly `labels`.
     pub fn value(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-        let want: BTreeMap<String, String> = labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let want: BTreeMap<String, String> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         self.series
             .iter()
             .find(|(n, l, _)| n == name && *l == want)
@@ -267,20 +289,31 @@ impl Scrape {
 
     /// The value of `name{machine="test-machine",container=...}`.
     pub fn container(&self, name: &str, container: &str) -> Option<f64> {
-        self.value(name, &[("machine", "test-machine"), ("container", container)])
+        self.value(
+            name,
+            &[("machine", "test-machine"), ("container", container)],
+        )
     }
 
     /// The value of `container_logs_total{machine="test-machine",container=...,level=...}`.
     pub fn logs(&self, container: &str, level: &str) -> Option<f64> {
         self.value(
             "container_logs_total",
-            &[("machine", "test-machine"), ("container", container), ("level", level)],
+            &[
+                ("machine", "test-machine"),
+                ("container", container),
+                ("level", level),
+            ],
         )
     }
 
     /// Every label set of `name`.
     pub fn label_sets(&self, name: &str) -> Vec<BTreeMap<String, String>> {
-        self.series.iter().filter(|(n, _, _)| n == name).map(|(_, l, _)| l.clone()).collect()
+        self.series
+            .iter()
+            .filter(|(n, _, _)| n == name)
+            .map(|(_, l, _)| l.clone())
+            .collect()
     }
 }
 

@@ -1,0 +1,388 @@
+//! `FakeEngine`: a wiremock server that answers like a Docker Engine 20.10 (API 1.41) for the
+//! endpoints the collector uses, from shared state that the test can change at any time.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use wiremock::matchers::{any, method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use super::container::{FakeContainer, StatsReply};
+use super::fixture_json;
+use super::logs::{engine_bool, LogEntry, LogQuery};
+
+/// The optional API version prefix bollard may put before every path (`/v1.41`).
+const VERSION_PREFIX: &str = r"^(/v[0-9.]+)?";
+
+/// A fake Docker Engine on `127.0.0.1:PORT`. Dropping it stops the server.
+pub struct FakeEngine {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    /// In creation order; the list endpoint shows the newest first, like the engine.
+    containers: Vec<FakeContainer>,
+    /// Added to every stats answer of a running container (the real engine takes 1-2 s).
+    stats_delay: Duration,
+}
+
+impl State {
+    /// Resolves what the engine accepts: a full Id, a name (with or without `/`), or an Id
+    /// prefix that matches exactly one container.
+    fn find(&self, key: &str) -> Option<&FakeContainer> {
+        if let Some(c) = self.containers.iter().find(|c| c.is_named(key)) {
+            return Some(c);
+        }
+        let mut by_prefix = self
+            .containers
+            .iter()
+            .filter(|c| !key.is_empty() && c.id.starts_with(key));
+        match (by_prefix.next(), by_prefix.next()) {
+            (Some(c), None) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl FakeEngine {
+    /// Starts an empty engine on a free port.
+    pub async fn start() -> FakeEngine {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        FakeEngine::start_with_listener(listener).await
+    }
+
+    /// Starts an empty engine on `port` (see [`super::free_port`]). Panics if the port is taken.
+    pub async fn start_on_port(port: u16) -> FakeEngine {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
+        FakeEngine::start_with_listener(listener).await
+    }
+
+    async fn start_with_listener(listener: TcpListener) -> FakeEngine {
+        // The builder gives a server of its own (not one from wiremock's pool), so dropping the
+        // engine really closes the port.
+        let server = MockServer::builder().listener(listener).start().await;
+        let state = Arc::new(Mutex::new(State::default()));
+        let get = |path: &str| {
+            Mock::given(method("GET")).and(path_regex(format!("{VERSION_PREFIX}{path}$")))
+        };
+        get("/version")
+            .respond_with(VersionEndpoint)
+            .mount(&server)
+            .await;
+        get("/_ping")
+            .respond_with(PingEndpoint)
+            .mount(&server)
+            .await;
+        get("/info")
+            .respond_with(InfoEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        get("/containers/json")
+            .respond_with(ListEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        get("/containers/[^/]+/json")
+            .respond_with(InspectEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        get("/containers/[^/]+/stats")
+            .respond_with(StatsEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        get("/containers/[^/]+/logs")
+            .respond_with(LogsEndpoint(state.clone()))
+            .mount(&server)
+            .await;
+        Mock::given(any())
+            .respond_with(json_reply(404, &json!({"message": "page not found"})))
+            .with_priority(u8::MAX)
+            .mount(&server)
+            .await;
+        FakeEngine { server, state }
+    }
+
+    /// `tcp://127.0.0.1:PORT`: the value for DOCKER_HOST.
+    pub fn uri(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port())
+    }
+
+    /// `http://127.0.0.1:PORT`: for `Docker::connect_with_http`.
+    pub fn http_uri(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port())
+    }
+
+    pub fn port(&self) -> u16 {
+        self.server.address().port()
+    }
+
+    /// A bollard client for this engine, version negotiated (API 1.41).
+    pub async fn client(&self) -> bollard::Docker {
+        bollard::Docker::connect_with_http(&self.http_uri(), 10, bollard::API_DEFAULT_VERSION)
+            .expect("bollard client")
+            .negotiate_version()
+            .await
+            .expect("negotiate_version with the fake engine")
+    }
+
+    /// Every request received so far, in order: (method, path and query), e.g.
+    /// `("GET", "/containers/7bfe.../logs?stdout=true&stderr=true&since=0&...")`.
+    pub async fn requests(&self) -> Vec<(String, String)> {
+        let received = self.server.received_requests().await.unwrap_or_default();
+        received
+            .iter()
+            .map(|r| {
+                let mut target = r.url.path().to_string();
+                if let Some(q) = r.url.query() {
+                    target.push('?');
+                    target.push_str(q);
+                }
+                (r.method.to_string(), target)
+            })
+            .collect()
+    }
+
+    /// Adds a container. Panics if one with the same name exists.
+    pub fn add_container(&self, container: FakeContainer) {
+        let mut state = self.lock();
+        assert!(
+            !state.containers.iter().any(|c| c.name == container.name),
+            "container {:?} already exists in the fake engine",
+            container.name
+        );
+        state.containers.push(container);
+    }
+
+    /// Appends entries to a container's log.
+    pub fn push_logs(&self, name: &str, entries: Vec<LogEntry>) {
+        self.with(name, |c| c.logs.extend(entries));
+    }
+
+    /// What the container's stats answer from now on (while it runs).
+    pub fn set_stats(&self, name: &str, reply: StatsReply) {
+        self.with(name, |c| c.stats = reply);
+    }
+
+    /// The exact body for its `one-shot=1` requests; `None` = derive it from the stats reply.
+    pub fn set_stats_one_shot(&self, name: &str, body: Option<Value>) {
+        self.with(name, |c| c.stats_one_shot = body);
+    }
+
+    /// Delay of every stats answer for a running container (default zero).
+    pub fn set_stats_delay(&self, delay: Duration) {
+        self.lock().stats_delay = delay;
+    }
+
+    /// `docker stop`: off the running list, inspect says exited (FinishedAt = now), stats give the
+    /// Exited reply, logs still served.
+    pub fn stop(&self, name: &str) {
+        self.set_running(name, false);
+    }
+
+    /// Running again (StartedAt = now) or stopped, like [`FakeEngine::stop`].
+    pub fn set_running(&self, name: &str, running: bool) {
+        self.with(name, |c| c.set_running(running));
+    }
+
+    /// `docker rm`: 404 from every endpoint, gone from the lists.
+    pub fn remove(&self, name: &str) {
+        let mut state = self.lock();
+        let before = state.containers.len();
+        state.containers.retain(|c| !c.is_named(name));
+        assert!(
+            state.containers.len() < before,
+            "no container {name:?} in the fake engine"
+        );
+    }
+
+    /// A copy of a container as the engine holds it now (`None` once removed).
+    pub fn container(&self, name: &str) -> Option<FakeContainer> {
+        self.lock().find(name).cloned()
+    }
+
+    fn with<R>(&self, name: &str, f: impl FnOnce(&mut FakeContainer) -> R) -> R {
+        let mut state = self.lock();
+        let container = state
+            .containers
+            .iter_mut()
+            .find(|c| c.is_named(name))
+            .unwrap_or_else(|| panic!("no container {name:?} in the fake engine"));
+        f(container)
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+// ---- responses ----
+
+/// A response with the headers every 20.10 answer carries.
+fn engine_reply(status: u16) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .insert_header("Api-Version", "1.41")
+        .insert_header("Docker-Experimental", "false")
+        .insert_header("Ostype", "linux")
+        .insert_header("Server", "Docker/20.10.24+dfsg1 (linux)")
+}
+
+/// JSON the way the engine writes it (Go's encoder: one line ending with `\n`).
+fn json_reply(status: u16, body: &Value) -> ResponseTemplate {
+    let mut bytes = serde_json::to_vec(body).expect("serialisable JSON");
+    bytes.push(b'\n');
+    engine_reply(status).set_body_raw(bytes, "application/json")
+}
+
+fn no_such_container(key: &str) -> ResponseTemplate {
+    json_reply(
+        404,
+        &json!({ "message": format!("No such container: {key}") }),
+    )
+}
+
+fn bad_parameter(message: &str) -> ResponseTemplate {
+    json_reply(400, &json!({ "message": message }))
+}
+
+/// `{key}` of `[/v1.41]/containers/{key}/...`.
+fn container_key(request: &Request) -> String {
+    let segments: Vec<&str> = request.url.path().split('/').collect();
+    let at = segments
+        .iter()
+        .position(|s| *s == "containers")
+        .expect("a /containers/ path");
+    segments[at + 1].to_string()
+}
+
+fn query(request: &Request) -> HashMap<String, String> {
+    request.url.query_pairs().into_owned().collect()
+}
+
+// ---- endpoints: one Respond per endpoint, each reading the shared state ----
+
+/// GET /version: the recorded 20.10 answer (ApiVersion 1.41).
+struct VersionEndpoint;
+
+impl Respond for VersionEndpoint {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        json_reply(200, &fixture_json("version.json"))
+    }
+}
+
+/// GET /_ping: "OK".
+struct PingEndpoint;
+
+impl Respond for PingEndpoint {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        engine_reply(200).set_body_raw("OK", "text/plain; charset=utf-8")
+    }
+}
+
+/// GET /info: the recorded answer with the container counts of the state.
+struct InfoEndpoint(Arc<Mutex<State>>);
+
+impl Respond for InfoEndpoint {
+    fn respond(&self, _: &Request) -> ResponseTemplate {
+        let state = lock(&self.0);
+        let running = state.containers.iter().filter(|c| c.running).count();
+        let mut info = fixture_json("info.json");
+        info["Containers"] = json!(state.containers.len());
+        info["ContainersRunning"] = json!(running);
+        info["ContainersPaused"] = json!(0);
+        info["ContainersStopped"] = json!(state.containers.len() - running);
+        json_reply(200, &info)
+    }
+}
+
+/// GET /containers/json[?all=1]: running containers (all with `all`), newest first. `filters`,
+/// `limit` and `size` are ignored.
+struct ListEndpoint(Arc<Mutex<State>>);
+
+impl Respond for ListEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let all = query(request).get("all").is_some_and(|v| engine_bool(v));
+        let state = lock(&self.0);
+        let list: Vec<Value> = state
+            .containers
+            .iter()
+            .rev()
+            .filter(|c| all || c.running)
+            .map(FakeContainer::summary_json)
+            .collect();
+        json_reply(200, &Value::Array(list))
+    }
+}
+
+/// GET /containers/{id}/json: inspect, or 404.
+struct InspectEndpoint(Arc<Mutex<State>>);
+
+impl Respond for InspectEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let key = container_key(request);
+        match lock(&self.0).find(&key) {
+            Some(c) => json_reply(200, &c.inspect_json()),
+            None => no_such_container(&key),
+        }
+    }
+}
+
+/// GET /containers/{id}/stats: the container's [`StatsReply`]. `stream` defaults to true as on
+/// the engine, but a streamed answer here is one sample and then the end of the body.
+struct StatsEndpoint(Arc<Mutex<State>>);
+
+impl Respond for StatsEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let key = container_key(request);
+        let q = query(request);
+        let stream = q.get("stream").is_none_or(|v| engine_bool(v));
+        let one_shot = q.get("one-shot").is_some_and(|v| engine_bool(v));
+        if stream && one_shot {
+            return bad_parameter("cannot have stream=true and one-shot=true");
+        }
+        let state = lock(&self.0);
+        let Some(c) = state.find(&key) else {
+            return no_such_container(&key);
+        };
+        let delay = state.stats_delay;
+        match c.effective_stats() {
+            StatsReply::Json(body) => {
+                json_reply(200, &c.stats_body(&body, one_shot)).set_delay(delay)
+            }
+            StatsReply::Empty => engine_reply(200)
+                .set_body_raw(Vec::new(), "application/json")
+                .set_delay(delay),
+            StatsReply::Partial(text) => engine_reply(200)
+                .set_body_raw(text, "application/json")
+                .set_delay(delay),
+            StatsReply::NotFound => no_such_container(&key),
+            StatsReply::Exited => json_reply(200, &c.exited_stats_body()),
+        }
+    }
+}
+
+/// GET /containers/{id}/logs: the stored entries selected by the query, multiplexed (non-TTY) or
+/// raw (TTY), with no Content-Type, like API 1.41. `follow` is ignored: the body always ends.
+struct LogsEndpoint(Arc<Mutex<State>>);
+
+impl Respond for LogsEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let key = container_key(request);
+        let state = lock(&self.0);
+        let Some(c) = state.find(&key) else {
+            return no_such_container(&key);
+        };
+        match LogQuery::from_pairs(request.url.query_pairs().into_owned()) {
+            Ok(q) => engine_reply(200).set_body_bytes(q.render(&c.logs, c.tty)),
+            Err(message) => bad_parameter(&message),
+        }
+    }
+}
