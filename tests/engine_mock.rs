@@ -529,3 +529,45 @@ fn writes_after_the_last_commit_are_undone_at_start() {
         "the uncommitted rotation was undone"
     );
 }
+
+/// The first collection asks for a plain sample (CPU from the engine's `precpu_stats`); later ones ask
+/// for a one-shot sample and compare it with the sample kept from the collection before.
+#[test]
+fn cpu_from_precpu_first_then_from_the_kept_sample() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::new("cpu"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_scrape("the first CPU value", |s| {
+        s.container("container_cpu_usage_percent", "cpu") == Some(0.005)
+    });
+    // 3 s of CPU time over 2 s on a 2-CPU host: 1.5 cores.
+    let next = support::stats_advanced(
+        &support::fixture_json("stats_stream_false.json"),
+        3_000_000_000,
+        2_000_000_000,
+    );
+    engine.set_stats("cpu", StatsReply::Json(next));
+    collector.wait_for_scrape("CPU against the kept sample", |s| {
+        s.container("container_cpu_usage_percent", "cpu") == Some(1.5)
+    });
+    let stats: Vec<String> = engine
+        ._rt
+        .block_on(engine.fake.requests())
+        .into_iter()
+        .map(|(_, p)| p)
+        .filter(|p| p.contains("/stats"))
+        .collect();
+    assert!(stats.len() >= 2, "{stats:?}");
+    assert!(
+        !stats[0].contains("one-shot=true"),
+        "first sample is a plain one: {}",
+        stats[0]
+    );
+    assert!(
+        stats[1..]
+            .iter()
+            .all(|p| p.contains("one-shot=true") && p.contains("stream=false")),
+        "{stats:?}"
+    );
+}
