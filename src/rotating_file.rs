@@ -1,67 +1,578 @@
-//! STUB (replaced by the real module).
-use std::io::{self, Write};
+//! A log file rotated exactly like Python's `logging.handlers.RotatingFileHandler`, and the crash
+//! recovery that undoes writes made after the last commit.
+//!
+//! Rotation rule (the Python tool's contract with its users): before writing a line that would bring
+//! the file to `max_bytes` or beyond, `<name>.(i)` becomes `<name>.(i+1)` for i = backup_count-1 .. 1,
+//! `<name>` becomes `<name>.1`, and the line goes to a fresh `<name>`. The oldest beyond `backup_count`
+//! is dropped, an empty file is never rotated, and `max_bytes == 0` or `backup_count == 0` means the
+//! file just grows. So a file exceeds `max_bytes` only when it holds a single line that does. Sizes are
+//! bytes. (No crate implements these rules: file-rotate cuts lines, rolling-file checks after the
+//! write, logroller renames on a background thread.)
+//!
+//! Crash safety: the caller persists a [`FileMark`] (the file's inode and length) together with its log
+//! cursor after [`RotatingFile::mark`]. [`recover`] later cuts off whatever was written after that mark,
+//! undoing rotations if needed, so the lines involved can be fetched and written again exactly once.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+
+use serde::{Deserialize, Serialize};
+
+/// Buffer of one open log file.
+const BUFFER: usize = 64 * 1024;
+
+/// Where the committed bytes of a log file end: its inode and length at the commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FileMark {
+    /// Inode of the base file, `None` if it did not exist.
     pub inode: Option<u64>,
+    /// Its length in bytes.
     pub len: u64,
 }
-#[derive(Debug, PartialEq, Eq)]
+
+/// What [`recover`] found and did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Recovery {
+    /// The files are as the mark says: nothing to undo.
     Clean,
-    Truncated { bytes: u64 },
-    RolledBack { rotations: u32, bytes: u64 },
-    Shorter { missing: u64 },
+    /// Bytes written after the mark were cut off the base file.
+    Truncated {
+        /// How many.
+        bytes: u64,
+    },
+    /// Rotations happened after the mark: the files written since were removed and the marked file
+    /// is the base file again, cut to its marked length.
+    RolledBack {
+        /// Rotations undone.
+        rotations: u32,
+        /// Bytes removed in all.
+        bytes: u64,
+    },
+    /// The marked file is shorter than the mark: bytes were lost outside this program (a power loss
+    /// before the OS wrote them, or someone truncated the file). Nothing was changed.
+    Shorter {
+        /// How many bytes are missing.
+        missing: u64,
+    },
+    /// No file has the marked inode (the files were deleted or replaced): nothing was changed.
     MarkNotFound,
 }
+
+/// `<path>.<n>`, Python's name for the n-th rotated file.
+fn rotated(path: &Path, n: u32) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".{n}"));
+    PathBuf::from(name)
+}
+
+fn exists(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok()
+}
+
+/// One container's log file and its rotated predecessors.
 #[derive(Debug)]
 pub struct RotatingFile {
     path: PathBuf,
-    f: Option<std::fs::File>,
+    max_bytes: u64,
+    backup_count: u32,
+    writer: Option<BufWriter<File>>,
+    /// Length of the base file including buffered bytes; valid while `writer` is open.
+    size: u64,
 }
+
 impl RotatingFile {
-    pub fn new(path: PathBuf, _m: u64, _b: u32) -> Self {
-        RotatingFile { path, f: None }
-    }
-    pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
-        if self.f.is_none() {
-            if let Some(p) = self.path.parent() {
-                std::fs::create_dir_all(p)?;
-            }
-            self.f = Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(&self.path)?,
-            );
+    /// A file at `path`, opened on the first write (creating its directory if needed).
+    pub fn new(path: PathBuf, max_bytes: u64, backup_count: u32) -> RotatingFile {
+        RotatingFile {
+            path,
+            max_bytes,
+            backup_count,
+            writer: None,
+            size: 0,
         }
-        self.f.as_mut().map(|f| f.write_all(line)).unwrap_or(Ok(()))
     }
+
+    /// The base file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&mut self) -> io::Result<()> {
+        if self.writer.is_some() {
+            return Ok(());
+        }
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        self.size = file.metadata()?.len();
+        self.writer = Some(BufWriter::with_capacity(BUFFER, file));
+        Ok(())
+    }
+
+    fn should_roll_over(&self, len: u64) -> bool {
+        self.max_bytes > 0
+            && self.backup_count > 0
+            && self.size > 0
+            && self.size + len >= self.max_bytes
+    }
+
+    fn roll_over(&mut self) -> io::Result<()> {
+        if let Some(mut w) = self.writer.take() {
+            w.flush()?;
+        }
+        for i in (1..self.backup_count).rev() {
+            let from = rotated(&self.path, i);
+            if exists(&from) {
+                let to = rotated(&self.path, i + 1);
+                if exists(&to) {
+                    fs::remove_file(&to)?;
+                }
+                fs::rename(&from, &to)?;
+            }
+        }
+        let first = rotated(&self.path, 1);
+        if exists(&first) {
+            fs::remove_file(&first)?;
+        }
+        if exists(&self.path) {
+            fs::rename(&self.path, &first)?;
+        }
+        self.open()
+    }
+
+    /// Writes one record, `line` including its `\n`, rotating first if the rule says so.
+    pub fn write_line(&mut self, line: &[u8]) -> io::Result<()> {
+        self.open()?;
+        let len = line.len() as u64;
+        if self.should_roll_over(len) {
+            self.roll_over()?;
+        }
+        match self.writer.as_mut() {
+            Some(w) => w.write_all(line)?,
+            None => return Err(io::Error::other("log file not open")),
+        }
+        self.size += len;
+        Ok(())
+    }
+
+    /// Hands the buffered bytes to the OS.
     pub fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self.writer.as_mut() {
+            Some(w) => w.flush(),
+            None => Ok(()),
+        }
     }
+
+    /// Flushes and closes the file; the next write opens it again. Bounds the descriptors held when
+    /// thousands of containers are followed.
     pub fn close(&mut self) -> io::Result<()> {
-        self.f = None;
-        Ok(())
+        match self.writer.take() {
+            Some(mut w) => w.flush(),
+            None => Ok(()),
+        }
     }
+
+    /// Flushes, then says where the base file ends now: the point a commit records.
     pub fn mark(&mut self) -> io::Result<FileMark> {
-        use std::os::unix::fs::MetadataExt;
-        match std::fs::metadata(&self.path) {
+        self.flush()?;
+        match fs::metadata(&self.path) {
             Ok(m) => Ok(FileMark {
                 inode: Some(m.ino()),
                 len: m.len(),
             }),
-            Err(_) => Ok(FileMark::default()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FileMark::default()),
+            Err(e) => Err(e),
         }
     }
+
+    /// Forgets the buffered bytes without writing them and undoes everything written after `mark`
+    /// (after a failed write, so that the file and the committed cursor agree again).
     pub fn rollback(&mut self, mark: FileMark) -> io::Result<Recovery> {
-        self.f = None;
-        recover(&self.path, mark, 0)
-    }
-    pub fn path(&self) -> &Path {
-        &self.path
+        if let Some(w) = self.writer.take() {
+            // into_parts hands back the file without flushing the buffer.
+            drop(w.into_parts());
+        }
+        recover(&self.path, mark, self.backup_count)
     }
 }
-pub fn recover(_p: &Path, _m: FileMark, _b: u32) -> io::Result<Recovery> {
-    Ok(Recovery::Clean)
+
+fn truncate(path: &Path, len: u64) -> io::Result<()> {
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(len)?;
+    f.sync_all()
+}
+
+/// Undoes what was written to `path` (and its rotated files) after `mark` was taken.
+pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Recovery> {
+    let Some(inode) = mark.inode else {
+        // The file did not exist at the commit: whatever it holds now came after.
+        return match fs::metadata(path) {
+            Ok(m) if m.len() > 0 => {
+                truncate(path, 0)?;
+                Ok(Recovery::Truncated { bytes: m.len() })
+            }
+            Ok(_) => Ok(Recovery::Clean),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Recovery::Clean),
+            Err(e) => Err(e),
+        };
+    };
+    let cut = |file: &Path, len: u64| -> io::Result<Result<u64, u64>> {
+        // Ok(bytes cut) or Err(bytes missing).
+        if len > mark.len {
+            truncate(file, mark.len)?;
+            Ok(Ok(len - mark.len))
+        } else if len < mark.len {
+            Ok(Err(mark.len - len))
+        } else {
+            Ok(Ok(0))
+        }
+    };
+    match fs::metadata(path) {
+        Ok(m) if m.ino() == inode => {
+            return Ok(match cut(path, m.len())? {
+                Ok(0) => Recovery::Clean,
+                Ok(bytes) => Recovery::Truncated { bytes },
+                Err(missing) => Recovery::Shorter { missing },
+            });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e),
+    }
+    for j in 1..=backup_count {
+        let marked = rotated(path, j);
+        let Ok(m) = fs::metadata(&marked) else {
+            continue;
+        };
+        if m.ino() != inode {
+            continue;
+        }
+        let mut bytes = match cut(&marked, m.len())? {
+            Ok(b) => b,
+            Err(missing) => return Ok(Recovery::Shorter { missing }),
+        };
+        // Everything newer than the marked file was written after the commit.
+        for newer in std::iter::once(path.to_path_buf()).chain((1..j).map(|i| rotated(path, i))) {
+            if let Ok(n) = fs::metadata(&newer) {
+                bytes += n.len();
+                fs::remove_file(&newer)?;
+            }
+        }
+        // Shift the marked file and the older ones back by j places.
+        for k in 0..=(backup_count - j) {
+            let from = rotated(path, j + k);
+            if !exists(&from) {
+                continue;
+            }
+            let to = if k == 0 {
+                path.to_path_buf()
+            } else {
+                rotated(path, k)
+            };
+            fs::rename(&from, &to)?;
+        }
+        return Ok(Recovery::RolledBack {
+            rotations: j,
+            bytes,
+        });
+    }
+    Ok(Recovery::MarkNotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every file of the family: (file name, content), base file first, then .1, .2, ...
+    fn files(dir: &Path) -> Vec<(String, String)> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort_by_key(|n| {
+            n.rsplit('.')
+                .next()
+                .and_then(|s| s.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        names
+            .into_iter()
+            .map(|n| {
+                let content = fs::read_to_string(dir.join(&n)).expect("read");
+                (n, content)
+            })
+            .collect()
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    }
+
+    fn written(
+        dir: &Path,
+        max_bytes: u64,
+        backup_count: u32,
+        lines: &[&str],
+    ) -> Vec<Vec<(String, String)>> {
+        let mut f = RotatingFile::new(dir.join("c.log"), max_bytes, backup_count);
+        lines
+            .iter()
+            .map(|l| {
+                f.write_line(l.as_bytes()).expect("write");
+                f.flush().expect("flush");
+                files(dir)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn rollovers_follow_pythons_rules() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // max 10 bytes, 2 backups, 4-byte lines: two lines fit (8 < 10), a third would reach 12.
+        let after = written(
+            dir.path(),
+            10,
+            2,
+            &[
+                "aaa\n", "bbb\n", "ccc\n", "ddd\n", "eee\n", "fff\n", "ggg\n",
+            ],
+        );
+        let want = [
+            pairs(&[("c.log", "aaa\n")]),
+            pairs(&[("c.log", "aaa\nbbb\n")]),
+            pairs(&[("c.log", "ccc\n"), ("c.log.1", "aaa\nbbb\n")]),
+            pairs(&[("c.log", "ccc\nddd\n"), ("c.log.1", "aaa\nbbb\n")]),
+            pairs(&[
+                ("c.log", "eee\n"),
+                ("c.log.1", "ccc\nddd\n"),
+                ("c.log.2", "aaa\nbbb\n"),
+            ]),
+            pairs(&[
+                ("c.log", "eee\nfff\n"),
+                ("c.log.1", "ccc\nddd\n"),
+                ("c.log.2", "aaa\nbbb\n"),
+            ]),
+            // The oldest (aaa, bbb) is dropped: at most backup_count + 1 files.
+            pairs(&[
+                ("c.log", "ggg\n"),
+                ("c.log.1", "eee\nfff\n"),
+                ("c.log.2", "ccc\nddd\n"),
+            ]),
+        ];
+        for (i, (got, want)) in after.iter().zip(want.iter()).enumerate() {
+            assert_eq!(got, want, "after write {}", i + 1);
+        }
+    }
+
+    #[test]
+    fn reaching_max_bytes_exactly_rotates() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // 4 + 4 = 8 >= 8: the second line goes to a fresh file.
+        let after = written(dir.path(), 8, 1, &["aaa\n", "bbb\n"]);
+        assert_eq!(after[1], pairs(&[("c.log", "bbb\n"), ("c.log.1", "aaa\n")]));
+    }
+
+    #[test]
+    fn no_rotation_when_disabled() {
+        for (max, count) in [(0, 5), (10, 0), (0, 0)] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let after = written(
+                dir.path(),
+                max,
+                count,
+                &["aaaaaa\n", "bbbbbb\n", "cccccc\n"],
+            );
+            assert_eq!(
+                after.last().expect("writes"),
+                &pairs(&[("c.log", "aaaaaa\nbbbbbb\ncccccc\n")]),
+                "max {max} count {count}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_line_larger_than_max_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let big = "x".repeat(30) + "\n";
+        // Into an empty file: no rotation (an empty file is never rotated).
+        let after = written(dir.path(), 10, 3, &[&big, "a\n", &big]);
+        assert_eq!(after[0], pairs(&[("c.log", &big)]));
+        // Next line: the file is already over the limit, so it rotates.
+        assert_eq!(after[1], pairs(&[("c.log", "a\n"), ("c.log.1", &big)]));
+        // The big line again: rotation, then it stands alone.
+        assert_eq!(
+            after[2],
+            pairs(&[("c.log", &big), ("c.log.1", "a\n"), ("c.log.2", &big)])
+        );
+    }
+
+    #[test]
+    fn existing_content_counts_and_close_reopens() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        fs::write(dir.path().join("c.log"), "old1\n").expect("seed");
+        let mut f = RotatingFile::new(dir.path().join("c.log"), 12, 1);
+        f.write_line(b"new1\n").expect("write"); // 5 + 5 = 10 < 12
+        f.close().expect("close");
+        f.write_line(b"new2\n").expect("write"); // 10 + 5 >= 12: rotate
+        f.close().expect("close");
+        assert_eq!(
+            files(dir.path()),
+            pairs(&[("c.log", "new2\n"), ("c.log.1", "old1\nnew1\n")])
+        );
+    }
+
+    #[test]
+    fn creates_the_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut f = RotatingFile::new(dir.path().join("web/web.log"), 100, 2);
+        f.write_line(b"hello\n").expect("write");
+        f.close().expect("close");
+        assert_eq!(
+            fs::read_to_string(dir.path().join("web/web.log")).expect("read"),
+            "hello\n"
+        );
+    }
+
+    /// Writes `committed` lines, marks, writes `after` lines, and returns the mark.
+    fn crash_after(
+        path: &Path,
+        max: u64,
+        count: u32,
+        committed: &[&str],
+        after: &[&str],
+    ) -> FileMark {
+        let mut f = RotatingFile::new(path.to_path_buf(), max, count);
+        for l in committed {
+            f.write_line(l.as_bytes()).expect("write");
+        }
+        let mark = f.mark().expect("mark");
+        for l in after {
+            f.write_line(l.as_bytes()).expect("write");
+        }
+        f.close().expect("close");
+        mark
+    }
+
+    #[test]
+    fn recover_cuts_bytes_after_the_mark() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        let mark = crash_after(&p, 100, 2, &["a\n", "b\n"], &["c\n", "torn"]);
+        assert_eq!(
+            recover(&p, mark, 2).expect("recover"),
+            Recovery::Truncated { bytes: 6 }
+        );
+        assert_eq!(files(dir.path()), pairs(&[("c.log", "a\nb\n")]));
+        assert_eq!(
+            recover(&p, mark, 2).expect("again"),
+            Recovery::Clean,
+            "idempotent"
+        );
+    }
+
+    #[test]
+    fn recover_undoes_one_and_two_rotations() {
+        for (after, rotations) in [
+            (&["ccc\n", "ddd\n"][..], 1),
+            (&["ccc\n", "ddd\n", "eee\n", "fff\n"][..], 2),
+        ] {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let p = dir.path().join("c.log");
+            // A committed rotation first: c.log.1 = "000\n111\n" predates the mark.
+            let mark = crash_after(&p, 10, 3, &["000\n", "111\n", "aaa\n", "bbb\n"], after);
+            let got = recover(&p, mark, 3).expect("recover");
+            assert!(
+                matches!(got, Recovery::RolledBack { rotations: r, .. } if r == rotations),
+                "{got:?}"
+            );
+            assert_eq!(
+                files(dir.path()),
+                pairs(&[("c.log", "aaa\nbbb\n"), ("c.log.1", "000\n111\n")]),
+                "after {rotations} rotation(s)"
+            );
+        }
+    }
+
+    #[test]
+    fn recover_after_a_rotation_cut_in_the_marked_file_too() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        // Mark after "aaa"; then "bbb" lands in the same file, then a rotation.
+        let mark = crash_after(&p, 10, 2, &["aaa\n"], &["bbb\n", "ccc\n"]);
+        let got = recover(&p, mark, 2).expect("recover");
+        assert_eq!(
+            got,
+            Recovery::RolledBack {
+                rotations: 1,
+                bytes: 8
+            }
+        );
+        assert_eq!(files(dir.path()), pairs(&[("c.log", "aaa\n")]));
+    }
+
+    #[test]
+    fn recover_with_no_file_at_the_mark() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        let mark = crash_after(&p, 100, 2, &[], &["x\n", "y\n"]);
+        assert_eq!(mark.inode, None);
+        assert_eq!(
+            recover(&p, mark, 2).expect("recover"),
+            Recovery::Truncated { bytes: 4 }
+        );
+        assert_eq!(fs::read_to_string(&p).expect("read"), "");
+    }
+
+    #[test]
+    fn recover_reports_what_it_cannot_fix() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        let mark = crash_after(&p, 100, 2, &["a\n", "b\n"], &[]);
+        fs::write(&p, "").expect("someone truncated it");
+        // Truncating keeps the inode.
+        assert_eq!(
+            recover(&p, mark, 2).expect("recover"),
+            Recovery::Shorter { missing: 4 }
+        );
+        // Replaced by a new file (written beside it first, so it cannot reuse the old inode).
+        let new = dir.path().join("new");
+        fs::write(&new, "new file\n").expect("new file");
+        fs::rename(&new, &p).expect("replace");
+        assert_eq!(
+            recover(&p, mark, 2).expect("recover"),
+            Recovery::MarkNotFound
+        );
+        assert_eq!(
+            fs::read_to_string(&p).expect("read"),
+            "new file\n",
+            "left alone"
+        );
+    }
+
+    #[test]
+    fn rollback_discards_buffered_and_uncommitted_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        let mut f = RotatingFile::new(p.clone(), 1000, 2);
+        f.write_line(b"kept\n").expect("write");
+        let mark = f.mark().expect("mark");
+        f.write_line(b"flushed\n").expect("write");
+        f.flush().expect("flush");
+        f.write_line(b"buffered\n").expect("write");
+        assert_eq!(
+            f.rollback(mark).expect("rollback"),
+            Recovery::Truncated { bytes: 8 }
+        );
+        f.write_line(b"again\n").expect("write after rollback");
+        f.close().expect("close");
+        assert_eq!(fs::read_to_string(&p).expect("read"), "kept\nagain\n");
+    }
 }
