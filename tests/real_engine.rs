@@ -1,0 +1,428 @@
+//! The binary against a real Docker Engine (`scripts/engine.sh` installs and starts one). Each test
+//! runs its own containers, named uniquely, and removes them afterwards.
+//!
+//! Where no engine answers these tests print why and pass; with `CI` set they fail instead, because CI
+//! must test against a real engine.
+
+mod harness;
+
+use std::collections::HashSet;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use harness::{base_env, Collector, Scrape, PATIENCE};
+
+const SOCKET: &str = "unix:///var/run/docker.sock";
+
+fn docker_bin() -> &'static str {
+    // Debian's client matches the 20.10 engine; any client will do otherwise.
+    if std::path::Path::new("/usr/bin/docker").exists() {
+        "/usr/bin/docker"
+    } else {
+        "docker"
+    }
+}
+
+/// Runs the docker CLI, returns its trimmed stdout, panics with its stderr on failure.
+fn docker(args: &[&str]) -> String {
+    let out = Command::new(docker_bin())
+        .args(args)
+        .output()
+        .expect("the docker client runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// True when an engine answers; otherwise says why the test is skipped, or fails under CI.
+fn engine_available(test: &str) -> bool {
+    let answered = Command::new(docker_bin())
+        .args(["version", "--format", "{{.Server.APIVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let image = answered
+        && Command::new(docker_bin())
+            .args(["image", "inspect", "testbox:latest"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false);
+    if answered && image {
+        return true;
+    }
+    let why = if answered {
+        "the image testbox:latest is missing"
+    } else {
+        "no Docker Engine answers"
+    };
+    if std::env::var_os("CI").is_some() {
+        panic!("{test}: {why}; CI must run scripts/engine.sh first");
+    }
+    eprintln!("skipping {test}: {why} (run scripts/engine.sh)");
+    false
+}
+
+/// A container of this test process, removed when dropped.
+struct Container {
+    name: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Container {
+    /// `docker run -d --name <unique> <options> testbox:latest sh -c <script>`
+    fn run(label: &str, options: &[&str], script: &str) -> Container {
+        let name = format!(
+            "cm-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        let mut args = vec!["run", "-d", "--name", &name];
+        args.extend_from_slice(options);
+        args.extend_from_slice(&["testbox:latest", "sh", "-c", script]);
+        docker(&args);
+        Container { name }
+    }
+
+    fn inspect(&self, format: &str) -> String {
+        docker(&["inspect", "-f", format, &self.name])
+    }
+
+    /// What `docker logs` shows: (stdout lines, stderr lines).
+    fn engine_logs(&self) -> (Vec<String>, Vec<String>) {
+        let out = Command::new(docker_bin())
+            .args(["logs", &self.name])
+            .output()
+            .expect("docker logs");
+        let lines = |b: &[u8]| {
+            String::from_utf8_lossy(b)
+                .lines()
+                .map(str::to_string)
+                .collect()
+        };
+        (lines(&out.stdout), lines(&out.stderr))
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new(docker_bin())
+            .args(["rm", "-f", &self.name])
+            .output();
+    }
+}
+
+fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector {
+    let mut env = base_env(SOCKET, root);
+    env.retain(|(k, _)| k != "DEFAULT_LOGS_SINCE_NOW");
+    env.push(("DEFAULT_LOGS_SINCE_NOW".into(), "3600".into()));
+    for (k, v) in extra {
+        env.retain(|(key, _)| key != k);
+        env.push((k.to_string(), v.to_string()));
+    }
+    Collector::start(root, &env)
+}
+
+fn logged(s: &Scrape, c: &str) -> f64 {
+    ["info", "warning", "error"]
+        .iter()
+        .map(|l| s.logs(c, l).unwrap_or(0.0))
+        .sum()
+}
+
+fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
+    let deadline = Instant::now() + PATIENCE;
+    while !pred() {
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not happen within {PATIENCE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn limits_started_at_and_unlimited_containers() {
+    if !engine_available("limits_started_at_and_unlimited_containers") {
+        return;
+    }
+    let limited = Container::run(
+        "limited",
+        &["--cpus", "0.5", "--memory", "64m"],
+        "sleep 600",
+    );
+    let free = Container::run("free", &[], "sleep 600");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(dir.path(), &[]);
+    let s = collector.wait_for_scrape("both containers' metrics", |s| {
+        s.container("container_max_memory_bytes", &limited.name)
+            .is_some()
+            && s.container("container_max_memory_bytes", &free.name)
+                .is_some()
+    });
+    assert_eq!(
+        s.container("container_cpus_available", &limited.name),
+        Some(0.5)
+    );
+    assert_eq!(
+        s.container("container_max_memory_bytes", &limited.name),
+        Some(67_108_864.0)
+    );
+    let ncpu: f64 = docker(&["info", "--format", "{{.NCPU}}"])
+        .parse()
+        .expect("NCPU");
+    let mem_total: f64 = docker(&["info", "--format", "{{.MemTotal}}"])
+        .parse()
+        .expect("MemTotal");
+    assert_eq!(
+        s.container("container_cpus_available", &free.name),
+        Some(ncpu)
+    );
+    let free_limit = s
+        .container("container_max_memory_bytes", &free.name)
+        .expect("limit");
+    // cgroup v1 reports the host's memory (sometimes rounded to a page multiple) as the limit.
+    assert!(
+        (free_limit - mem_total).abs() / mem_total < 0.01,
+        "unlimited container's limit {free_limit} vs host memory {mem_total}"
+    );
+    let used = s
+        .container("container_used_memory_bytes", &limited.name)
+        .expect("used");
+    assert!(used > 0.0 && used < 67_108_864.0, "used memory {used}");
+    let started = limited.inspect("{{.State.StartedAt}}");
+    let started = chrono::DateTime::parse_from_rfc3339(&started)
+        .expect("StartedAt")
+        .timestamp() as f64;
+    assert_eq!(
+        s.container("container_started_at_timestamp_seconds", &limited.name),
+        Some(started)
+    );
+}
+
+#[test]
+fn a_container_burning_cpu_under_half_a_core() {
+    if !engine_available("a_container_burning_cpu_under_half_a_core") {
+        return;
+    }
+    let burner = Container::run("burn", &["--cpus", "0.5"], "while :; do :; done");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(
+        dir.path(),
+        &[
+            ("METRICS_COLLECTION_INTERVAL", "2"),
+            ("LOGS_COLLECTION_INTERVAL", "1"),
+        ],
+    );
+    // Several collections, so the value is measured between the collector's own samples too.
+    let mut values = Vec::new();
+    let deadline = Instant::now() + PATIENCE;
+    while values.len() < 4 && Instant::now() < deadline {
+        let s = collector.scrape();
+        if let Some(up) = s.container("container_up_timestamp_seconds", &burner.name) {
+            let v = s
+                .container("container_cpu_usage_percent", &burner.name)
+                .expect("cpu");
+            if values.last().map(|(u, _)| *u != up).unwrap_or(true) {
+                values.push((up, v));
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(values.len() >= 4, "four collections: {values:?}");
+    // The first value may cover the container's start; the later ones must sit near 0.5 cores.
+    for (_, v) in &values[1..] {
+        assert!(
+            (0.35..=0.65).contains(v),
+            "cpu {v} for a container capped at 0.5: {values:?}"
+        );
+    }
+}
+
+#[test]
+fn every_line_once_in_order_and_counted_by_level() {
+    if !engine_available("every_line_once_in_order_and_counted_by_level") {
+        return;
+    }
+    let script = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo \"line $i\"; \
+                  if [ $((i%10)) -eq 0 ]; then echo \"ERROR at $i\" >&2; fi; \
+                  if [ $((i%7)) -eq 0 ]; then echo \"WARN at $i\" >&2; fi; done; sleep 600";
+    let c = Container::run("lines", &[], script);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(dir.path(), &[]);
+    let total = 300.0 + 30.0 + 42.0;
+    let s = collector.wait_for_scrape("all 372 lines", |s| logged(s, &c.name) >= total);
+    assert_eq!(s.logs(&c.name, "info"), Some(300.0));
+    assert_eq!(s.logs(&c.name, "error"), Some(30.0));
+    assert_eq!(s.logs(&c.name, "warning"), Some(42.0));
+    let text = collector.log_text(&c.name);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 372);
+    let stdout: Vec<String> = lines
+        .iter()
+        .filter(|l| l.starts_with("line "))
+        .map(|l| l.to_string())
+        .collect();
+    let want: Vec<String> = (1..=300).map(|i| format!("line {i}")).collect();
+    assert_eq!(stdout, want, "stdout lines once each, in order");
+    let (engine_out, engine_err) = c.engine_logs();
+    assert_eq!(engine_out, want);
+    let stderr: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| !l.starts_with("line "))
+        .collect();
+    assert_eq!(stderr, engine_err, "stderr lines once each, in order");
+}
+
+/// Lines keep coming while the collector is stopped with SIGTERM, killed with SIGKILL, and started
+/// again: in the end the file holds exactly what the engine holds.
+#[test]
+fn restarts_of_the_collector_lose_and_repeat_nothing() {
+    if !engine_available("restarts_of_the_collector_lose_and_repeat_nothing") {
+        return;
+    }
+    let c = Container::run(
+        "steady",
+        &[],
+        "i=0; while [ $i -lt 2500 ]; do i=$((i+1)); echo \"n $i\"; if [ $((i%5)) -eq 0 ]; then echo \"e $i\" >&2; fi; usleep 4000; done; sleep 600",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut collector = start_collector(dir.path(), &[]);
+    collector.wait_for_scrape("some lines", |s| logged(s, &c.name) > 50.0);
+    let (status, _) = collector.terminate();
+    assert_eq!(status.code(), Some(0));
+    std::thread::sleep(Duration::from_millis(1500));
+    for pause in [700u64, 1300, 400, 1900] {
+        let mut collector = start_collector(dir.path(), &[]);
+        std::thread::sleep(Duration::from_millis(pause));
+        collector.kill();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let collector = start_collector(dir.path(), &[]);
+    // Wait for the container to finish its 2500 lines, then for the file to hold them all.
+    wait_until("the container's last line", || {
+        c.engine_logs().0.last().map(String::as_str) == Some("n 2500")
+    });
+    let (out, err) = c.engine_logs();
+    let want_total = out.len() + err.len();
+    wait_until("the file to hold every line", || {
+        collector.log_text(&c.name).lines().count() >= want_total
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let text = collector.log_text(&c.name);
+    let lines: Vec<&str> = text.lines().collect();
+    let unique: HashSet<&str> = lines.iter().copied().collect();
+    assert_eq!(unique.len(), lines.len(), "no line repeated");
+    let file_out: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("n "))
+        .collect();
+    let file_err: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("e "))
+        .collect();
+    assert_eq!(file_out, out, "every stdout line once, in order");
+    assert_eq!(file_err, err, "every stderr line once, in order");
+}
+
+#[test]
+fn containers_that_stop_are_removed_or_restart() {
+    if !engine_available("containers_that_stop_are_removed_or_restart") {
+        return;
+    }
+    let stops = Container::run(
+        "stops",
+        &[],
+        "echo first; sleep 3; echo 'last ERROR before exit'; exit 3",
+    );
+    let removed = Container::run("removed", &[], "echo hello; sleep 600");
+    let restarts = Container::run("restarts", &[], "echo \"run $(date +%s%N)\"; sleep 600");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(dir.path(), &[]);
+    collector.wait_for_scrape("the three containers", |s| {
+        [&stops, &removed, &restarts].iter().all(|c| {
+            s.container("container_up_timestamp_seconds", &c.name)
+                .is_some()
+        })
+    });
+    // The stopping container's last line, logged just before it exits, is collected by the extra visit.
+    wait_until("the exit line", || {
+        collector
+            .log_text(&stops.name)
+            .contains("last ERROR before exit")
+    });
+    assert_eq!(
+        collector.log_text(&stops.name),
+        "first\nlast ERROR before exit\n"
+    );
+    let s = collector.wait_for_scrape("counts", |s| s.logs(&stops.name, "error") == Some(1.0));
+    assert_eq!(s.logs(&stops.name, "info"), Some(1.0));
+
+    docker(&["rm", "-f", &removed.name]);
+    let before_restart = restarts.inspect("{{.State.StartedAt}}");
+    docker(&["restart", "-t", "0", &restarts.name]);
+    let after_restart = restarts.inspect("{{.State.StartedAt}}");
+    assert_ne!(before_restart, after_restart);
+    let started = chrono::DateTime::parse_from_rfc3339(&after_restart)
+        .expect("time")
+        .timestamp() as f64;
+    collector.wait_for_scrape("the restart's start time", |s| {
+        s.container("container_started_at_timestamp_seconds", &restarts.name) == Some(started)
+    });
+    wait_until("both runs' lines", || {
+        collector.log_text(&restarts.name).lines().count() == 2
+    });
+    let text = collector.log_text(&restarts.name);
+    let runs: Vec<&str> = text.lines().collect();
+    assert!(
+        runs.iter().all(|l| l.starts_with("run ")) && runs[0] != runs[1],
+        "{runs:?}"
+    );
+    // The collector is still serving after the removal.
+    let s = collector.scrape();
+    assert_eq!(s.logs(&removed.name, "info"), Some(1.0));
+}
+
+#[test]
+fn tty_container_and_a_40_kib_line() {
+    if !engine_available("tty_container_and_a_40_kib_line") {
+        return;
+    }
+    let tty = Container::run(
+        "tty",
+        &["-t"],
+        "echo 'tty out'; echo 'tty ERROR' >&2; sleep 600",
+    );
+    let long = Container::run(
+        "long",
+        &[],
+        "echo before; head -c 40960 /dev/zero | tr '\\0' x; echo; echo after; sleep 600",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(dir.path(), &[]);
+    let s = collector.wait_for_scrape("both logs", |s| {
+        logged(s, &tty.name) >= 2.0 && logged(s, &long.name) >= 3.0
+    });
+    assert_eq!(
+        collector.log_text(&tty.name),
+        "tty out\ntty ERROR\n",
+        "no \\r from the TTY"
+    );
+    assert_eq!(s.logs(&tty.name, "error"), Some(1.0));
+    let text = collector.log_text(&long.name);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "the long line is one line");
+    assert_eq!(lines[0], "before");
+    assert!(
+        lines[1].len() == 40960 && lines[1].bytes().all(|b| b == b'x'),
+        "40 KiB of x, joined"
+    );
+    assert_eq!(lines[2], "after");
+}
