@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Builds the image and runs it exactly as users ran the Python tool, next to a container that logs;
+# then checks what a user would: the scrape on port 10101 (also through promtool), the log files and
+# LAST_* files in the mounted /tmp directory, and a prompt, clean stop. Removes what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DOCKER=docker
+[ -x /usr/bin/docker ] && DOCKER=/usr/bin/docker
+say() { printf 'image-test: %s\n' "$*"; }
+fail() { say "FAILED: $*"; "$DOCKER" logs metrics-and-logs-collector 2>&1 | tail -n 20 || true; exit 1; }
+
+bash build.sh
+
+mounted=/tmp/metrics-and-logs-collector
+talker=image-test-talker
+cleanup() { "$DOCKER" rm -f metrics-and-logs-collector "$talker" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+cleanup
+rm -rf "$mounted"
+
+"$DOCKER" run -d --name "$talker" testbox:latest \
+  sh -c 'i=0; while true; do i=$((i+1)); echo "INFO talk $i"; echo "ERROR bad $i" >&2; sleep 0.2; done' >/dev/null
+
+# The Python tool's own command line, with only the image swapped.
+docker_run_line() {
+  "$DOCKER" run -d --memory 125M --cpus 0.5 -p 10101:10101 \
+    --env LOG_LEVELS_MAPPING_PATH=/config/log_levels_mapping.json \
+    --volume /var/run/docker.sock:/var/run/docker.sock \
+    --volume /tmp/metrics-and-logs-collector:/tmp \
+    --name metrics-and-logs-collector metrics-and-logs-collector
+}
+docker_run_line >/dev/null
+say "collector started with the Python tool's docker run line"
+
+scrape=""
+for _ in $(seq 1 60); do
+  scrape=$(curl -fsS localhost:10101/metrics 2>/dev/null || true)
+  grep -q "container_logs_total{container=\"$talker\",level=\"error\"" <<<"$scrape" \
+    && grep -q "container_max_memory_bytes{container=\"$talker\"" <<<"$scrape" && break
+  sleep 0.5
+done
+grep -q "container_cpu_usage_percent{container=\"$talker\",machine=\"local-machine\"}" <<<"$scrape" \
+  || fail "no CPU series for $talker in the scrape"
+grep -q 'container_max_memory_bytes{container="metrics-and-logs-collector",machine="local-machine"} 131072000' <<<"$scrape" \
+  || fail "the collector's own 125M limit is not exported"
+say "scrape holds the containers' series"
+
+if command -v promtool >/dev/null; then
+  remarks=$(promtool check metrics <<<"$scrape" 2>&1) || fail "promtool check metrics: $remarks"
+  [ -z "$remarks" ] || fail "promtool check metrics has remarks: $remarks"
+  say "promtool check metrics: clean"
+fi
+
+log="$mounted/logs/$talker/$talker.log"
+for _ in $(seq 1 20); do [ -s "$log" ] && break; sleep 0.5; done
+[ -s "$log" ] || fail "no log file $log"
+grep -q '^INFO talk 1$' "$log" || fail "first line missing from $log"
+grep -q '^ERROR bad 1$' "$log" || fail "first stderr line missing from $log"
+! grep -q '^$' "$log" || fail "blank line in $log"
+dups=$(sort "$log" | uniq -d | head -n 3)
+[ -z "$dups" ] || fail "repeated lines in $log: $dups"
+for f in last-metrics-collected-at.txt last-logs-collected-at.txt; do
+  grep -Eq '^[0-9]+$' "$mounted/$f" || fail "$f does not hold a unix time: $(cat "$mounted/$f")"
+done
+say "log files and LAST_* files in the mounted /tmp"
+
+start=$(date +%s%N)
+"$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
+took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
+code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' metrics-and-logs-collector)
+[ "$code" = 0 ] || fail "exit code $code after docker stop"
+[ "$took_ms" -lt 5000 ] || fail "docker stop took ${took_ms} ms"
+say "docker stop: exit 0 after ${took_ms} ms"
+"$DOCKER" image ls metrics-and-logs-collector --format 'image-test: image size {{.Size}}'
+say "passed"

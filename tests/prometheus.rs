@@ -1,0 +1,146 @@
+//! Prometheus's own tools against what the collector serves: `promtool check metrics` on a real
+//! scrape, and a real Prometheus server scraping the collector with the reference config
+//! (`metrics_path: ""`). Debian's `prometheus` package provides both (`.ci/run` installs it).
+//!
+//! Without the tools these tests print why and pass; with `CI` set they fail instead.
+
+mod harness;
+mod support;
+
+use std::io::Write as _;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{base_env, http_get, Collector, PATIENCE};
+use support::{FakeContainer, FakeEngine};
+
+fn tool_available(tool: &str, test: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: {tool} is missing; CI installs Debian's prometheus package");
+        }
+        eprintln!("skipping {test}: {tool} not found (apt-get install prometheus)");
+    }
+    found
+}
+
+struct Running {
+    _rt: tokio::runtime::Runtime,
+    _engine: FakeEngine,
+    collector: Collector,
+    _dir: tempfile::TempDir,
+}
+
+/// A collector with three containers from the recorded fixtures, after its first collection.
+fn collector_with_containers() -> Running {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let engine = rt.block_on(FakeEngine::start());
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    engine.add_container(FakeContainer::new("web-1").nano_cpus(0));
+    engine.add_container(FakeContainer::new("db_primary.2").memory(0));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_scrape("all three", |s| {
+        ["t1", "web-1", "db_primary.2"]
+            .iter()
+            .all(|c| s.container("container_up_timestamp_seconds", c).is_some())
+    });
+    Running {
+        _rt: rt,
+        _engine: engine,
+        collector,
+        _dir: dir,
+    }
+}
+
+#[test]
+fn promtool_check_metrics_finds_nothing_to_say() {
+    if !tool_available("promtool", "promtool_check_metrics_finds_nothing_to_say") {
+        return;
+    }
+    let running = collector_with_containers();
+    let (_, _, body) = running.collector.get("/metrics");
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool runs");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(body.as_bytes())
+        .expect("feed the scrape");
+    let out = child.wait_with_output().expect("promtool ends");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "promtool check metrics failed:\n{said}");
+    assert!(said.trim().is_empty(), "promtool has remarks:\n{said}");
+}
+
+#[test]
+fn a_prometheus_server_with_the_reference_config_sees_the_series() {
+    if !tool_available("prometheus", "a_prometheus_server_with_the_reference_config_sees_the_series") {
+        return;
+    }
+    let running = collector_with_containers();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("prometheus.yml");
+    // The reference scrape config: the collector answers on every path.
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+             scrape_configs:\n  - job_name: metrics-and-logs-collector\n    metrics_path: \"\"\n\
+             \x20   static_configs:\n      - targets: [\"127.0.0.1:{}\"]\n",
+            running.collector.port
+        ),
+    )
+    .expect("config");
+    let port = support::free_port();
+    let mut server = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prometheus starts");
+    let deadline = Instant::now() + PATIENCE;
+    let query = "/api/v1/query?query=container_max_memory_bytes%7Bcontainer%3D%22t1%22%7D";
+    let mut last = String::new();
+    let found = loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            let (_, _, body) = http_get(port, query);
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) {
+                let result = &v["data"]["result"];
+                if result.as_array().is_some_and(|r| !r.is_empty()) {
+                    break result.clone();
+                }
+            }
+            last = body;
+        }
+        if Instant::now() > deadline {
+            let _ = server.kill();
+            let err = server.wait_with_output().map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
+            panic!("Prometheus never had the series; last answer: {last}\nits log: {err:?}");
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    let series = &found[0];
+    assert_eq!(series["metric"]["machine"], "test-machine");
+    assert_eq!(series["metric"]["job"], "metrics-and-logs-collector");
+    assert_eq!(series["value"][1], "67108864");
+}
