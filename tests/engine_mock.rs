@@ -66,24 +66,18 @@ fn recorded_t1_exports_every_family_and_writes_every_line_once() {
             && s.logs("t1", "info").unwrap_or(0.0) + s.logs("t1", "error").unwrap_or(0.0)
                 >= lines.len() as f64
     });
-    // Values from the recorded responses (worked out in tests/parity.rs from the JSON).
-    assert_eq!(
-        s.container("container_started_at_timestamp_seconds", "t1"),
-        Some(1_795_546_425.0)
-    );
-    assert_eq!(
-        s.container("container_used_memory_bytes", "t1"),
-        Some(831_488.0)
-    );
-    assert_eq!(
-        s.container("container_max_memory_bytes", "t1"),
-        Some(67_108_864.0)
-    );
-    assert_eq!(
-        s.container("container_cpu_usage_percent", "t1"),
-        Some(0.005)
-    );
-    assert_eq!(s.container("container_cpus_available", "t1"), Some(0.5));
+    // What the reference rules give for the recorded responses.
+    let want = support::expected("docker-20.10");
+    let cases = [
+        ("container_started_at_timestamp_seconds", want.started_at),
+        ("container_used_memory_bytes", want.used_memory),
+        ("container_max_memory_bytes", want.max_memory),
+        ("container_cpu_usage_percent", want.cpu_usage_percent),
+        ("container_cpus_available", want.cpus_available),
+    ];
+    for (family, value) in cases {
+        assert_eq!(s.container(family, "t1"), Some(value), "{family}");
+    }
     let up = s
         .container("container_up_timestamp_seconds", "t1")
         .expect("up");
@@ -538,8 +532,9 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
     engine.add_container(FakeContainer::new("cpu"));
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let first = support::expected("docker-20.10").cpu_usage_percent;
     collector.wait_for_scrape("the first CPU value", |s| {
-        s.container("container_cpu_usage_percent", "cpu") == Some(0.005)
+        s.container("container_cpu_usage_percent", "cpu") == Some(first)
     });
     // 3 s of CPU time over 2 s on a 2-CPU host: 1.5 cores.
     let next = support::stats_advanced(

@@ -38,6 +38,13 @@ async fn stats_once(
     docker.stats(id, Some(options)).next().await
 }
 
+/// `cpu_stats.cpu_usage.total_usage` of the recorded `stats_stream_false.json`.
+fn recorded_total_usage() -> u64 {
+    fixture_json("stats_stream_false.json")["cpu_stats"]["cpu_usage"]["total_usage"]
+        .as_u64()
+        .expect("total_usage")
+}
+
 fn total_usage(stats: &ContainerStatsResponse) -> u64 {
     stats
         .cpu_stats
@@ -108,11 +115,11 @@ async fn lists_inspects_and_reads_stats_of_t1() {
 
     let listed = docker.list_containers(None).await.expect("list");
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0].id.as_deref(), Some(T1_FIXTURE_ID));
+    assert_eq!(listed[0].id.as_deref(), Some(t1_fixture_id().as_str()));
     assert_eq!(listed[0].names, Some(vec!["/t1".to_string()]));
 
     let inspect = docker
-        .inspect_container(T1_FIXTURE_ID, None::<InspectContainerOptions>)
+        .inspect_container(&t1_fixture_id(), None::<InspectContainerOptions>)
         .await
         .expect("inspect");
     let host = inspect.host_config.expect("HostConfig");
@@ -120,24 +127,24 @@ async fn lists_inspects_and_reads_stats_of_t1() {
     assert_eq!(host.memory, Some(67_108_864));
     let state = inspect.state.expect("State");
     assert_eq!(state.running, Some(true));
-    assert_eq!(state.started_at.as_deref(), Some(T1_STARTED_AT));
+    assert_eq!(state.started_at.as_deref(), Some(t1_started_at().as_str()));
     // By name too, like the engine.
     let by_name = docker
         .inspect_container("t1", None::<InspectContainerOptions>)
         .await
         .expect("inspect by name");
-    assert_eq!(by_name.id.as_deref(), Some(T1_FIXTURE_ID));
+    assert_eq!(by_name.id.as_deref(), Some(t1_fixture_id().as_str()));
 
-    let stats = stats_once(&docker, T1_FIXTURE_ID, false)
+    let stats = stats_once(&docker, &t1_fixture_id(), false)
         .await
         .expect("a sample")
         .expect("stats");
-    assert_eq!(total_usage(&stats), 385_828_155);
+    assert_eq!(total_usage(&stats), recorded_total_usage());
     assert_eq!(pre_total_usage(&stats), Some(380_793_353));
     assert_eq!(stats.name.as_deref(), Some("/t1"));
 
     // t1 carries the recorded one-shot body.
-    let one_shot = stats_once(&docker, T1_FIXTURE_ID, true)
+    let one_shot = stats_once(&docker, &t1_fixture_id(), true)
         .await
         .expect("a sample")
         .expect("stats");
@@ -193,7 +200,7 @@ async fn one_shot_of_a_plain_container_has_zero_precpu() {
     );
 
     let one_shot = stats_once(&docker, &id, true).await.unwrap().unwrap();
-    assert_eq!(total_usage(&one_shot), 385_828_155);
+    assert_eq!(total_usage(&one_shot), recorded_total_usage());
     assert_eq!(pre_total_usage(&one_shot), Some(0));
     assert_eq!(one_shot.id.as_deref(), Some(id.as_str()));
     assert_eq!(one_shot.name.as_deref(), Some("/web"));
@@ -206,8 +213,8 @@ async fn a_second_sample_replaces_the_first() {
     let second = stats_advanced(&first, 50_000_000, SEC as u64);
     engine.set_stats("t1", StatsReply::Json(second));
     let stats = stats_once(&docker, "t1", false).await.unwrap().unwrap();
-    assert_eq!(total_usage(&stats), 385_828_155 + 50_000_000);
-    assert_eq!(pre_total_usage(&stats), Some(385_828_155));
+    assert_eq!(total_usage(&stats), recorded_total_usage() + 50_000_000);
+    assert_eq!(pre_total_usage(&stats), Some(recorded_total_usage()));
 }
 
 #[tokio::test]
@@ -234,7 +241,7 @@ async fn logs_since_are_filtered_and_timestamped() {
         .filter(|e| e.ts_nanos >= since_secs as i64 * SEC)
         .collect();
 
-    let got = logs_since(&docker, T1_FIXTURE_ID, since_secs).await;
+    let got = logs_since(&docker, &t1_fixture_id(), since_secs).await;
     assert_eq!(got.len(), expected.len());
     for (item, entry) in got.iter().zip(&expected) {
         let (stream, message) = match item {
@@ -356,7 +363,7 @@ async fn pushed_and_long_lines_arrive_through_bollard() {
     assert_eq!(pushed.len(), 4);
     engine.push_logs("t1", pushed);
 
-    let got = logs_since(&docker, T1_FIXTURE_ID, (now / SEC) as i32).await;
+    let got = logs_since(&docker, &t1_fixture_id(), (now / SEC) as i32).await;
     assert_eq!(got.len(), 4, "{got:?}");
     let ts = format_engine_ts(now + 1);
     let mut joined = Vec::new();
@@ -399,23 +406,23 @@ async fn removed_container_is_404_everywhere() {
     engine.remove("t1");
 
     let err = docker
-        .inspect_container(T1_FIXTURE_ID, None::<InspectContainerOptions>)
+        .inspect_container(&t1_fixture_id(), None::<InspectContainerOptions>)
         .await
         .unwrap_err();
     assert!(is_404(&err), "{err:?}");
     let BollardError::DockerResponseServerError { message, .. } = &err else {
         unreachable!()
     };
-    assert_eq!(message, &format!("No such container: {T1_FIXTURE_ID}"));
+    assert_eq!(message, &format!("No such container: {}", t1_fixture_id()));
 
-    let err = stats_once(&docker, T1_FIXTURE_ID, false)
+    let err = stats_once(&docker, &t1_fixture_id(), false)
         .await
         .expect("an item")
         .unwrap_err();
     assert!(is_404(&err), "{err:?}");
     let first = docker
         .logs(
-            T1_FIXTURE_ID,
+            &t1_fixture_id(),
             Some(LogsOptionsBuilder::default().stdout(true).build()),
         )
         .next()
@@ -509,7 +516,7 @@ async fn stopped_container_leaves_the_list_but_keeps_its_logs() {
     engine.set_running("t1", true);
     assert_eq!(docker.list_containers(None).await.unwrap().len(), 1);
     let stats = stats_once(&docker, "t1", false).await.unwrap().unwrap();
-    assert_eq!(total_usage(&stats), 385_828_155);
+    assert_eq!(total_usage(&stats), recorded_total_usage());
 }
 
 #[tokio::test]

@@ -84,13 +84,19 @@ fn promtool_check_metrics_finds_nothing_to_say() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(out.status.success(), "promtool check metrics failed:\n{said}");
+    assert!(
+        out.status.success(),
+        "promtool check metrics failed:\n{said}"
+    );
     assert!(said.trim().is_empty(), "promtool has remarks:\n{said}");
 }
 
 #[test]
 fn a_prometheus_server_with_the_reference_config_sees_the_series() {
-    if !tool_available("prometheus", "a_prometheus_server_with_the_reference_config_sees_the_series") {
+    if !tool_available(
+        "prometheus",
+        "a_prometheus_server_with_the_reference_config_sees_the_series",
+    ) {
         return;
     }
     let running = collector_with_containers();
@@ -110,7 +116,10 @@ fn a_prometheus_server_with_the_reference_config_sees_the_series() {
     let port = support::free_port();
     let mut server = Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -132,7 +141,9 @@ fn a_prometheus_server_with_the_reference_config_sees_the_series() {
         }
         if Instant::now() > deadline {
             let _ = server.kill();
-            let err = server.wait_with_output().map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
+            let err = server
+                .wait_with_output()
+                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
             panic!("Prometheus never had the series; last answer: {last}\nits log: {err:?}");
         }
         std::thread::sleep(Duration::from_millis(250));

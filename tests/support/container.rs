@@ -11,10 +11,20 @@ use super::logs::{
 };
 use super::{fixture, fixture_json, now_nanos};
 
-/// The Id of the recorded t1, as it appears in the fixtures.
-pub const T1_FIXTURE_ID: &str = "7bfe04e991720b8c0d8ac3ad8d9d0eb957827c7c7d80dd146c51e64e73fe07e9";
-/// `StartedAt` of the recorded t1.
-pub const T1_STARTED_AT: &str = "2026-11-24T18:53:45.928599818Z";
+/// The Id of the recorded t1, read from the fixtures (so a re-recording changes it everywhere).
+pub fn t1_fixture_id() -> String {
+    fixture_json("containers_json.json")[0]["Id"]
+        .as_str()
+        .expect("Id of the recorded t1")
+        .to_string()
+}
+/// `StartedAt` of the recorded t1, read from the fixtures.
+pub fn t1_started_at() -> String {
+    fixture_json("container_t1_inspect.json")["State"]["StartedAt"]
+        .as_str()
+        .expect("StartedAt of the recorded t1")
+        .to_string()
+}
 /// Go's zero time, which the engine prints for "never".
 pub const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -82,7 +92,7 @@ impl FakeContainer {
             tty: false,
             nano_cpus: 500_000_000,
             memory: 67_108_864,
-            started_at: T1_STARTED_AT.to_string(),
+            started_at: t1_started_at(),
             finished_at: ZERO_TIME.to_string(),
             running: true,
             exit_code: 0,
@@ -97,7 +107,7 @@ impl FakeContainer {
     pub fn t1_from_fixtures() -> FakeContainer {
         let listed = &fixture_json("containers_json.json")[0];
         FakeContainer::new("t1")
-            .id(T1_FIXTURE_ID)
+            .id(&t1_fixture_id())
             .command(listed["Command"].as_str().expect("Command"))
             .stats_one_shot(fixture_json("stats_one_shot.json"))
             .logs(t1_fixture_logs())
@@ -251,8 +261,8 @@ impl FakeContainer {
     /// The body of `GET /containers/{id}/json`.
     pub(crate) fn inspect_json(&self) -> Value {
         let text = String::from_utf8(fixture("container_t1_inspect.json")).expect("UTF-8 fixture");
-        let mut v: Value =
-            serde_json::from_str(&text.replace(T1_FIXTURE_ID, &self.id)).expect("inspect fixture");
+        let mut v: Value = serde_json::from_str(&text.replace(&t1_fixture_id(), &self.id))
+            .expect("inspect fixture");
         v["Name"] = json!(format!("/{}", self.name));
         v["Image"] = json!(self.image_id);
         let state = &mut v["State"];

@@ -16,9 +16,11 @@ mod logs;
 
 use std::path::PathBuf;
 
+use serde_json::Value;
+
 pub use container::{
-    one_shot_of, stats_advanced, t1_fixture_logs, FakeContainer, StatsReply, T1_FIXTURE_ID,
-    T1_STARTED_AT, ZERO_TIME,
+    one_shot_of, stats_advanced, t1_fixture_id, t1_fixture_logs, t1_started_at, FakeContainer,
+    StatsReply, ZERO_TIME,
 };
 pub use engine::FakeEngine;
 pub use logs::{
@@ -57,4 +59,55 @@ pub fn now_nanos() -> i64 {
 pub fn free_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     listener.local_addr().expect("local address").port()
+}
+
+/// A JSON fixture of the set `fixtures/<set>/`.
+pub fn set_json(set: &str, name: &str) -> Value {
+    let path = format!("{}/fixtures/{set}/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .expect("JSON")
+}
+
+fn u(v: &Value, pointer: &str) -> f64 {
+    v.pointer(pointer)
+        .and_then(Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} missing"))
+}
+
+/// The reference rules, applied to one stats answer and one inspect answer.
+pub struct Expected {
+    pub started_at: f64,
+    pub used_memory: f64,
+    pub max_memory: f64,
+    pub cpu_usage_percent: f64,
+    pub cpus_available: f64,
+}
+
+/// What the reference rules give for t1 of the set: values worked out from the JSON itself, not
+/// with the crate's code.
+pub fn expected(set: &str) -> Expected {
+    let stats = set_json(set, "stats_stream_false.json");
+    let inspect = set_json(set, "container_t1_inspect.json");
+    let cpu_delta = u(&stats, "/cpu_stats/cpu_usage/total_usage")
+        - u(&stats, "/precpu_stats/cpu_usage/total_usage");
+    let system_delta =
+        u(&stats, "/cpu_stats/system_cpu_usage") - u(&stats, "/precpu_stats/system_cpu_usage");
+    let online = u(&stats, "/cpu_stats/online_cpus");
+    let cpu = if cpu_delta > 0.0 && system_delta > 0.0 {
+        (cpu_delta / system_delta * online * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    };
+    let nano = u(&inspect, "/HostConfig/NanoCpus");
+    let started = inspect["State"]["StartedAt"].as_str().expect("StartedAt");
+    let started = chrono::DateTime::parse_from_rfc3339(started)
+        .expect("RFC 3339")
+        .timestamp() as f64;
+    Expected {
+        started_at: started,
+        used_memory: u(&stats, "/memory_stats/usage"),
+        max_memory: u(&stats, "/memory_stats/limit"),
+        cpu_usage_percent: cpu,
+        cpus_available: if nano > 0.0 { nano / 1e9 } else { online },
+    }
 }
