@@ -140,7 +140,10 @@ async fn lists_inspects_and_reads_stats_of_t1() {
         .expect("a sample")
         .expect("stats");
     assert_eq!(total_usage(&stats), recorded_total_usage());
-    assert_eq!(pre_total_usage(&stats), Some(380_793_353));
+    let recorded_pre = fixture_json("stats_stream_false.json")["precpu_stats"]["cpu_usage"]
+        ["total_usage"]
+        .as_u64();
+    assert_eq!(pre_total_usage(&stats), recorded_pre);
     assert_eq!(stats.name.as_deref(), Some("/t1"));
 
     // t1 carries the recorded one-shot body.
@@ -234,7 +237,7 @@ async fn stats_delay_holds_the_answer() {
 async fn logs_since_are_filtered_and_timestamped() {
     let (_engine, docker) = engine_with_t1().await;
     let entries = t1_fixture_logs();
-    assert!(entries.len() > 500, "{} entries", entries.len());
+    assert!(entries.len() > 100, "{} entries", entries.len());
     let since_secs = (entries[entries.len() / 2].ts_nanos / SEC) as i32;
     let expected: Vec<&LogEntry> = entries
         .iter()
