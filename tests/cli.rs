@@ -3,26 +3,29 @@
 
 use assert_cmd::Command;
 
+/// Every setting's environment variable.
+const VARIABLES: [&str; 15] = [
+    "MACHINE_NAME",
+    "METRICS_COLLECTION_INTERVAL",
+    "LOGS_COLLECTION_INTERVAL",
+    "MAX_COLLECTOR_THREADS",
+    "MAX_CONCURRENT_REQUESTS",
+    "METRICS_EXPORTER_PORT",
+    "LAST_METRICS_COLLECTED_AT_FILE",
+    "LAST_LOGS_COLLECTED_AT_FILE",
+    "LOGS_DIR",
+    "LOGS_CONTAINER_MAX_FILES",
+    "LOGS_CONTAINER_MAX_FILE_SIZE",
+    "LOG_LEVELS_MAPPING_PATH",
+    "DEFAULT_LOGS_SINCE_NOW",
+    "DOCKER_HOST",
+    "LOG_LEVEL",
+];
+
 fn collector() -> Command {
     let mut cmd = Command::cargo_bin("container-metrics").expect("binary built");
     // Nothing from the developer's environment may leak into these runs.
-    for var in [
-        "MACHINE_NAME",
-        "METRICS_COLLECTION_INTERVAL",
-        "LOGS_COLLECTION_INTERVAL",
-        "MAX_COLLECTOR_THREADS",
-        "MAX_CONCURRENT_REQUESTS",
-        "METRICS_EXPORTER_PORT",
-        "LAST_METRICS_COLLECTED_AT_FILE",
-        "LAST_LOGS_COLLECTED_AT_FILE",
-        "LOGS_DIR",
-        "LOGS_CONTAINER_MAX_FILES",
-        "LOGS_CONTAINER_MAX_FILE_SIZE",
-        "LOG_LEVELS_MAPPING_PATH",
-        "DEFAULT_LOGS_SINCE_NOW",
-        "DOCKER_HOST",
-        "LOG_LEVEL",
-    ] {
+    for var in VARIABLES {
         cmd.env_remove(var);
     }
     cmd.timeout(std::time::Duration::from_secs(20));
@@ -34,23 +37,7 @@ fn help_documents_every_variable() {
     let out = collector().arg("--help").output().expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for var in [
-        "MACHINE_NAME",
-        "METRICS_COLLECTION_INTERVAL",
-        "LOGS_COLLECTION_INTERVAL",
-        "MAX_COLLECTOR_THREADS",
-        "MAX_CONCURRENT_REQUESTS",
-        "METRICS_EXPORTER_PORT",
-        "LAST_METRICS_COLLECTED_AT_FILE",
-        "LAST_LOGS_COLLECTED_AT_FILE",
-        "LOGS_DIR",
-        "LOGS_CONTAINER_MAX_FILES",
-        "LOGS_CONTAINER_MAX_FILE_SIZE",
-        "LOG_LEVELS_MAPPING_PATH",
-        "DEFAULT_LOGS_SINCE_NOW",
-        "DOCKER_HOST",
-        "LOG_LEVEL",
-    ] {
+    for var in VARIABLES {
         assert!(
             text.contains(&format!("[env: {var}")),
             "--help lacks {var}:\n{text}"

@@ -68,14 +68,7 @@ fn recorded_t1_exports_every_family_and_writes_every_line_once() {
     });
     // What the reference rules give for the recorded responses.
     let want = support::expected("docker-20.10");
-    let cases = [
-        ("container_started_at_timestamp_seconds", want.started_at),
-        ("container_used_memory_bytes", want.used_memory),
-        ("container_max_memory_bytes", want.max_memory),
-        ("container_cpu_usage_percent", want.cpu_usage_percent),
-        ("container_cpus_available", want.cpus_available),
-    ];
-    for (family, value) in cases {
+    for (family, value) in want.by_family() {
         assert_eq!(s.container(family, "t1"), Some(value), "{family}");
     }
     let up = s

@@ -40,14 +40,7 @@ fn exported_values_follow_the_reference_rules() {
             s.container("container_up_timestamp_seconds", "t1")
                 .is_some()
         });
-        let cases = [
-            ("container_started_at_timestamp_seconds", want.started_at),
-            ("container_used_memory_bytes", want.used_memory),
-            ("container_max_memory_bytes", want.max_memory),
-            ("container_cpu_usage_percent", want.cpu_usage_percent),
-            ("container_cpus_available", want.cpus_available),
-        ];
-        for (family, value) in cases {
+        for (family, value) in want.by_family() {
             assert_eq!(s.container(family, "t1"), Some(value), "{set}: {family}");
         }
         // Label sets are exactly the reference's.

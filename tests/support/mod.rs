@@ -83,6 +83,19 @@ pub struct Expected {
     pub cpus_available: f64,
 }
 
+impl Expected {
+    /// (family, value) for each container family whose value comes from the engine's answers.
+    pub fn by_family(&self) -> [(&'static str, f64); 5] {
+        [
+            ("container_started_at_timestamp_seconds", self.started_at),
+            ("container_used_memory_bytes", self.used_memory),
+            ("container_max_memory_bytes", self.max_memory),
+            ("container_cpu_usage_percent", self.cpu_usage_percent),
+            ("container_cpus_available", self.cpus_available),
+        ]
+    }
+}
+
 /// What the reference rules give for t1 of the set: values worked out from the JSON itself, not
 /// with the crate's code.
 pub fn expected(set: &str) -> Expected {
