@@ -73,6 +73,16 @@ struct Container {
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
+/// Held by the tests that load the machine (a busy logger) or need it unloaded (a CPU measurement),
+/// so that on a 2-core CI machine they do not run at the same time.
+static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    HEAVY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 impl Container {
     /// `docker run -d --name <unique> <options> testbox:latest sh -c <script>`
     fn run(label: &str, options: &[&str], script: &str) -> Container {
@@ -209,6 +219,7 @@ fn a_container_burning_cpu_under_half_a_core() {
     if !engine_available("a_container_burning_cpu_under_half_a_core") {
         return;
     }
+    let _alone = heavy();
     let burner = Container::run("burn", &["--cpus", "0.5"], "while :; do :; done");
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = start_collector(
@@ -237,7 +248,8 @@ fn a_container_burning_cpu_under_half_a_core() {
     // The first value may cover the container's start; the later ones must sit near 0.5 cores.
     for (_, v) in &values[1..] {
         assert!(
-            (0.35..=0.65).contains(v),
+            // Capped at 0.5 by the kernel; a little less when the machine is busy.
+            (0.3..=0.6).contains(v),
             "cpu {v} for a container capped at 0.5: {values:?}"
         );
     }
@@ -286,6 +298,7 @@ fn restarts_of_the_collector_lose_and_repeat_nothing() {
     if !engine_available("restarts_of_the_collector_lose_and_repeat_nothing") {
         return;
     }
+    let _alone = heavy();
     let c = Container::run(
         "steady",
         &[],
