@@ -2,6 +2,7 @@
 //! METRICS_COLLECTION_INTERVAL has passed, collect logs, mark the loop's end, write the LAST_* files.
 //! Ends within a second of the shutdown signal, after flushing the log files and their cursors.
 
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -70,6 +71,10 @@ pub struct Collector {
     config: Config,
     metrics: MetricsExporter,
     logs: LogsExporter,
+    /// When each container known to the collector was last seen running.
+    last_running: HashMap<String, Instant>,
+    /// The engine failure reported last, so an outage is said once, not every tick.
+    engine_failure: Option<String>,
 }
 
 fn unix_now() -> i64 {
@@ -106,6 +111,8 @@ impl Collector {
                 max_bytes: config.logs_container_max_file_size,
                 backup_count: config.logs_container_max_files,
                 default_since: config.default_logs_since_now,
+                max_line: config.max_line_bytes,
+                read_timeout: config.engine_timeout,
             },
             mapping,
             metrics.clone(),
@@ -114,6 +121,8 @@ impl Collector {
             config,
             metrics,
             logs,
+            last_running: HashMap::new(),
+            engine_failure: None,
         })
     }
 
@@ -128,6 +137,7 @@ impl Collector {
         let Some(containers) = Containers::connect(
             &self.config.docker_host,
             self.config.max_concurrent_requests,
+            self.config.engine_timeout,
             &mut shutdown,
         )
         .await?
@@ -136,7 +146,7 @@ impl Collector {
             return Ok(());
         };
         let port = self.config.metrics_exporter_port;
-        let listener = TcpListener::bind(("0.0.0.0", port))
+        let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
             .await
             .map_err(|source| CollectorError::Listen { port, source })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
@@ -161,7 +171,12 @@ impl Collector {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_metrics: Option<Instant> = None;
-        containers.assume_running_before(self.logs.known_containers());
+        let known = self.logs.known_containers();
+        let now = Instant::now();
+        for (_, name) in &known {
+            self.last_running.insert(name.clone(), now);
+        }
+        containers.assume_running_before(known);
         loop {
             tokio::select! {
                 _ = interval.tick() => {}
@@ -183,9 +198,20 @@ impl Collector {
     /// One tick of the loop.
     async fn iteration(&mut self, containers: &mut Containers, last_metrics: &mut Option<Instant>) {
         let visit = match containers.to_visit().await {
-            Ok(v) => v,
+            Ok(v) => {
+                if let Some(failure) = self.engine_failure.take() {
+                    info!("The Docker Engine answers again (it failed with: {failure})");
+                }
+                v
+            }
             Err(e) => {
-                error!("Cannot list the containers: {e}");
+                let failure = e.to_string();
+                if self.engine_failure.as_deref() != Some(failure.as_str()) {
+                    error!(
+                        "Cannot list the containers: {failure}; the endpoint keeps the last values, trying again every tick"
+                    );
+                }
+                self.engine_failure = Some(failure);
                 return;
             }
         };
@@ -208,6 +234,7 @@ impl Collector {
                     &visit,
                     &self.metrics,
                     self.config.max_concurrent_requests,
+                    self.config.engine_timeout,
                 )
                 .await;
                 debug!(
@@ -220,6 +247,7 @@ impl Collector {
         let logs_work = self.logs.collect(containers, &visit);
         tokio::join!(metrics_work, logs_work);
         containers.forget_gone();
+        self.drop_long_gone(&visit);
         self.metrics.on_loop_end(unix_now());
         if metrics_due {
             write_timestamp(
@@ -234,15 +262,56 @@ impl Collector {
     }
 }
 
-/// Collects the metrics of every container in `visit`, `limit` at a time.
+impl Collector {
+    /// Forgets containers that have not been running for CONTAINER_RETENTION: their series leave the
+    /// scrape and their cursors the state file, so churn grows neither without bound. Until then
+    /// `container_up_timestamp_seconds` stands still, which is what the ContainerDown alert sees.
+    fn drop_long_gone(&mut self, visit: &[ContainerRef]) {
+        let now = Instant::now();
+        for c in visit.iter().filter(|c| c.running) {
+            self.last_running.insert(c.name.clone(), now);
+        }
+        let running: HashSet<&str> = visit
+            .iter()
+            .filter(|c| c.running)
+            .map(|c| c.name.as_str())
+            .collect();
+        let retention = self.config.container_retention;
+        let gone: Vec<String> = self
+            .last_running
+            .iter()
+            .filter(|(name, seen)| {
+                !running.contains(name.as_str()) && now.duration_since(**seen) >= retention
+            })
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in gone {
+            info!(
+                "{name}: not running for {} s, its series and cursor are dropped",
+                retention.as_secs()
+            );
+            self.metrics.forget(&name);
+            self.logs.forget(&name);
+            self.last_running.remove(&name);
+        }
+    }
+}
+
+/// Collects the metrics of every container in `visit`, `limit` at a time, each within `timeout`.
 async fn collect_metrics(
     containers: &Containers,
     visit: &[ContainerRef],
     metrics: &MetricsExporter,
     limit: usize,
+    timeout: std::time::Duration,
 ) {
     let results: Vec<(&ContainerRef, Result<_, EngineError>)> = futures_util::stream::iter(visit)
-        .map(|c| async move { (c, containers.metrics(c).await) })
+        .map(|c| async move {
+            match tokio::time::timeout(timeout, containers.metrics(c)).await {
+                Ok(r) => (c, r),
+                Err(_) => (c, Err(EngineError::Timeout)),
+            }
+        })
         .buffer_unordered(limit.max(1))
         .collect()
         .await;

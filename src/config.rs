@@ -101,6 +101,24 @@ pub struct Args {
     /// Console verbosity: debug, info, warning or error.
     #[arg(long, env = "LOG_LEVEL", default_value = "info")]
     pub log_level: String,
+
+    /// Seconds one engine request (and one container's share of a tick) may take before it is
+    /// abandoned for this tick.
+    #[arg(long, env = "ENGINE_TIMEOUT", default_value = "10")]
+    pub engine_timeout: String,
+
+    /// Seconds a container's series and cursor are kept after it stopped running (at least 60, so the
+    /// ContainerDown alert can fire first).
+    #[arg(long, env = "CONTAINER_RETENTION", default_value = "3600")]
+    pub container_retention: String,
+
+    /// Longest log line written, in bytes; longer lines are cut and marked.
+    #[arg(long, env = "MAX_LINE_BYTES", default_value = "1048576")]
+    pub max_line_bytes: String,
+
+    /// Address the Prometheus endpoint listens on.
+    #[arg(long, env = "METRICS_EXPORTER_ADDRESS", default_value = "0.0.0.0")]
+    pub metrics_exporter_address: String,
 }
 
 /// A setting that could not be used, named the way the user wrote it.
@@ -203,6 +221,14 @@ pub struct Config {
     pub docker_host: String,
     /// Console verbosity.
     pub log_level: LogLevel,
+    /// Time one engine request, and one container's share of a tick, may take.
+    pub engine_timeout: Duration,
+    /// How long a container that stopped running keeps its series and cursor.
+    pub container_retention: Duration,
+    /// Longest log line written, in bytes.
+    pub max_line_bytes: usize,
+    /// Address of the Prometheus endpoint.
+    pub metrics_exporter_address: std::net::IpAddr,
 }
 
 fn parse_number<T: std::str::FromStr>(
@@ -337,6 +363,36 @@ impl Config {
                 expected: "expected a directory path",
             });
         }
+        let timeout = parse_positive("ENGINE_TIMEOUT", &args.engine_timeout, SECONDS)?;
+        let retention = parse_number::<u64>(
+            "CONTAINER_RETENTION",
+            &args.container_retention,
+            "expected a whole number of seconds, at least 60",
+        )?;
+        if retention < 60 {
+            return Err(ConfigError::Invalid {
+                name: "CONTAINER_RETENTION",
+                value: args.container_retention,
+                expected: "expected a whole number of seconds, at least 60",
+            });
+        }
+        const LINE: &str = "expected a whole number of bytes, at least 1024";
+        let max_line = parse_number::<u64>("MAX_LINE_BYTES", &args.max_line_bytes, LINE)?;
+        let max_line = match usize::try_from(max_line) {
+            Ok(n) if n >= 1024 => n,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    name: "MAX_LINE_BYTES",
+                    value: args.max_line_bytes,
+                    expected: LINE,
+                })
+            }
+        };
+        let address = parse_number::<std::net::IpAddr>(
+            "METRICS_EXPORTER_ADDRESS",
+            &args.metrics_exporter_address,
+            "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
+        )?;
         let log_levels_mapping = match args.log_levels_mapping_path {
             Some(p) if !p.as_os_str().is_empty() => MappingSource::File(p),
             _ => MappingSource::DefaultPath(PathBuf::from(DEFAULT_LOG_LEVELS_MAPPING_PATH)),
@@ -357,6 +413,10 @@ impl Config {
             default_logs_since_now: since,
             docker_host,
             log_level,
+            engine_timeout: Duration::from_secs(timeout),
+            container_retention: Duration::from_secs(retention),
+            max_line_bytes: max_line,
+            metrics_exporter_address: address,
         })
     }
 
@@ -412,6 +472,16 @@ impl Config {
             ),
             ("DOCKER_HOST", self.docker_host.clone()),
             ("LOG_LEVEL", self.log_level.to_string()),
+            ("ENGINE_TIMEOUT", self.engine_timeout.as_secs().to_string()),
+            (
+                "CONTAINER_RETENTION",
+                self.container_retention.as_secs().to_string(),
+            ),
+            ("MAX_LINE_BYTES", self.max_line_bytes.to_string()),
+            (
+                "METRICS_EXPORTER_ADDRESS",
+                self.metrics_exporter_address.to_string(),
+            ),
         ]
     }
 }
@@ -453,6 +523,10 @@ mod tests {
         assert_eq!(c.default_logs_since_now, 60);
         assert_eq!(c.docker_host, "unix:///var/run/docker.sock");
         assert_eq!(c.log_level, LogLevel::Info);
+        assert_eq!(c.engine_timeout, Duration::from_secs(10));
+        assert_eq!(c.container_retention, Duration::from_secs(3600));
+        assert_eq!(c.max_line_bytes, 1_048_576);
+        assert_eq!(c.metrics_exporter_address.to_string(), "0.0.0.0");
     }
 
     #[test]
@@ -470,6 +544,10 @@ mod tests {
             (&["--default-logs-since-now", "soon"], "invalid DEFAULT_LOGS_SINCE_NOW \"soon\""),
             (&["--docker-host", "ssh://x"], "invalid DOCKER_HOST \"ssh://x\""),
             (&["--log-level", "loud"], "invalid LOG_LEVEL \"loud\""),
+            (&["--engine-timeout", "0"], "invalid ENGINE_TIMEOUT \"0\""),
+            (&["--container-retention", "59"], "invalid CONTAINER_RETENTION \"59\""),
+            (&["--max-line-bytes", "100"], "invalid MAX_LINE_BYTES \"100\""),
+            (&["--metrics-exporter-address", "localhost"], "invalid METRICS_EXPORTER_ADDRESS \"localhost\""),
             (
                 &["--logs-collection-interval", "30"],
                 "LOGS_COLLECTION_INTERVAL (30) must not be greater than METRICS_COLLECTION_INTERVAL (20)",

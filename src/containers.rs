@@ -22,9 +22,6 @@ use tracing::{debug, error, info};
 use crate::metrics_exporter::ContainerMetrics;
 use crate::stats::{self, CpuSample};
 
-/// How long one engine request may take before it is abandoned.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// A container to visit this tick.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ContainerRef {
@@ -51,6 +48,9 @@ pub enum EngineError {
     /// A request failed.
     #[error("{}", with_causes(.0))]
     Request(#[from] BollardError),
+    /// The engine took longer than ENGINE_TIMEOUT.
+    #[error("no answer within ENGINE_TIMEOUT")]
+    Timeout,
 }
 
 /// An error and its causes on one line: bollard's own text ("client error (Connect)") rarely says why.
@@ -128,6 +128,7 @@ impl Containers {
     pub async fn connect(
         docker_host: &str,
         max_concurrent_requests: usize,
+        timeout: Duration,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<Containers>, EngineError> {
         let client = Docker::connect_with_host(docker_host)
@@ -135,7 +136,7 @@ impl Containers {
                 host: docker_host.to_string(),
                 source,
             })?
-            .with_timeout(REQUEST_TIMEOUT);
+            .with_timeout(timeout);
         info!("Trying to get client...");
         loop {
             let attempt = async {

@@ -19,6 +19,30 @@ use serde::{Deserialize, Serialize};
 /// printed a prompt without a newline must not hold back its container's log forever.
 const STALE_PARTIAL_NS: i64 = 2_000_000_000;
 
+/// The longest line handed out unless [`LineAssembler::with_max_line`] says otherwise: 1 MiB, as other
+/// collectors cut at.
+pub const DEFAULT_MAX_LINE: usize = 1024 * 1024;
+
+/// Appends `more` to `text` up to `cap` bytes, counting what had to be left out.
+fn append_capped(text: &mut Vec<u8>, dropped: &mut u64, more: &[u8], cap: usize) {
+    let room = cap.saturating_sub(text.len());
+    let (kept, cut) = more.split_at(room.min(more.len()));
+    text.extend_from_slice(kept);
+    *dropped += cut.len() as u64;
+}
+
+/// The marker that ends a line cut at the cap.
+pub fn cut_marker(dropped: u64) -> String {
+    format!(" [line cut: {dropped} more bytes]")
+}
+
+fn with_marker(mut text: Vec<u8>, dropped: u64) -> Vec<u8> {
+    if dropped > 0 {
+        text.extend_from_slice(cut_marker(dropped).as_bytes());
+    }
+    text
+}
+
 /// Where the next logs request starts and how many entries of its answer are already written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
@@ -72,6 +96,8 @@ struct Partial {
     /// Index of its first entry in the answer.
     first: u64,
     text: Vec<u8>,
+    /// Bytes left out because the line is longer than the cap.
+    dropped: u64,
     last_ts: Option<i64>,
 }
 
@@ -87,8 +113,11 @@ pub struct LineAssembler {
     partial: [Option<Partial>; 3],
     /// Complete lines held back behind an incomplete one, with the index of their first entry.
     held: Vec<(u64, Stream, Vec<u8>)>,
-    /// Console bytes not yet ending in `\n`.
+    /// Console bytes not yet ending in `\n`, and how many were left out beyond the cap.
     console: Vec<u8>,
+    console_dropped: u64,
+    /// The longest line handed out.
+    max_line: usize,
     /// Newest whole second among the entries, and how many entries fell in it and in the second before.
     newest_sec: Option<i64>,
     in_newest: u64,
@@ -136,11 +165,20 @@ impl LineAssembler {
             partial: [None, None, None],
             held: Vec::new(),
             console: Vec::new(),
+            console_dropped: 0,
+            max_line: DEFAULT_MAX_LINE,
             newest_sec: None,
             in_newest: 0,
             in_before_newest: 0,
             newest_ns: None,
         }
+    }
+
+    /// Cuts lines longer than `bytes` (at least 1) and ends them with [`cut_marker`], so one endless
+    /// line cannot exhaust memory.
+    pub fn with_max_line(mut self, bytes: usize) -> LineAssembler {
+        self.max_line = bytes.max(1);
+        self
     }
 
     /// The cursor that describes what has been handed out so far. Valid at any moment, also when the
@@ -171,11 +209,21 @@ impl LineAssembler {
                         self.entry(Stream::Console, piece, sink)?;
                     } else {
                         let mut whole = std::mem::take(&mut self.console);
-                        whole.extend_from_slice(piece);
+                        let dropped = std::mem::take(&mut self.console_dropped);
+                        if dropped > 0 {
+                            // The entry was cut already: end it with the marker and its line end.
+                            let more = dropped + piece.len() as u64 - 1;
+                            whole.extend_from_slice(cut_marker(more).as_bytes());
+                            whole.push(b'\n');
+                        } else {
+                            whole.extend_from_slice(piece);
+                        }
                         self.entry(Stream::Console, &whole, sink)?;
                     }
                 }
-                self.console.extend_from_slice(rest);
+                // The cap plus room for the timestamp the entry starts with.
+                let cap = self.max_line + 64;
+                append_capped(&mut self.console, &mut self.console_dropped, rest, cap);
                 Ok(())
             }
         }
@@ -190,7 +238,8 @@ impl LineAssembler {
     ) -> Result<Cursor, E> {
         // A TTY answer that ends without `\n` ends with one entry that is a line piece.
         if !self.console.is_empty() {
-            let piece = std::mem::take(&mut self.console);
+            let dropped = std::mem::take(&mut self.console_dropped);
+            let piece = with_marker(std::mem::take(&mut self.console), dropped);
             self.entry(Stream::Console, &piece, sink)?;
         }
         for stream in SLOT_STREAMS {
@@ -200,7 +249,7 @@ impl LineAssembler {
                     .is_none_or(|ts| now_ns.saturating_sub(ts) > STALE_PARTIAL_NS)
             });
             if let Some(p) = pending.take_if(|_| stale) {
-                self.complete(p.first, stream, p.text, sink)?;
+                self.complete(p.first, stream, with_marker(p.text, p.dropped), sink)?;
             }
         }
         if self.hold_from.is_some() {
@@ -271,11 +320,16 @@ impl LineAssembler {
             _ => body,
         };
         let s = slot(stream);
+        let cap = self.max_line;
         if complete {
             match self.partial[s].take() {
                 Some(mut p) => {
-                    p.text.extend_from_slice(body);
-                    self.complete(p.first, stream, p.text, sink)
+                    append_capped(&mut p.text, &mut p.dropped, body, cap);
+                    self.complete(p.first, stream, with_marker(p.text, p.dropped), sink)
+                }
+                None if body.len() > cap => {
+                    let cut = with_marker(body[..cap].to_vec(), (body.len() - cap) as u64);
+                    self.complete(index, stream, cut, sink)
                 }
                 None if self.hold_from.is_none() => sink(Line { stream, text: body }),
                 None => {
@@ -286,18 +340,21 @@ impl LineAssembler {
         } else {
             match &mut self.partial[s] {
                 Some(p) => {
-                    p.text.extend_from_slice(body);
+                    append_capped(&mut p.text, &mut p.dropped, body, cap);
                     p.last_ts = ts.or(p.last_ts);
                 }
                 None => {
                     if self.hold_from.is_none() {
                         self.hold_from = Some(index);
                     }
-                    self.partial[s] = Some(Partial {
+                    let mut p = Partial {
                         first: index,
-                        text: body.to_vec(),
+                        text: Vec::new(),
+                        dropped: 0,
                         last_ts: ts,
-                    });
+                    };
+                    append_capped(&mut p.text, &mut p.dropped, body, cap);
+                    self.partial[s] = Some(p);
                 }
             }
             Ok(())
@@ -609,6 +666,86 @@ mod tests {
             .collect();
         let (lines, _) = read(Cursor { since: T0, skip: 4 }, &answer(&log, T0), t);
         assert_eq!(lines, ["l4", "l5"]);
+    }
+
+    type Frames = Vec<(Stream, Vec<u8>)>;
+
+    /// Reads `frames` with a cap of `cap` bytes per line.
+    fn read_capped(frames: &[(Stream, Vec<u8>)], cap: usize) -> (Vec<String>, Cursor) {
+        let mut out = Vec::new();
+        let mut sink = |l: Line<'_>| -> Result<(), Infallible> {
+            out.push(String::from_utf8_lossy(l.text).into_owned());
+            Ok(())
+        };
+        let mut a = LineAssembler::new(Cursor::starting_at(0)).with_max_line(cap);
+        for (s, f) in frames {
+            let chunk = match s {
+                Stream::Stdout => Chunk::Stdout(f),
+                Stream::Stderr => Chunk::Stderr(f),
+                Stream::Console => Chunk::Console(f),
+            };
+            let Ok(()) = a.push(chunk, &mut sink);
+        }
+        let Ok(next) = a.finish(i64::MAX, &mut sink);
+        (out, next)
+    }
+
+    #[test]
+    fn lines_over_the_cap_are_cut_and_marked() {
+        let t = (T0 + 1) * SEC;
+        let cases: Vec<(&str, Frames, Vec<String>)> = vec![
+            (
+                "one long entry",
+                vec![
+                    (Stream::Stdout, frame(t, "0123456789ABCDEF\n")),
+                    (Stream::Stdout, frame(t, "short\n")),
+                ],
+                vec![format!("0123456789{}", cut_marker(6)), "short".into()],
+            ),
+            (
+                "pieces of one line",
+                vec![
+                    (Stream::Stderr, frame(t, "01234567")),
+                    (Stream::Stderr, frame(t, "abcdefgh")),
+                    (Stream::Stderr, frame(t, "end\n")),
+                ],
+                vec![format!("01234567ab{}", cut_marker(9))],
+            ),
+            (
+                "exactly the cap",
+                vec![(Stream::Stdout, frame(t, "0123456789\n"))],
+                vec!["0123456789".into()],
+            ),
+            (
+                "a TTY line without end",
+                vec![
+                    (Stream::Console, format!("{} ", ts(t)).into_bytes()),
+                    (Stream::Console, vec![b'x'; 200]),
+                    (Stream::Console, b"y\r\nnext\r\n".to_vec()),
+                ],
+                vec![],
+            ),
+        ];
+        for (what, frames, want) in cases {
+            let (lines, cursor) = read_capped(&frames, 10);
+            if what == "a TTY line without end" {
+                assert_eq!(lines.len(), 2, "{what}: {lines:?}");
+                assert!(
+                    lines[0].starts_with("xxxxxxxxxx") && lines[0].contains("[line cut: "),
+                    "{what}: {lines:?}"
+                );
+                assert!(lines[0].len() < 200, "{what}: cut");
+                assert_eq!(lines[1], "next", "{what}");
+                assert_eq!(cursor.skip, 2, "{what}: two entries");
+            } else {
+                assert_eq!(lines, want, "{what}");
+                assert_eq!(
+                    cursor.skip,
+                    frames.len() as u64,
+                    "{what}: every entry counted once"
+                );
+            }
+        }
     }
 
     #[test]

@@ -22,6 +22,9 @@ pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// A client that has not sent its request headers by then is dropped.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The most a request may take in the connection's buffer (hyper's smallest allowed value).
+const MAX_REQUEST_BYTES: usize = 8192;
+
 fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Full<Bytes>> {
     let mut response = match *req.method() {
         Method::GET | Method::HEAD => match exporter.encode() {
@@ -81,6 +84,8 @@ pub async fn serve(
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
                 .header_read_timeout(HEADER_READ_TIMEOUT)
+                // A scrape request is a few hundred bytes; nothing bigger is read.
+                .max_buf_size(MAX_REQUEST_BYTES)
                 .serve_connection(TokioIo::new(stream), service);
             if let Err(e) = connection.await {
                 tracing::debug!("scrape connection ended: {e}");

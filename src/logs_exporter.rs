@@ -36,14 +36,6 @@ const STATE_FILE: &str = "cursors.json";
 /// Errors of the logs side that stop the collector from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum LogsError {
-    /// LOGS_DIR or its state directory cannot be created.
-    #[error("LOGS_DIR {path} cannot be created: {source}")]
-    CreateDir {
-        /// The directory.
-        path: PathBuf,
-        /// Why.
-        source: io::Error,
-    },
     /// The cursor file exists but cannot be read.
     #[error("cursor file {path} cannot be read: {source}")]
     ReadState {
@@ -65,6 +57,10 @@ pub struct LogFiles {
     pub backup_count: u32,
     /// DEFAULT_LOGS_SINCE_NOW, seconds.
     pub default_since: u64,
+    /// MAX_LINE_BYTES.
+    pub max_line: usize,
+    /// ENGINE_TIMEOUT: the most one container's read may take in a tick.
+    pub read_timeout: std::time::Duration,
 }
 
 /// What is durably known about one container's log: the cursor of the last commit and where its file
@@ -93,6 +89,8 @@ struct ContainerLog {
     pending: [u64; 3],
     /// A write failed since the last commit: roll back instead of committing.
     failed: bool,
+    /// Writing has been failing (said once, until it works again).
+    failing: bool,
 }
 
 fn level_index(level: Level) -> usize {
@@ -149,10 +147,13 @@ impl LogsExporter {
         metrics: MetricsExporter,
     ) -> Result<LogsExporter, LogsError> {
         let state_dir = files.dir.join(STATE_DIR);
-        fs::create_dir_all(&state_dir).map_err(|source| LogsError::CreateDir {
-            path: files.dir.clone(),
-            source,
-        })?;
+        if let Err(e) = fs::create_dir_all(&state_dir) {
+            // Metrics go on without the logs; every tick tries again.
+            error!(
+                "LOGS_DIR {} cannot be created: {e}; metrics go on, logs wait until it can",
+                files.dir.display()
+            );
+        }
         let state_path = state_dir.join(STATE_FILE);
         let committed = match fs::read(&state_path) {
             Ok(bytes) => match serde_json::from_slice::<StateFile>(&bytes) {
@@ -252,8 +253,21 @@ impl LogsExporter {
                 cursor,
                 pending: [0; 3],
                 failed: false,
+                failing: false,
             },
         );
+    }
+
+    /// Lets go of a container for good: its file handle and its cursor (used once it has been gone for
+    /// longer than CONTAINER_RETENTION).
+    pub fn forget(&mut self, container: &str) {
+        if let Some(mut log) = self.followed.remove(container) {
+            let _ = log.file.close();
+        }
+        if self.committed.remove(container).is_some() {
+            self.state_dirty = true;
+        }
+        self.unsafe_names.remove(container);
     }
 
     /// Fetches the new lines of every container in `visit`, writes them, and commits. Containers that
@@ -276,11 +290,24 @@ impl LogsExporter {
         let by_name: HashMap<&str, &ContainerRef> =
             wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
         let mapping = &self.mapping;
+        let files = &self.files;
         let reads = self
             .followed
             .iter_mut()
             .filter_map(|(name, log)| by_name.get(name.as_str()).map(|c| (*c, log)))
-            .map(|(c, log)| read_new_lines(containers, c, log, mapping, now_ns));
+            .map(|(c, log)| async move {
+                // A stuck answer keeps what it delivered: the cursor matches the file at every await.
+                let read = read_new_lines(containers, c, log, mapping, files.max_line, now_ns);
+                if tokio::time::timeout(files.read_timeout, read)
+                    .await
+                    .is_err()
+                {
+                    warn!(
+                        "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
+                        c.name
+                    );
+                }
+            });
         let limit = visit.len().max(1);
         futures_util::stream::iter(reads)
             .buffer_unordered(limit)
@@ -325,6 +352,10 @@ impl LogsExporter {
             };
             match mark {
                 Ok(mark) => {
+                    if log.failing {
+                        info!("{name}: writing {} works again", log.file.path().display());
+                        log.failing = false;
+                    }
                     self.committed.insert(
                         name.clone(),
                         Committed {
@@ -342,10 +373,13 @@ impl LogsExporter {
                     self.state_dirty = true;
                 }
                 Err(e) => {
-                    error!(
-                        "{name}: cannot write {}: {e}; the lines will be fetched again",
-                        log.file.path().display()
-                    );
+                    if !log.failing {
+                        error!(
+                            "{name}: cannot write {}: {e}; its lines will be fetched again once writing works",
+                            log.file.path().display()
+                        );
+                        log.failing = true;
+                    }
                     if let Some(c) = self.committed.get(name) {
                         if let Err(e) = log.file.rollback(c.file) {
                             error!("{name}: cannot undo the partial write: {e}");
@@ -406,12 +440,13 @@ async fn read_new_lines(
     container: &ContainerRef,
     log: &mut ContainerLog,
     mapping: &LevelMapping,
+    max_line: usize,
     now_ns: i64,
 ) {
     let rules = mapping.rules_for(&container.name);
     let path = log.file.path().display().to_string();
     let mut stream = containers.logs(container, log.cursor.since).await;
-    let mut assembler = LineAssembler::new(log.cursor);
+    let mut assembler = LineAssembler::new(log.cursor).with_max_line(max_line);
     let mut line_buf = Vec::with_capacity(256);
     let file = &mut log.file;
     let pending = &mut log.pending;
@@ -451,7 +486,9 @@ async fn read_new_lines(
             }
         };
         if let Err(e) = pushed {
-            error!("{}: cannot write {path}: {e}", container.name);
+            if !log.failing {
+                debug!("{}: cannot write {path}: {e}", container.name);
+            }
             log.failed = true;
             return;
         }
@@ -463,7 +500,9 @@ async fn read_new_lines(
     match assembler.finish(now_ns, &mut sink) {
         Ok(next) => log.cursor = next,
         Err(e) => {
-            error!("{}: cannot write {path}: {e}", container.name);
+            if !log.failing {
+                debug!("{}: cannot write {path}: {e}", container.name);
+            }
             log.failed = true;
         }
     }

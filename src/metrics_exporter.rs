@@ -185,6 +185,27 @@ impl MetricsExporter {
             .inc_by(n);
     }
 
+    /// `container` is gone for good: its series leave the exposition.
+    pub fn forget(&self, container: &str) {
+        let labels = [self.machine.as_str(), container];
+        for family in [
+            &self.started_at,
+            &self.up,
+            &self.used_memory,
+            &self.max_memory,
+            &self.cpu_usage,
+            &self.cpus_available,
+        ] {
+            // Err only says the series did not exist.
+            let _ = family.remove_label_values(&labels);
+        }
+        for level in Level::ALL {
+            let _ =
+                self.logs
+                    .remove_label_values(&[self.machine.as_str(), container, level.as_str()]);
+        }
+    }
+
     /// A loop iteration ended at `unix_secs`.
     pub fn on_loop_end(&self, unix_secs: i64) {
         self.collector_up

@@ -4,7 +4,7 @@
 use assert_cmd::Command;
 
 /// Every setting's environment variable.
-const VARIABLES: [&str; 15] = [
+const VARIABLES: [&str; 19] = [
     "MACHINE_NAME",
     "METRICS_COLLECTION_INTERVAL",
     "LOGS_COLLECTION_INTERVAL",
@@ -20,6 +20,10 @@ const VARIABLES: [&str; 15] = [
     "DEFAULT_LOGS_SINCE_NOW",
     "DOCKER_HOST",
     "LOG_LEVEL",
+    "ENGINE_TIMEOUT",
+    "CONTAINER_RETENTION",
+    "MAX_LINE_BYTES",
+    "METRICS_EXPORTER_ADDRESS",
 ];
 
 fn collector() -> Command {
