@@ -75,6 +75,8 @@ pub struct Collector {
     last_running: HashMap<String, Instant>,
     /// The engine failure reported last, so an outage is said once, not every tick.
     engine_failure: Option<String>,
+    /// The metrics failures reported last, likewise.
+    metrics_failure: Option<String>,
 }
 
 fn unix_now() -> i64 {
@@ -93,6 +95,12 @@ impl Collector {
         info!("Starting collector for {} machine!", config.machine_name);
         for (name, value) in config.describe() {
             info!("{name}: {value}");
+        }
+        if config.container_retention.as_secs() <= 60 {
+            warn!(
+                "CONTAINER_RETENTION is {} s: a stopped container's series go before the ContainerDown alert (60 s) can fire",
+                config.container_retention.as_secs()
+            );
         }
         let metrics = MetricsExporter::new(&config.machine_name)?;
         Collector::with_metrics(config, metrics)
@@ -123,6 +131,7 @@ impl Collector {
             logs,
             last_running: HashMap::new(),
             engine_failure: None,
+            metrics_failure: None,
         })
     }
 
@@ -229,7 +238,7 @@ impl Collector {
         let metrics_work = async {
             if metrics_due {
                 let started = Instant::now();
-                collect_metrics(
+                let failures = collect_metrics(
                     containers,
                     &visit,
                     &self.metrics,
@@ -242,10 +251,16 @@ impl Collector {
                     started.elapsed().as_secs_f64()
                 );
                 *last_metrics = Some(started);
+                Some(failures)
+            } else {
+                None
             }
         };
         let logs_work = self.logs.collect(containers, &visit);
-        tokio::join!(metrics_work, logs_work);
+        let (failures, ()) = tokio::join!(metrics_work, logs_work);
+        if let Some(failures) = failures {
+            self.report_metrics_failures(&failures);
+        }
         containers.forget_gone();
         self.drop_long_gone(&visit);
         self.metrics.on_loop_end(unix_now());
@@ -263,6 +278,31 @@ impl Collector {
 }
 
 impl Collector {
+    /// Says once when metrics start failing for some reason (one line for all containers), and once
+    /// when they all succeed again; nothing while the same failure goes on.
+    fn report_metrics_failures(&mut self, failures: &[(String, String)]) {
+        let reasons: std::collections::BTreeSet<&str> =
+            failures.iter().map(|(_, why)| why.as_str()).collect();
+        let reasons: Vec<&str> = reasons.into_iter().collect();
+        let kind = reasons.join("; ");
+        match (failures.first(), &self.metrics_failure) {
+            (None, None) => {}
+            (None, Some(_)) => {
+                info!("Metrics are collected from every container again");
+                self.metrics_failure = None;
+            }
+            (Some((first, _)), previous) => {
+                if previous.as_deref() != Some(kind.as_str()) {
+                    warn!(
+                        "Cannot collect the metrics of {} container(s) ({first} first): {kind}; said once until it changes",
+                        failures.len()
+                    );
+                }
+                self.metrics_failure = Some(kind);
+            }
+        }
+    }
+
     /// Forgets containers that have not been running for CONTAINER_RETENTION: their series leave the
     /// scrape and their cursors the state file, so churn grows neither without bound. Until then
     /// `container_up_timestamp_seconds` stands still, which is what the ContainerDown alert sees.
@@ -298,13 +338,14 @@ impl Collector {
 }
 
 /// Collects the metrics of every container in `visit`, `limit` at a time, each within `timeout`.
+/// Returns the containers that failed, with the reason.
 async fn collect_metrics(
     containers: &Containers,
     visit: &[ContainerRef],
     metrics: &MetricsExporter,
     limit: usize,
     timeout: std::time::Duration,
-) {
+) -> Vec<(String, String)> {
     let results: Vec<(&ContainerRef, Result<_, EngineError>)> = futures_util::stream::iter(visit)
         .map(|c| async move {
             match tokio::time::timeout(timeout, containers.metrics(c)).await {
@@ -320,15 +361,11 @@ async fn collect_metrics(
         match result {
             Ok(Some(m)) => metrics.on_container_metrics(&c.name, &m),
             Ok(None) => debug!("{}: no metrics this cycle", c.name),
-            Err(e) => failed.push((c, e)),
+            Err(e) => {
+                debug!("{}: {e}", c.name);
+                failed.push((c.name.clone(), e.to_string()));
+            }
         }
     }
-    // One line for all the failures of a cycle, not one per container.
-    if let Some((first, e)) = failed.first() {
-        warn!(
-            "Cannot collect the metrics of {} container(s), {} first: {e}",
-            failed.len(),
-            first.name
-        );
-    }
+    failed
 }

@@ -107,8 +107,8 @@ pub struct Args {
     #[arg(long, env = "ENGINE_TIMEOUT", default_value = "10")]
     pub engine_timeout: String,
 
-    /// Seconds a container's series and cursor are kept after it stopped running (at least 60, so the
-    /// ContainerDown alert can fire first).
+    /// Seconds a container's series and cursor are kept after it stopped running (keep it above 60,
+    /// so the reference ContainerDown alert can fire first).
     #[arg(long, env = "CONTAINER_RETENTION", default_value = "3600")]
     pub container_retention: String,
 
@@ -364,18 +364,7 @@ impl Config {
             });
         }
         let timeout = parse_positive("ENGINE_TIMEOUT", &args.engine_timeout, SECONDS)?;
-        let retention = parse_number::<u64>(
-            "CONTAINER_RETENTION",
-            &args.container_retention,
-            "expected a whole number of seconds, at least 60",
-        )?;
-        if retention < 60 {
-            return Err(ConfigError::Invalid {
-                name: "CONTAINER_RETENTION",
-                value: args.container_retention,
-                expected: "expected a whole number of seconds, at least 60",
-            });
-        }
+        let retention = parse_positive("CONTAINER_RETENTION", &args.container_retention, SECONDS)?;
         const LINE: &str = "expected a whole number of bytes, at least 1024";
         let max_line = parse_number::<u64>("MAX_LINE_BYTES", &args.max_line_bytes, LINE)?;
         let max_line = match usize::try_from(max_line) {
@@ -545,7 +534,7 @@ mod tests {
             (&["--docker-host", "ssh://x"], "invalid DOCKER_HOST \"ssh://x\""),
             (&["--log-level", "loud"], "invalid LOG_LEVEL \"loud\""),
             (&["--engine-timeout", "0"], "invalid ENGINE_TIMEOUT \"0\""),
-            (&["--container-retention", "59"], "invalid CONTAINER_RETENTION \"59\""),
+            (&["--container-retention", "0"], "invalid CONTAINER_RETENTION \"0\""),
             (&["--max-line-bytes", "100"], "invalid MAX_LINE_BYTES \"100\""),
             (&["--metrics-exporter-address", "localhost"], "invalid METRICS_EXPORTER_ADDRESS \"localhost\""),
             (

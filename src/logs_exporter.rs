@@ -147,14 +147,18 @@ impl LogsExporter {
         metrics: MetricsExporter,
     ) -> Result<LogsExporter, LogsError> {
         let state_dir = files.dir.join(STATE_DIR);
-        if let Err(e) = fs::create_dir_all(&state_dir) {
-            // Metrics go on without the logs; every tick tries again.
-            error!(
-                "LOGS_DIR {} cannot be created: {e}; metrics go on, logs wait until it can",
-                files.dir.display()
-            );
-        }
         let state_path = state_dir.join(STATE_FILE);
+        let dir_usable = match fs::create_dir_all(&state_dir) {
+            Ok(()) => true,
+            Err(e) => {
+                // Metrics go on without the logs; every tick tries the files again.
+                error!(
+                    "LOGS_DIR {} cannot be created: {e}; metrics go on, logs wait until it can be",
+                    files.dir.display()
+                );
+                false
+            }
+        };
         let committed = match fs::read(&state_path) {
             Ok(bytes) => match serde_json::from_slice::<StateFile>(&bytes) {
                 Ok(state) => state.containers,
@@ -167,7 +171,8 @@ impl LogsExporter {
                     HashMap::new()
                 }
             },
-            Err(e) if e.kind() == io::ErrorKind::NotFound => HashMap::new(),
+            // No file yet, or no usable LOGS_DIR to hold one (said above).
+            Err(e) if !dir_usable || e.kind() == io::ErrorKind::NotFound => HashMap::new(),
             Err(source) => {
                 return Err(LogsError::ReadState {
                     path: state_path,
@@ -266,6 +271,7 @@ impl LogsExporter {
         }
         if self.committed.remove(container).is_some() {
             self.state_dirty = true;
+            self.persist();
         }
         self.unsafe_names.remove(container);
     }

@@ -73,6 +73,10 @@ pub struct FakeContainer {
     pub(crate) stats: StatsReply,
     pub(crate) stats_one_shot: Option<Value>,
     pub(crate) logs: Vec<LogEntry>,
+    /// Extra time this container's stats take, on top of the engine's delay.
+    pub(crate) stats_delay: std::time::Duration,
+    /// `Config.Env` of the inspect answer; `None` keeps the fixture's.
+    pub(crate) env: Option<Vec<String>>,
 }
 
 impl FakeContainer {
@@ -99,6 +103,8 @@ impl FakeContainer {
             stats: StatsReply::fixture(),
             stats_one_shot: None,
             logs: Vec::new(),
+            stats_delay: std::time::Duration::ZERO,
+            env: None,
         }
     }
 
@@ -143,6 +149,17 @@ impl FakeContainer {
             .logs(parse_multiplexed_with_timestamps(&read(
                 "logs_t1_since0_full.raw",
             )))
+    }
+
+    /// This container's stats answer `delay` later than the others (a stuck container).
+    pub fn stats_delay(mut self, delay: std::time::Duration) -> Self {
+        self.stats_delay = delay;
+        self
+    }
+    /// `Config.Env` as inspect shows it, e.g. `["DB_PASSWORD=hunter2"]`.
+    pub fn env(mut self, env: &[&str]) -> Self {
+        self.env = Some(env.iter().map(|e| e.to_string()).collect());
+        self
     }
 
     pub fn id(mut self, id: &str) -> Self {
@@ -278,6 +295,9 @@ impl FakeContainer {
         host["MemorySwap"] = json!(if self.memory > 0 { 2 * self.memory } else { 0 });
         let config = &mut v["Config"];
         config["Tty"] = json!(self.tty);
+        if let Some(env) = &self.env {
+            config["Env"] = json!(env);
+        }
         config["Image"] = json!(self.image);
         config["Labels"] = json!(self.labels);
         config["Hostname"] = json!(self.id.chars().take(12).collect::<String>());

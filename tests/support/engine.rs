@@ -352,7 +352,7 @@ impl Respond for StatsEndpoint {
         let Some(c) = state.find(&key) else {
             return no_such_container(&key);
         };
-        let delay = state.stats_delay;
+        let delay = state.stats_delay + c.stats_delay;
         match c.effective_stats() {
             StatsReply::Json(body) => {
                 json_reply(200, &c.stats_body(&body, one_shot)).set_delay(delay)

@@ -1,0 +1,472 @@
+//! Failure modes, each a tested behaviour: the engine going away, a stuck container, an unusable or
+//! full LOGS_DIR, containers that are gone for good, absurd input, and what the endpoint refuses.
+
+mod harness;
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use harness::{base_env, http_get, unix_now, Collector, PATIENCE};
+use support::{FakeContainer, FakeEngine, LogEntry, Stream};
+
+struct Engine {
+    rt: tokio::runtime::Runtime,
+    fake: Option<FakeEngine>,
+}
+
+impl Engine {
+    fn start() -> Engine {
+        let rt = tokio::runtime::Runtime::new().expect("runtime");
+        let fake = rt.block_on(FakeEngine::start());
+        Engine {
+            rt,
+            fake: Some(fake),
+        }
+    }
+    fn fake(&self) -> &FakeEngine {
+        self.fake.as_ref().expect("engine up")
+    }
+    fn uri(&self) -> String {
+        self.fake().uri()
+    }
+    /// Stops answering: the port refuses connections.
+    fn stop(&mut self) -> u16 {
+        let port = self.fake().port();
+        self.fake = None;
+        port
+    }
+    fn start_again(&mut self, port: u16) {
+        self.fake = Some(self.rt.block_on(FakeEngine::start_on_port(port)));
+    }
+}
+
+fn lines(from: u32, to: u32, t0: i64) -> Vec<LogEntry> {
+    (from..=to)
+        .map(|i| {
+            LogEntry::line(
+                t0 + i as i64 * 1_000_000,
+                Stream::Stdout,
+                &format!("line {i:04}"),
+            )
+        })
+        .collect()
+}
+
+fn want_lines(to: u32) -> String {
+    (1..=to).map(|i| format!("line {i:04}\n")).collect()
+}
+
+fn wait_for_file(collector: &Collector, container: &str, want: &str) {
+    let deadline = Instant::now() + PATIENCE;
+    while collector.log_text(container) != want {
+        assert!(
+            Instant::now() < deadline,
+            "{container}'s file never became the expected {} lines; it has {} lines\nconsole:\n{}",
+            want.lines().count(),
+            collector.log_text(container).lines().count(),
+            collector.console().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn count(console: &[String], needle: &str) -> usize {
+    console.iter().filter(|l| l.contains(needle)).count()
+}
+
+#[test]
+fn engine_outage_keeps_the_last_values_says_so_once_and_loses_no_line() {
+    let mut engine = Engine::start();
+    let t0 = support::now_nanos() - 60_000_000_000;
+    let app = || FakeContainer::new("app").id("feedc0de");
+    engine.fake().add_container(app().logs(lines(1, 20, t0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    wait_for_file(&collector, "app", &want_lines(20));
+    let before = collector.wait_for_scrape("app's memory", |s| {
+        s.container("container_used_memory_bytes", "app").is_some()
+    });
+
+    let port = engine.stop();
+    collector.wait_for_line("the outage", |l| l.contains("Cannot list the containers"));
+    std::thread::sleep(Duration::from_millis(3500));
+    let during = collector.scrape();
+    assert_eq!(
+        during.container("container_used_memory_bytes", "app"),
+        before.container("container_used_memory_bytes", "app"),
+        "the endpoint keeps the last values"
+    );
+    assert_eq!(
+        count(&collector.console(), "Cannot list the containers"),
+        1,
+        "said once"
+    );
+
+    // The engine comes back with more lines in the same container's log.
+    engine.start_again(port);
+    engine.fake().add_container(app().logs(lines(1, 35, t0)));
+    collector.wait_for_line("the recovery", |l| {
+        l.contains("The Docker Engine answers again")
+    });
+    wait_for_file(&collector, "app", &want_lines(35));
+}
+
+#[test]
+fn a_stuck_container_holds_up_neither_the_others_nor_the_loop() {
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 10_000_000_000;
+    engine
+        .fake()
+        .add_container(FakeContainer::new("stuck").stats_delay(Duration::from_secs(60)));
+    engine
+        .fake()
+        .add_container(FakeContainer::new("fine").logs(lines(1, 5, t0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("ENGINE_TIMEOUT".into(), "2".into()));
+    let collector = Collector::start(dir.path(), &env);
+    let first = collector.wait_for_scrape("fine's metrics", |s| {
+        s.container("container_up_timestamp_seconds", "fine")
+            .is_some()
+    });
+    let first_up = first
+        .container("container_up_timestamp_seconds", "fine")
+        .expect("up");
+    // Lines logged now still arrive within a tick or two, whatever the stuck container does.
+    engine
+        .fake()
+        .push_logs("fine", lines(6, 9, support::now_nanos() - 1_000_000_000));
+    wait_for_file(&collector, "fine", &want_lines(9));
+    let later = collector.wait_for_scrape("fine collected again", |s| {
+        s.container("container_up_timestamp_seconds", "fine")
+            .is_some_and(|up| up >= first_up + 2.0)
+    });
+    assert_eq!(
+        later.container("container_used_memory_bytes", "stuck"),
+        None
+    );
+    let console = collector.console();
+    assert_eq!(
+        count(&console, "no answer within ENGINE_TIMEOUT"),
+        1,
+        "the timeout is said once:\n{}",
+        console.join("\n")
+    );
+}
+
+#[test]
+fn an_unusable_logs_dir_keeps_metrics_flowing() {
+    let engine = Engine::start();
+    engine
+        .fake()
+        .add_container(FakeContainer::t1_from_fixtures());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "not a directory").expect("file");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.retain(|(k, _)| k != "LOGS_DIR");
+    env.push((
+        "LOGS_DIR".into(),
+        blocker.join("logs").display().to_string(),
+    ));
+    let collector = Collector::start(dir.path(), &env);
+    let before = unix_now();
+    collector.wait_for_scrape("t1's metrics, twice", |s| {
+        s.container("container_up_timestamp_seconds", "t1")
+            .is_some_and(|up| up > before as f64)
+    });
+    let console = collector.console();
+    assert!(
+        console
+            .iter()
+            .any(|l| l.contains("[ERROR]") && l.contains("LOGS_DIR")),
+        "a clear error:\n{}",
+        console.join("\n")
+    );
+    assert!(
+        count(&console, "t1: cannot write") <= 1,
+        "said once:\n{}",
+        console.join("\n")
+    );
+}
+
+/// A 48 KiB tmpfs as LOGS_DIR fills up; metrics keep flowing, the cursor stays behind the unwritten
+/// lines, and once there is room again every line is written once. Needs root (mount).
+#[test]
+fn a_full_disk_loses_nothing_once_space_returns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).expect("dir");
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=48k", "tmpfs"])
+        .arg(&logs)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !mounted {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI runs as root and must be able to mount a tmpfs");
+        }
+        eprintln!("skipping a_full_disk_loses_nothing_once_space_returns: cannot mount a tmpfs (not root?)");
+        return;
+    }
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(logs.clone());
+
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 30_000_000_000;
+    // 3000 lines of 20 bytes: 60 KB, more than the 48 KiB disk.
+    let entries: Vec<LogEntry> = (1..=3000u32)
+        .map(|i| {
+            LogEntry::line(
+                t0 + i as i64 * 1_000,
+                Stream::Stdout,
+                &format!("full disk line {i:04}"),
+            )
+        })
+        .collect();
+    engine
+        .fake()
+        .add_container(FakeContainer::new("big").logs(entries));
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_line("the write error", |l| l.contains("big: cannot write"));
+    let before = unix_now();
+    collector.wait_for_scrape("metrics while the disk is full", |s| {
+        s.container("container_up_timestamp_seconds", "big")
+            .is_some_and(|up| up > before as f64)
+    });
+    assert_eq!(
+        count(&collector.console(), "big: cannot write"),
+        1,
+        "said once"
+    );
+    let grown = std::process::Command::new("mount")
+        .args(["-o", "remount,size=1m"])
+        .arg(&logs)
+        .status()
+        .expect("mount");
+    assert!(grown.success(), "remount with more room");
+    let want: String = (1..=3000u32)
+        .map(|i| format!("full disk line {i:04}\n"))
+        .collect();
+    wait_for_file(&collector, "big", &want);
+    collector.wait_for_line("the recovery", |l| {
+        l.contains("big: writing") && l.contains("works again")
+    });
+    let s = collector.wait_for_scrape("the count", |s| s.logs("big", "info") == Some(3000.0));
+    assert_eq!(
+        s.logs("big", "info"),
+        Some(3000.0),
+        "counted once, after the lines were written"
+    );
+}
+
+#[test]
+fn containers_gone_longer_than_the_retention_are_dropped() {
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 10_000_000_000;
+    engine
+        .fake()
+        .add_container(FakeContainer::new("brief").logs(lines(1, 3, t0)));
+    engine.fake().add_container(FakeContainer::new("stays"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("CONTAINER_RETENTION".into(), "3".into()));
+    let collector = Collector::start(dir.path(), &env);
+    collector.wait_for_scrape("brief's series", |s| s.logs("brief", "info") == Some(3.0));
+    engine.fake().remove("brief");
+    let gone_at = Instant::now();
+    collector.wait_for_scrape("brief dropped", |s| {
+        s.container("container_up_timestamp_seconds", "brief")
+            .is_none()
+            && s.logs("brief", "info").is_none()
+    });
+    assert!(
+        gone_at.elapsed() >= Duration::from_secs(2),
+        "kept for the retention first"
+    );
+    let s = collector.scrape();
+    assert!(
+        s.container("container_up_timestamp_seconds", "stays")
+            .is_some(),
+        "others stay"
+    );
+    let state =
+        std::fs::read_to_string(dir.path().join("logs/.state/cursors.json")).expect("state");
+    assert!(!state.contains("\"brief\""), "its cursor went too: {state}");
+    assert!(state.contains("\"stays\""));
+}
+
+#[test]
+fn lines_longer_than_the_cap_are_cut_with_a_marker() {
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 10_000_000_000;
+    let long = "z".repeat(40 * 1024);
+    let mut entries = vec![LogEntry::line(t0, Stream::Stdout, "short")];
+    entries.extend(LogEntry::long_line(t0 + 1, Stream::Stdout, &long));
+    entries.push(LogEntry::line(t0 + 2, Stream::Stdout, "after"));
+    engine
+        .fake()
+        .add_container(FakeContainer::new("chatty").logs(entries));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("MAX_LINE_BYTES".into(), "2048".into()));
+    let collector = Collector::start(dir.path(), &env);
+    collector.wait_for_scrape("three lines", |s| s.logs("chatty", "info") == Some(3.0));
+    let text = collector.log_text("chatty");
+    let got: Vec<&str> = text.lines().collect();
+    assert_eq!(got.len(), 3);
+    assert_eq!(got[0], "short");
+    assert_eq!(
+        got[1],
+        format!(
+            "{} [line cut: {} more bytes]",
+            &long[..2048],
+            40 * 1024 - 2048
+        )
+    );
+    assert_eq!(got[2], "after");
+}
+
+#[test]
+fn names_with_path_tricks_never_write_outside_logs_dir() {
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 10_000_000_000;
+    for name in ["../escape", "a/../../b", ".hidden"] {
+        engine
+            .fake()
+            .add_container(FakeContainer::new(name).logs(lines(1, 2, t0)));
+    }
+    engine
+        .fake()
+        .add_container(FakeContainer::new("ok").logs(lines(1, 2, t0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).expect("root");
+    let collector = Collector::start(&root, &base_env(&engine.uri(), &root));
+    collector.wait_for_scrape("ok's lines", |s| s.logs("ok", "info") == Some(2.0));
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut found = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                found.push(p);
+            }
+        }
+    }
+    let logs = root.join("logs");
+    for f in &found {
+        assert!(
+            f.starts_with(&logs) || f.parent() == Some(root.as_path()),
+            "{} is outside LOGS_DIR",
+            f.display()
+        );
+    }
+    let console = collector.console();
+    assert_eq!(
+        count(&console, "is not a valid Docker name"),
+        3,
+        "{}",
+        console.join("\n")
+    );
+    assert!(!logs.join(".hidden").exists());
+}
+
+#[test]
+fn container_environment_never_reaches_the_console_or_the_scrape() {
+    let engine = Engine::start();
+    engine.fake().add_container(
+        FakeContainer::new("secretive")
+            .env(&["DB_PASSWORD=hunter2-very-secret", "API_TOKEN=tok-123456"]),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("LOG_LEVEL".into(), "debug".into()));
+    let collector = Collector::start(dir.path(), &env);
+    let s = collector.wait_for_scrape("its metrics", |s| {
+        s.container("container_up_timestamp_seconds", "secretive")
+            .is_some()
+    });
+    for secret in ["hunter2-very-secret", "tok-123456"] {
+        assert!(!s.text.contains(secret), "scrape shows {secret}");
+        assert!(
+            !collector.console().iter().any(|l| l.contains(secret)),
+            "console shows {secret}"
+        );
+    }
+}
+
+#[test]
+fn the_endpoint_outlasts_a_slow_client_and_refuses_big_or_odd_requests() {
+    let engine = Engine::start();
+    engine
+        .fake()
+        .add_container(FakeContainer::t1_from_fixtures());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("METRICS_EXPORTER_ADDRESS".into(), "127.0.0.1".into()));
+    let collector = Collector::start(dir.path(), &env);
+    collector.wait_for_scrape("t1", |s| {
+        s.container("container_max_memory_bytes", "t1").is_some()
+    });
+
+    // A client that opens a connection and sends half a request line, then nothing.
+    let mut slow = TcpStream::connect(("127.0.0.1", collector.port)).expect("connect");
+    slow.write_all(b"GET /metr").expect("send");
+    let started = Instant::now();
+    for _ in 0..3 {
+        let (status, _, _) = http_get(collector.port, "/metrics");
+        assert!(status.contains(" 200 "), "scrapes go on: {status}");
+    }
+    // The slow one is dropped once its headers have not come within 10 s.
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .expect("timeout");
+    let mut buf = Vec::new();
+    let _ = slow.read_to_end(&mut buf);
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_secs(8) && waited < Duration::from_secs(19),
+        "closed after {waited:?}"
+    );
+
+    // 20 KiB of headers: refused, not buffered.
+    let mut big = TcpStream::connect(("127.0.0.1", collector.port)).expect("connect");
+    big.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let header = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let _ = big.write_all(header.as_bytes());
+    let mut answer = Vec::new();
+    let _ = big.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        !answer.contains(" 200 "),
+        "a 20 KiB request is refused: {answer:.80}"
+    );
+
+    // Only GET and HEAD.
+    let mut post = TcpStream::connect(("127.0.0.1", collector.port)).expect("connect");
+    post.write_all(
+        b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .expect("send");
+    let mut answer = String::new();
+    let _ = post.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 405"), "{answer:.80}");
+}
