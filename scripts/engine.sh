@@ -29,8 +29,17 @@ answers() { timeout 5 "$DOCKER" version >/dev/null 2>&1; }
 if answers; then
   say "the engine already answers"
 else
+  # A dockerd that is still shutting down holds its pid file: a second one would fail to start.
+  for _ in $(seq 1 30); do
+    pgrep -x dockerd >/dev/null || break
+    say "waiting for the dockerd that is still running to finish"
+    sleep 1
+    answers && break
+  done
+fi
+if ! answers; then
   say "starting dockerd (log: /tmp/dockerd.log)"
-  setsid dockerd >/tmp/dockerd.log 2>&1 </dev/null &
+  setsid dockerd >>/tmp/dockerd.log 2>&1 </dev/null &
   for _ in $(seq 1 60); do
     answers && break
     sleep 1

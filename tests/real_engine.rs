@@ -38,6 +38,16 @@ fn docker(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
+/// Every test holds this shared while it uses the engine; the test that stops the engine holds it
+/// alone.
+static ENGINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+fn sharing_the_engine() -> std::sync::RwLockReadGuard<'static, ()> {
+    ENGINE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// True when an engine answers; otherwise says why the test is skipped, or fails under CI.
 fn engine_available(test: &str) -> bool {
     let answered = Command::new(docker_bin())
@@ -137,6 +147,23 @@ fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector 
     Collector::start(root, &env)
 }
 
+/// Every file of a container's log, oldest first, concatenated.
+fn all_files(collector: &Collector, container: &str) -> String {
+    let base = collector
+        .logs_dir()
+        .join(container)
+        .join(format!("{container}.log"));
+    let mut text = String::new();
+    for n in (1..=100).rev() {
+        let rotated = format!("{}.{n}", base.display());
+        if let Ok(t) = std::fs::read_to_string(rotated) {
+            text.push_str(&t);
+        }
+    }
+    text.push_str(&std::fs::read_to_string(&base).unwrap_or_default());
+    text
+}
+
 fn logged(s: &Scrape, c: &str) -> f64 {
     ["info", "warning", "error"]
         .iter()
@@ -160,6 +187,7 @@ fn limits_started_at_and_unlimited_containers() {
     if !engine_available("limits_started_at_and_unlimited_containers") {
         return;
     }
+    let _engine = sharing_the_engine();
     let limited = Container::run(
         "limited",
         &["--cpus", "0.5", "--memory", "64m"],
@@ -219,6 +247,7 @@ fn a_container_burning_cpu_under_half_a_core() {
     if !engine_available("a_container_burning_cpu_under_half_a_core") {
         return;
     }
+    let _engine = sharing_the_engine();
     let _alone = heavy();
     let burner = Container::run("burn", &["--cpus", "0.5"], "while :; do :; done");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -260,6 +289,7 @@ fn every_line_once_in_order_and_counted_by_level() {
     if !engine_available("every_line_once_in_order_and_counted_by_level") {
         return;
     }
+    let _engine = sharing_the_engine();
     let script = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo \"line $i\"; \
                   if [ $((i%10)) -eq 0 ]; then echo \"ERROR at $i\" >&2; fi; \
                   if [ $((i%7)) -eq 0 ]; then echo \"WARN at $i\" >&2; fi; done; sleep 600";
@@ -298,6 +328,7 @@ fn restarts_of_the_collector_lose_and_repeat_nothing() {
     if !engine_available("restarts_of_the_collector_lose_and_repeat_nothing") {
         return;
     }
+    let _engine = sharing_the_engine();
     let _alone = heavy();
     let c = Container::run(
         "steady",
@@ -305,29 +336,40 @@ fn restarts_of_the_collector_lose_and_repeat_nothing() {
         "i=0; while [ $i -lt 2500 ]; do i=$((i+1)); echo \"n $i\"; if [ $((i%5)) -eq 0 ]; then echo \"e $i\" >&2; fi; usleep 4000; done; sleep 600",
     );
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut collector = start_collector(dir.path(), &[]);
+    // Small files, so kills land around rotations too; enough of them that none is dropped.
+    let rotation = [
+        ("LOGS_CONTAINER_MAX_FILE_SIZE", "2048"),
+        ("LOGS_CONTAINER_MAX_FILES", "40"),
+    ];
+    let mut collector = start_collector(dir.path(), &rotation);
     collector.wait_for_scrape("some lines", |s| logged(s, &c.name) > 50.0);
     let (status, _) = collector.terminate();
     assert_eq!(status.code(), Some(0));
     std::thread::sleep(Duration::from_millis(1500));
     for pause in [700u64, 1300, 400, 1900] {
-        let mut collector = start_collector(dir.path(), &[]);
+        let mut collector = start_collector(dir.path(), &rotation);
         std::thread::sleep(Duration::from_millis(pause));
         collector.kill();
         std::thread::sleep(Duration::from_millis(500));
     }
-    let collector = start_collector(dir.path(), &[]);
-    // Wait for the container to finish its 2500 lines, then for the file to hold them all.
+    let collector = start_collector(dir.path(), &rotation);
+    // Wait for the container to finish its 2500 lines, then for the files to hold them all.
     wait_until("the container's last line", || {
         c.engine_logs().0.last().map(String::as_str) == Some("n 2500")
     });
     let (out, err) = c.engine_logs();
     let want_total = out.len() + err.len();
-    wait_until("the file to hold every line", || {
-        collector.log_text(&c.name).lines().count() >= want_total
+    wait_until("the files to hold every line", || {
+        all_files(&collector, &c.name).lines().count() >= want_total
     });
     std::thread::sleep(Duration::from_millis(1500));
-    let text = collector.log_text(&c.name);
+    let folder = collector.logs_dir().join(&c.name);
+    let files = std::fs::read_dir(&folder).expect("folder").count();
+    assert!(
+        (2..=41).contains(&files),
+        "{files} files: rotated, within LOGS_CONTAINER_MAX_FILES + 1"
+    );
+    let text = all_files(&collector, &c.name);
     let lines: Vec<&str> = text.lines().collect();
     let unique: HashSet<&str> = lines.iter().copied().collect();
     assert_eq!(unique.len(), lines.len(), "no line repeated");
@@ -350,6 +392,7 @@ fn containers_that_stop_are_removed_or_restart() {
     if !engine_available("containers_that_stop_are_removed_or_restart") {
         return;
     }
+    let _engine = sharing_the_engine();
     let stops = Container::run(
         "stops",
         &[],
@@ -408,6 +451,7 @@ fn tty_container_and_a_40_kib_line() {
     if !engine_available("tty_container_and_a_40_kib_line") {
         return;
     }
+    let _engine = sharing_the_engine();
     let tty = Container::run(
         "tty",
         &["-t"],
@@ -438,4 +482,93 @@ fn tty_container_and_a_40_kib_line() {
         "40 KiB of x, joined"
     );
     assert_eq!(lines[2], "after");
+}
+
+/// The engine itself goes away (dockerd stopped) and comes back: the endpoint keeps serving the last
+/// values, the outage is said once, and the container's log, which goes on after the engine restarts
+/// it, ends up in the file exactly once.
+#[test]
+fn the_engine_stops_and_comes_back() {
+    if !engine_available("the_engine_stops_and_comes_back") {
+        return;
+    }
+    let _alone = ENGINE
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Whatever happens below, the engine is up again for the tests that follow.
+    struct EngineBack;
+    impl Drop for EngineBack {
+        fn drop(&mut self) {
+            let _ = Command::new("bash")
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engine.sh"))
+                .output();
+        }
+    }
+    let _back = EngineBack;
+    let c = Container::run(
+        "survivor",
+        &["--restart", "always"],
+        "trap 'exit 0' TERM; r=$(date +%s%N); i=0; while [ $i -lt 100000 ]; do i=$((i+1)); echo \"run $r line $i\"; usleep 20000; done",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(dir.path(), &[]);
+    let before =
+        collector.wait_for_scrape("lines before the outage", |s| logged(s, &c.name) > 20.0);
+    let memory = before.container("container_max_memory_bytes", &c.name);
+    assert!(memory.is_some());
+
+    let stopped = Command::new("pkill")
+        .args(["-TERM", "-x", "dockerd"])
+        .status()
+        .expect("pkill");
+    assert!(stopped.success(), "dockerd was running");
+    wait_until("dockerd to exit", || {
+        !Command::new("pgrep")
+            .args(["-x", "dockerd"])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    });
+    collector.wait_for_line("the outage", |l| l.contains("Cannot list the containers"));
+    std::thread::sleep(Duration::from_secs(3));
+    let during = collector.scrape();
+    assert_eq!(
+        during.container("container_max_memory_bytes", &c.name),
+        memory,
+        "the last values stay"
+    );
+
+    let started = Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engine.sh"))
+        .output()
+        .expect("engine.sh");
+    assert!(
+        started.status.success(),
+        "{}",
+        String::from_utf8_lossy(&started.stderr)
+    );
+    collector.wait_for_line("the recovery", |l| {
+        l.contains("The Docker Engine answers again")
+    });
+    // The restart policy brings the container back; its new run logs into the same log.
+    wait_until("the second run's lines", || {
+        let (out, _) = c.engine_logs();
+        let runs: HashSet<&str> = out.iter().filter_map(|l| l.split(' ').nth(1)).collect();
+        runs.len() >= 2 && out.len() > 60
+    });
+    docker(&["stop", "-t", "1", &c.name]);
+    let (out, _) = c.engine_logs();
+    wait_until("the file to hold every line", || {
+        collector.log_text(&c.name).lines().count() >= out.len()
+    });
+    std::thread::sleep(Duration::from_millis(1500));
+    let text = collector.log_text(&c.name);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines, out, "every line of both runs, once, in order");
+    let console = collector.console();
+    let said = console
+        .iter()
+        .filter(|l| l.contains("Cannot list the containers"))
+        .count();
+    assert_eq!(said, 1, "the outage is said once:\n{}", console.join("\n"));
 }
