@@ -23,6 +23,26 @@ use serde::{Deserialize, Serialize};
 /// Buffer of one open log file.
 const BUFFER: usize = 64 * 1024;
 
+/// How many leading bytes of a file identify it, with its inode, in a [`FileMark`].
+const HEAD: u64 = 64;
+
+/// FNV-1a, 64 bits: a hash that stays the same across Rust releases, for marks that outlive them.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+    })
+}
+
+/// The hash of the first `min(len, HEAD)` bytes of `path`.
+fn head_of(path: &Path, len: u64) -> io::Result<u64> {
+    use std::io::Read;
+    let mut buf = Vec::with_capacity(HEAD as usize);
+    File::open(path)?
+        .take(len.min(HEAD))
+        .read_to_end(&mut buf)?;
+    Ok(fnv1a(&buf))
+}
+
 /// Where the committed bytes of a log file end: its inode and length at the commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct FileMark {
@@ -30,6 +50,23 @@ pub struct FileMark {
     pub inode: Option<u64>,
     /// Its length in bytes.
     pub len: u64,
+    /// Hash of its first bytes: a deleted file's inode number can be given to a new file, which must
+    /// not be taken for the marked one.
+    #[serde(default)]
+    pub head: Option<u64>,
+    /// Its birth time in nanoseconds, where the file system records one: tells a new file with a
+    /// reused inode number from the marked one even when the marked file was empty.
+    #[serde(default)]
+    pub born: Option<u64>,
+}
+
+fn born(m: &fs::Metadata) -> Option<u64> {
+    let t = m
+        .created()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    u64::try_from(t.as_nanos()).ok()
 }
 
 /// What [`recover`] found and did.
@@ -80,6 +117,8 @@ pub struct RotatingFile {
     writer: Option<BufWriter<File>>,
     /// Length of the base file including buffered bytes; valid while `writer` is open.
     size: u64,
+    /// (inode, head hash) of the base file once it is at least HEAD bytes long.
+    head: Option<(u64, u64)>,
 }
 
 impl RotatingFile {
@@ -91,6 +130,7 @@ impl RotatingFile {
             backup_count,
             writer: None,
             size: 0,
+            head: None,
         }
     }
 
@@ -178,17 +218,32 @@ impl RotatingFile {
         }
     }
 
-    /// Flushes, then says where the base file ends now: the point a commit records.
+    /// Flushes, then says where the base file ends now: the point a commit records. Creates the file
+    /// (empty) if it does not exist yet, so that every mark names a file: without one, a crash could
+    /// leave rotated files that no mark can tell from older ones.
     pub fn mark(&mut self) -> io::Result<FileMark> {
         self.flush()?;
-        match fs::metadata(&self.path) {
-            Ok(m) => Ok(FileMark {
-                inode: Some(m.ino()),
-                len: m.len(),
-            }),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(FileMark::default()),
-            Err(e) => Err(e),
+        if self.writer.is_none() && !exists(&self.path) {
+            self.open()?;
         }
+        let m = fs::metadata(&self.path)?;
+        // The head of a file stops changing once it is HEAD bytes long: read it once then.
+        let head = match self.head {
+            Some((inode, hash)) if inode == m.ino() => hash,
+            _ => {
+                let hash = head_of(&self.path, m.len())?;
+                if m.len() >= HEAD {
+                    self.head = Some((m.ino(), hash));
+                }
+                hash
+            }
+        };
+        Ok(FileMark {
+            inode: Some(m.ino()),
+            len: m.len(),
+            head: Some(head),
+            born: born(&m),
+        })
     }
 
     /// Forgets the buffered bytes without writing them and undoes everything written after `mark`
@@ -233,8 +288,22 @@ pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Rec
             Ok(Ok(0))
         }
     };
+    // The marked file: the right inode and, when the mark has one, the same first bytes.
+    let is_marked = |file: &Path, m: &fs::Metadata| -> bool {
+        m.ino() == inode
+            && match (mark.born, born(m)) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+            && match mark.head {
+                // Too short to hold the marked head: not the marked file (or not verifiably).
+                Some(_) if m.len() < mark.len.min(HEAD) => false,
+                Some(head) => head_of(file, mark.len).is_ok_and(|h| h == head),
+                None => true,
+            }
+    };
     match fs::metadata(path) {
-        Ok(m) if m.ino() == inode => {
+        Ok(m) if is_marked(path, &m) => {
             return Ok(match cut(path, m.len())? {
                 Ok(0) => Recovery::Clean,
                 Ok(bytes) => Recovery::Truncated { bytes },
@@ -250,7 +319,7 @@ pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Rec
         let Ok(m) = fs::metadata(&marked) else {
             continue;
         };
-        if m.ino() != inode {
+        if !is_marked(&marked, &m) {
             continue;
         }
         let mut bytes = match cut(&marked, m.len())? {
@@ -519,11 +588,14 @@ mod tests {
     }
 
     #[test]
-    fn recover_with_no_file_at_the_mark() {
+    fn recover_when_the_file_was_empty_at_the_mark() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.log");
         let mark = crash_after(&p, 100, 2, &[], &["x\n", "y\n"]);
-        assert_eq!(mark.inode, None);
+        assert!(
+            mark.inode.is_some() && mark.len == 0,
+            "mark() creates the file: {mark:?}"
+        );
         assert_eq!(
             recover(&p, mark, 2).expect("recover"),
             Recovery::Truncated { bytes: 4 }
@@ -535,12 +607,18 @@ mod tests {
     fn recover_reports_what_it_cannot_fix() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.log");
-        let mark = crash_after(&p, 100, 2, &["a\n", "b\n"], &[]);
-        fs::write(&p, "").expect("someone truncated it");
-        // Truncating keeps the inode.
+        let long = format!("{}\n", "x".repeat(99));
+        let mark = crash_after(&p, 1000, 2, &[&long, "b\n"], &[]);
+        // Someone cut the last line off: same inode, same head, fewer bytes.
+        OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .expect("open")
+            .set_len(100)
+            .expect("truncate");
         assert_eq!(
             recover(&p, mark, 2).expect("recover"),
-            Recovery::Shorter { missing: 4 }
+            Recovery::Shorter { missing: 2 }
         );
         // Replaced by a new file (written beside it first, so it cannot reuse the old inode).
         let new = dir.path().join("new");
@@ -554,6 +632,39 @@ mod tests {
             fs::read_to_string(&p).expect("read"),
             "new file\n",
             "left alone"
+        );
+    }
+
+    #[test]
+    fn a_new_file_with_the_marked_inode_is_not_taken_for_the_marked_one() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        let mark = crash_after(&p, 1000, 2, &["committed line\n"], &[]);
+        // Another file now has the marked inode number (as after deletion and reuse), but other bytes.
+        let forged = FileMark {
+            inode: Some(fs::metadata(&p).expect("meta").ino()),
+            ..mark
+        };
+        fs::write(&p, "other content, longer than the mark\n").expect("rewrite in place");
+        assert_eq!(
+            recover(&p, forged, 2).expect("recover"),
+            Recovery::MarkNotFound
+        );
+        assert_eq!(
+            fs::read_to_string(&p).expect("read"),
+            "other content, longer than the mark\n"
+        );
+    }
+
+    #[test]
+    fn a_mark_from_before_heads_were_recorded_still_works() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("c.log");
+        let mark = crash_after(&p, 1000, 2, &["a\n"], &["b\n"]);
+        let old = FileMark { head: None, ..mark };
+        assert_eq!(
+            recover(&p, old, 2).expect("recover"),
+            Recovery::Truncated { bytes: 2 }
         );
     }
 
