@@ -36,6 +36,19 @@ pub fn cut_marker(dropped: u64) -> String {
     format!(" [line cut: {dropped} more bytes]")
 }
 
+/// Hands out `text` as lines. An engine entry is one line, but a broken engine could put line ends
+/// inside one: each part then becomes a line of its own, so no written line holds a line end.
+fn emit<E>(
+    stream: Stream,
+    text: &[u8],
+    sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+) -> Result<(), E> {
+    for part in text.split(|b| *b == b'\n') {
+        sink(Line { stream, text: part })?;
+    }
+    Ok(())
+}
+
 fn with_marker(mut text: Vec<u8>, dropped: u64) -> Vec<u8> {
     if dropped > 0 {
         text.extend_from_slice(cut_marker(dropped).as_bytes());
@@ -331,7 +344,7 @@ impl LineAssembler {
                     let cut = with_marker(body[..cap].to_vec(), (body.len() - cap) as u64);
                     self.complete(index, stream, cut, sink)
                 }
-                None if self.hold_from.is_none() => sink(Line { stream, text: body }),
+                None if self.hold_from.is_none() => emit(stream, body, sink),
                 None => {
                     self.held.push((index, stream, body.to_vec()));
                     Ok(())
@@ -378,10 +391,7 @@ impl LineAssembler {
         let mut held = std::mem::take(&mut self.held);
         held.sort_by_key(|(first, _, _)| *first);
         for (_, stream, text) in held {
-            sink(Line {
-                stream,
-                text: &text,
-            })?;
+            emit(stream, &text, sink)?;
         }
         Ok(())
     }
@@ -746,6 +756,19 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn line_ends_inside_an_entry_make_separate_lines() {
+        let t = (T0 + 1) * SEC;
+        let frames = vec![
+            (Stream::Stdout, frame(t, "one\ntwo\n")),
+            (Stream::Stdout, frame(t, "\nthree")),
+            (Stream::Stdout, frame(t, " end\n")),
+        ];
+        let (lines, cursor) = read(Cursor::starting_at(T0), &frames, t + SEC);
+        assert_eq!(lines, ["one", "two", "", "three end"]);
+        assert_eq!(cursor.skip, 3, "the cursor counts entries, not lines");
     }
 
     #[test]
