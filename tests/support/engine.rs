@@ -63,10 +63,27 @@ impl FakeEngine {
         FakeEngine::start_with_listener(listener).await
     }
 
+    /// Starts an empty engine on `port` that keeps no record of the requests it answers, for long
+    /// runs (the soak and the benchmarks), where the record would grow without bound.
+    pub async fn start_unrecorded(port: u16) -> FakeEngine {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
+        let server = MockServer::builder()
+            .listener(listener)
+            .disable_request_recording()
+            .start()
+            .await;
+        FakeEngine::serve(server).await
+    }
+
     async fn start_with_listener(listener: TcpListener) -> FakeEngine {
         // The builder gives a server of its own (not one from wiremock's pool), so dropping the
         // engine really closes the port.
         let server = MockServer::builder().listener(listener).start().await;
+        FakeEngine::serve(server).await
+    }
+
+    async fn serve(server: MockServer) -> FakeEngine {
         let state = Arc::new(Mutex::new(State::default()));
         let get = |path: &str| {
             Mock::given(method("GET")).and(path_regex(format!("{VERSION_PREFIX}{path}$")))
