@@ -6,7 +6,6 @@
 //!
 //! `cargo run --release --example fake_engine -- --port 2375 --containers 1000`
 
-#[allow(dead_code)]
 #[path = "../tests/support/mod.rs"]
 mod support;
 
