@@ -33,6 +33,11 @@ use crate::rotating_file::{recover, FileMark, Recovery, RotatingFile};
 pub const STATE_DIR: &str = ".state";
 const STATE_FILE: &str = "cursors.json";
 
+/// Containers whose logs are read at the same time. A read takes milliseconds (unlike stats, which
+/// wait for the engine's sampler), so a few dozen keep a tick short, while each one in flight holds an
+/// open file, its write buffer and a connection to the engine: this bounds all three.
+const LOG_READS_AT_ONCE: usize = 32;
+
 /// Errors of the logs side that stop the collector from starting.
 #[derive(Debug, thiserror::Error)]
 pub enum LogsError {
@@ -314,9 +319,8 @@ impl LogsExporter {
                     );
                 }
             });
-        let limit = visit.len().max(1);
         futures_util::stream::iter(reads)
-            .buffer_unordered(limit)
+            .buffer_unordered(LOG_READS_AT_ONCE)
             .collect::<Vec<()>>()
             .await;
         self.commit();

@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-/// Buffer of one open log file.
-const BUFFER: usize = 64 * 1024;
+/// Buffer of one open log file: enough for a burst of lines, small enough for dozens open at once.
+const BUFFER: usize = 32 * 1024;
 
 /// How many leading bytes of a file identify it, with its inode, in a [`FileMark`].
 const HEAD: u64 = 64;
