@@ -470,3 +470,43 @@ fn the_endpoint_outlasts_a_slow_client_and_refuses_big_or_odd_requests() {
     let _ = post.read_to_string(&mut answer);
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer:.80}");
 }
+
+#[test]
+fn an_engine_error_for_one_container_is_said_once_and_skips_only_it() {
+    let engine = Engine::start();
+    engine.fake().add_container(FakeContainer::new("healthy"));
+    engine.fake().add_container(
+        FakeContainer::new("troubled").stats(support::StatsReply::Status(
+            500,
+            "cgroup read failed".into(),
+        )),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let first = collector.wait_for_scrape("healthy's metrics", |s| {
+        s.container("container_up_timestamp_seconds", "healthy")
+            .is_some()
+    });
+    let up = first
+        .container("container_up_timestamp_seconds", "healthy")
+        .expect("up");
+    let later = collector.wait_for_scrape("two more collections", |s| {
+        s.container("container_up_timestamp_seconds", "healthy")
+            .is_some_and(|u| u >= up + 2.0)
+    });
+    assert_eq!(
+        later.container("container_used_memory_bytes", "troubled"),
+        None
+    );
+    let console = collector.console();
+    let said: Vec<&String> = console
+        .iter()
+        .filter(|l| l.contains("cgroup read failed"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+    assert!(
+        said[0].contains("[WARNING]") && said[0].contains("troubled"),
+        "{}",
+        said[0]
+    );
+}

@@ -44,6 +44,8 @@ pub enum StatsReply {
     /// The all-zero body the engine sends for a container that is not running
     /// (`stats_t3_exited_stream_false.json`). A stopped container always gets this.
     Exited,
+    /// This status with `{"message": <text>}`, e.g. a 500 from a troubled engine.
+    Status(u16, String),
 }
 
 impl StatsReply {

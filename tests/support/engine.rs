@@ -381,6 +381,9 @@ impl Respond for StatsEndpoint {
                 .set_body_raw(text, "application/json")
                 .set_delay(delay),
             StatsReply::NotFound => no_such_container(&key),
+            StatsReply::Status(status, message) => {
+                json_reply(status, &serde_json::json!({ "message": message })).set_delay(delay)
+            }
             StatsReply::Exited => json_reply(200, &c.exited_stats_body()),
         }
     }
