@@ -231,6 +231,24 @@ pub struct Config {
     pub metrics_exporter_address: std::net::IpAddr,
 }
 
+/// `unix:///path` or `tcp://host:port` (also `http://host:port`), as the docker CLI takes them.
+fn valid_docker_host(host: &str) -> bool {
+    if let Some(path) = host.strip_prefix("unix://") {
+        return path.starts_with('/') && path.len() > 1;
+    }
+    let Some(address) = host
+        .strip_prefix("tcp://")
+        .or_else(|| host.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    let address = address.trim_end_matches('/');
+    match address.rsplit_once(':') {
+        Some((name, port)) => !name.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    }
+}
+
 fn parse_number<T: std::str::FromStr>(
     name: &'static str,
     value: &str,
@@ -346,10 +364,7 @@ impl Config {
             }
         };
         let docker_host = args.docker_host.trim().to_string();
-        if !(docker_host.starts_with("unix://")
-            || docker_host.starts_with("tcp://")
-            || docker_host.starts_with("http://"))
-        {
+        if !valid_docker_host(&docker_host) {
             return Err(ConfigError::Invalid {
                 name: "DOCKER_HOST",
                 value: args.docker_host,
@@ -532,6 +547,9 @@ mod tests {
             (&["--logs-container-max-file-size", "10M"], "invalid LOGS_CONTAINER_MAX_FILE_SIZE \"10M\""),
             (&["--default-logs-since-now", "soon"], "invalid DEFAULT_LOGS_SINCE_NOW \"soon\""),
             (&["--docker-host", "ssh://x"], "invalid DOCKER_HOST \"ssh://x\""),
+            (&["--docker-host", "tcp://127.0.0.1:"], "invalid DOCKER_HOST \"tcp://127.0.0.1:\""),
+            (&["--docker-host", "tcp://docker"], "invalid DOCKER_HOST \"tcp://docker\""),
+            (&["--docker-host", "unix://"], "invalid DOCKER_HOST \"unix://\""),
             (&["--log-level", "loud"], "invalid LOG_LEVEL \"loud\""),
             (&["--engine-timeout", "0"], "invalid ENGINE_TIMEOUT \"0\""),
             (&["--container-retention", "0"], "invalid CONTAINER_RETENTION \"0\""),
