@@ -224,7 +224,11 @@ impl RotatingFile {
     pub fn mark(&mut self) -> io::Result<FileMark> {
         self.flush()?;
         if self.writer.is_none() && !exists(&self.path) {
-            self.open()?;
+            // Created, not opened for writing: no buffer is held for a file nothing was written to.
+            if let Some(dir) = self.path.parent() {
+                fs::create_dir_all(dir)?;
+            }
+            OpenOptions::new().create(true).append(true).open(&self.path)?;
         }
         let m = fs::metadata(&self.path)?;
         // The head of a file stops changing once it is HEAD bytes long: read it once then.
