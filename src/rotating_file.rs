@@ -228,7 +228,10 @@ impl RotatingFile {
             if let Some(dir) = self.path.parent() {
                 fs::create_dir_all(dir)?;
             }
-            OpenOptions::new().create(true).append(true).open(&self.path)?;
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
         }
         let m = fs::metadata(&self.path)?;
         // The head of a file stops changing once it is HEAD bytes long: read it once then.
