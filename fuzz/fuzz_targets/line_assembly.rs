@@ -18,7 +18,10 @@ fuzz_target!(|data: &[u8]| {
     let mut entries = 0u64;
     let mut sink = |line: Line<'_>| -> Result<(), ()> {
         assert!(!line.text.contains(&b'\n'), "a line end inside a line");
-        assert!(line.text.len() <= cap + 64, "a line over the cap and its marker");
+        assert!(
+            line.text.len() <= cap + 64,
+            "a line over the cap and its marker"
+        );
         Ok(())
     };
     let mut rest = &data[3..];
@@ -44,8 +47,14 @@ fuzz_target!(|data: &[u8]| {
         };
         let _ = assembler.push(chunk, &mut sink);
         let now = assembler.position();
-        assert!(now.since == last.since && now.skip >= last.skip, "the cursor went back");
-        assert!(now.skip <= entries.max(start.skip), "counted an entry it was not given");
+        assert!(
+            now.since == last.since && now.skip >= last.skip,
+            "the cursor went back"
+        );
+        assert!(
+            now.skip <= entries.max(start.skip),
+            "counted an entry it was not given"
+        );
         last = now;
     }
     if let Ok(next) = assembler.finish(i64::MAX, &mut sink) {
