@@ -430,12 +430,22 @@ mod tests {
 
     /// Reads an answer through the assembler; returns the lines handed out and the next cursor.
     fn read(cursor: Cursor, frames: &[(Stream, Vec<u8>)], now: i64) -> (Vec<String>, Cursor) {
+        read_with(cursor, frames, now, DEFAULT_MAX_LINE)
+    }
+
+    /// [`read`] with a cap of `cap` bytes per line.
+    fn read_with(
+        cursor: Cursor,
+        frames: &[(Stream, Vec<u8>)],
+        now: i64,
+        cap: usize,
+    ) -> (Vec<String>, Cursor) {
         let mut out = Vec::new();
         let mut sink = |l: Line<'_>| -> Result<(), Infallible> {
             out.push(String::from_utf8_lossy(l.text).into_owned());
             Ok(())
         };
-        let mut a = LineAssembler::new(cursor);
+        let mut a = LineAssembler::new(cursor).with_max_line(cap);
         for (s, f) in frames {
             let chunk = match s {
                 Stream::Stdout => Chunk::Stdout(f),
@@ -680,26 +690,6 @@ mod tests {
 
     type Frames = Vec<(Stream, Vec<u8>)>;
 
-    /// Reads `frames` with a cap of `cap` bytes per line.
-    fn read_capped(frames: &[(Stream, Vec<u8>)], cap: usize) -> (Vec<String>, Cursor) {
-        let mut out = Vec::new();
-        let mut sink = |l: Line<'_>| -> Result<(), Infallible> {
-            out.push(String::from_utf8_lossy(l.text).into_owned());
-            Ok(())
-        };
-        let mut a = LineAssembler::new(Cursor::starting_at(0)).with_max_line(cap);
-        for (s, f) in frames {
-            let chunk = match s {
-                Stream::Stdout => Chunk::Stdout(f),
-                Stream::Stderr => Chunk::Stderr(f),
-                Stream::Console => Chunk::Console(f),
-            };
-            let Ok(()) = a.push(chunk, &mut sink);
-        }
-        let Ok(next) = a.finish(i64::MAX, &mut sink);
-        (out, next)
-    }
-
     #[test]
     fn lines_over_the_cap_are_cut_and_marked() {
         let t = (T0 + 1) * SEC;
@@ -737,7 +727,7 @@ mod tests {
             ),
         ];
         for (what, frames, want) in cases {
-            let (lines, cursor) = read_capped(&frames, 10);
+            let (lines, cursor) = read_with(Cursor::starting_at(0), &frames, i64::MAX, 10);
             if what == "a TTY line without end" {
                 assert_eq!(lines.len(), 2, "{what}: {lines:?}");
                 assert!(

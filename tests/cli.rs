@@ -120,49 +120,30 @@ fn logs_interval_above_metrics_interval_is_refused() {
 }
 
 #[test]
-fn missing_mapping_file_exits_2_naming_the_file() {
+fn a_missing_or_malformed_mapping_file_exits_2_naming_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("nope.json");
-    let out = collector()
-        .env("LOG_LEVELS_MAPPING_PATH", &missing)
-        .env("LOGS_DIR", dir.path().join("logs"))
-        .env("DOCKER_HOST", "tcp://127.0.0.1:9")
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().last().unwrap_or_default();
-    assert!(
-        last.contains("[ERROR]") && last.contains(&*missing.to_string_lossy()),
-        "{stderr}"
-    );
-    assert!(
-        !stderr.contains("Trying to get client"),
-        "stops before connecting: {stderr}"
-    );
-}
-
-#[test]
-fn malformed_mapping_file_exits_2_naming_the_file() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let bad = dir.path().join("mapping.json");
-    std::fs::write(&bad, "{\"default_mapping\": [").expect("write");
-    let out = collector()
-        .env("LOG_LEVELS_MAPPING_PATH", &bad)
-        .env("LOGS_DIR", dir.path().join("logs"))
-        .env("DOCKER_HOST", "tcp://127.0.0.1:9")
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr
-            .lines()
-            .last()
-            .unwrap_or_default()
-            .contains(&*bad.to_string_lossy()),
-        "{stderr}"
-    );
+    let malformed = dir.path().join("mapping.json");
+    std::fs::write(&malformed, "{\"default_mapping\": [").expect("write");
+    for file in [missing, malformed] {
+        let out = collector()
+            .env("LOG_LEVELS_MAPPING_PATH", &file)
+            .env("LOGS_DIR", dir.path().join("logs"))
+            .env("DOCKER_HOST", "tcp://127.0.0.1:9")
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{}", file.display());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(
+            last.contains("[ERROR]") && last.contains(&*file.to_string_lossy()),
+            "{stderr}"
+        );
+        assert!(
+            !stderr.contains("Trying to get client"),
+            "stops before connecting: {stderr}"
+        );
+    }
 }
 
 #[test]
