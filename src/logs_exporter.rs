@@ -96,6 +96,8 @@ struct ContainerLog {
     failed: bool,
     /// Writing has been failing (said once, until it works again).
     failing: bool,
+    /// Where the file ended when this tick's read was done, for the commit.
+    mark: Option<FileMark>,
 }
 
 fn level_index(level: Level) -> usize {
@@ -264,6 +266,7 @@ impl LogsExporter {
                 pending: [0; 3],
                 failed: false,
                 failing: false,
+                mark: None,
             },
         );
     }
@@ -307,6 +310,8 @@ impl LogsExporter {
             .iter_mut()
             .filter_map(|(name, log)| by_name.get(name.as_str()).map(|c| (*c, log)))
             .map(|(c, log)| async move {
+                // A mark always belongs to this tick's read: an old one must not meet a new cursor.
+                log.mark = None;
                 // A stuck answer keeps what it delivered: the cursor matches the file at every await.
                 let read = read_new_lines(containers, c, log, mapping, files.max_line, now_ns);
                 if tokio::time::timeout(files.read_timeout, read)
@@ -317,6 +322,20 @@ impl LogsExporter {
                         "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
                         c.name
                     );
+                }
+                // Flushed and closed as soon as the read is done, not at the commit: only the reads in
+                // flight hold a write buffer and a descriptor, not every container that logged.
+                if !log.failed {
+                    match log.file.mark() {
+                        Ok(mark) => log.mark = Some(mark),
+                        Err(e) => {
+                            debug!("{}: {e}", c.name);
+                            log.failed = true;
+                        }
+                    }
+                    if let Err(e) = log.file.close() {
+                        debug!("{}: close: {e}", c.name);
+                    }
                 }
             });
         futures_util::stream::iter(reads)
@@ -355,10 +374,11 @@ impl LogsExporter {
                 }
                 continue;
             }
-            let mark = if log.failed {
-                Err(io::Error::other("an earlier write failed"))
-            } else {
-                log.file.mark()
+            let mark = match (log.failed, log.mark.take()) {
+                (true, _) => Err(io::Error::other("an earlier write failed")),
+                (false, Some(mark)) => Ok(mark),
+                // The read was cut short (shutdown): where the file ends now.
+                (false, None) => log.file.mark(),
             };
             match mark {
                 Ok(mark) => {
