@@ -393,10 +393,13 @@ fn containers_that_stop_are_removed_or_restart() {
         return;
     }
     let _engine = sharing_the_engine();
+    // It exits when the test says so (by creating /t/go), once the collector has seen it running.
+    let trigger = tempfile::tempdir().expect("tempdir");
+    let volume = format!("{}:/t", trigger.path().display());
     let stops = Container::run(
         "stops",
-        &[],
-        "echo first; sleep 3; echo 'last ERROR before exit'; exit 3",
+        &["-v", &volume],
+        "echo first; while [ ! -e /t/go ]; do usleep 100000; done; echo 'last ERROR before exit'; exit 3",
     );
     let removed = Container::run("removed", &[], "echo hello; sleep 600");
     let restarts = Container::run("restarts", &[], "echo \"run $(date +%s%N)\"; sleep 600");
@@ -406,8 +409,9 @@ fn containers_that_stop_are_removed_or_restart() {
         [&stops, &removed, &restarts].iter().all(|c| {
             s.container("container_up_timestamp_seconds", &c.name)
                 .is_some()
-        })
+        }) && s.logs(&stops.name, "info") == Some(1.0)
     });
+    std::fs::write(trigger.path().join("go"), "").expect("trigger");
     // The stopping container's last line, logged just before it exits, is collected by the extra visit.
     wait_until("the exit line", || {
         collector
