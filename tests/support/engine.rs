@@ -52,35 +52,30 @@ impl State {
 impl FakeEngine {
     /// Starts an empty engine on a free port.
     pub async fn start() -> FakeEngine {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-        FakeEngine::start_with_listener(listener).await
+        FakeEngine::start_with(0, true).await
     }
 
     /// Starts an empty engine on `port` (see [`super::free_port`]). Panics if the port is taken.
     pub async fn start_on_port(port: u16) -> FakeEngine {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
-        FakeEngine::start_with_listener(listener).await
+        FakeEngine::start_with(port, true).await
     }
 
     /// Starts an empty engine on `port` that keeps no record of the requests it answers, for long
     /// runs (the soak and the benchmarks), where the record would grow without bound.
     pub async fn start_unrecorded(port: u16) -> FakeEngine {
-        let listener = TcpListener::bind(("127.0.0.1", port))
-            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
-        let server = MockServer::builder()
-            .listener(listener)
-            .disable_request_recording()
-            .start()
-            .await;
-        FakeEngine::serve(server).await
+        FakeEngine::start_with(port, false).await
     }
 
-    async fn start_with_listener(listener: TcpListener) -> FakeEngine {
+    async fn start_with(port: u16, record: bool) -> FakeEngine {
+        let listener = TcpListener::bind(("127.0.0.1", port))
+            .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
         // The builder gives a server of its own (not one from wiremock's pool), so dropping the
         // engine really closes the port.
-        let server = MockServer::builder().listener(listener).start().await;
-        FakeEngine::serve(server).await
+        let mut builder = MockServer::builder().listener(listener);
+        if !record {
+            builder = builder.disable_request_recording();
+        }
+        FakeEngine::serve(builder.start().await).await
     }
 
     async fn serve(server: MockServer) -> FakeEngine {
