@@ -65,6 +65,15 @@ for f in last-metrics-collected-at.txt last-logs-collected-at.txt; do
 done
 say "log files and LAST_* files in the mounted /tmp"
 
+pid=$("$DOCKER" inspect -f '{{.State.Pid}}' metrics-and-logs-collector)
+uids=$(awk '/^Uid:/ {print $2, $3, $4, $5}' "/proc/$pid/status")
+[ "$uids" = "65534 65534 65534 65534" ] || fail "the collector runs with Uid $uids, not 65534"
+caps=$(awk '/^CapEff:/ {print $2}' "/proc/$pid/status")
+[ "$caps" = 0000000000000000 ] || fail "the collector keeps capabilities $caps"
+owner=$(stat -c %u "$log")
+[ "$owner" = 65534 ] || fail "$log belongs to uid $owner"
+say "running as uid 65534 with no capabilities; files belong to 65534"
+
 start=$(date +%s%N)
 "$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
 took_ms=$(( ($(date +%s%N) - start) / 1000000 ))
@@ -72,5 +81,29 @@ code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' metrics-and-logs-collector)
 [ "$code" = 0 ] || fail "exit code $code after docker stop"
 [ "$took_ms" -lt 5000 ] || fail "docker stop took ${took_ms} ms"
 say "docker stop: exit 0 after ${took_ms} ms"
+
+# Never root at all: the user and the socket's group given on the command line.
+"$DOCKER" rm -f metrics-and-logs-collector >/dev/null
+sock_gid=$(stat -c %g /var/run/docker.sock)
+"$DOCKER" run -d --user 65534:65534 --group-add "$sock_gid" -p 10101:10101 \
+  --volume /var/run/docker.sock:/var/run/docker.sock \
+  --volume /tmp/metrics-and-logs-collector:/tmp \
+  --name metrics-and-logs-collector metrics-and-logs-collector >/dev/null
+scrape=""
+for _ in $(seq 1 60); do
+  scrape=$(curl -fsS localhost:10101/metrics 2>/dev/null || true)
+  grep -q "container_max_memory_bytes{container=\"$talker\"" <<<"$scrape" && break
+  sleep 0.5
+done
+grep -q "container_max_memory_bytes{container=\"$talker\"" <<<"$scrape" \
+  || fail "--user 65534 --group-add $sock_gid: no series for $talker"
+lines_before=$(wc -l <"$log")
+for _ in $(seq 1 20); do [ "$(wc -l <"$log")" -gt "$lines_before" ] && break; sleep 0.5; done
+[ "$(wc -l <"$log")" -gt "$lines_before" ] || fail "--user 65534: $log stopped growing"
+dups=$(sort "$log" | uniq -d | head -n 3)
+[ -z "$dups" ] || fail "repeated lines in $log after the restart as --user 65534: $dups"
+say "--user 65534:65534 --group-add $sock_gid (never root): collects and goes on writing"
+"$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
+
 "$DOCKER" image ls metrics-and-logs-collector --format 'image-test: image size {{.Size}}'
 say "passed"

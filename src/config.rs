@@ -119,6 +119,12 @@ pub struct Args {
     /// Address the Prometheus endpoint listens on.
     #[arg(long, env = "METRICS_EXPORTER_ADDRESS", default_value = "0.0.0.0")]
     pub metrics_exporter_address: String,
+
+    /// When started as root: the `uid[:gid]` to continue as once LOGS_DIR and the LAST_* files are
+    /// owned by it, with the Docker socket's group added. Empty or `root` keeps running as root. The
+    /// image sets 65534:65534.
+    #[arg(long, env = "RUN_AS", default_value = "")]
+    pub run_as: String,
 }
 
 /// A setting that could not be used, named the way the user wrote it.
@@ -229,6 +235,49 @@ pub struct Config {
     pub max_line_bytes: usize,
     /// Address of the Prometheus endpoint.
     pub metrics_exporter_address: std::net::IpAddr,
+    /// User and group to drop to when started as root; `None` keeps the user the process started as.
+    pub run_as: Option<RunAs>,
+}
+
+/// A numeric user and group the collector continues as after start-up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RunAs {
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+}
+
+impl fmt::Display for RunAs {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.uid, self.gid)
+    }
+}
+
+/// `uid[:gid]` (numbers: the image has no user database); empty, `root` or `0` mean no change.
+fn parse_run_as(value: &str) -> Result<Option<RunAs>, ConfigError> {
+    let invalid = || ConfigError::Invalid {
+        name: "RUN_AS",
+        value: value.to_string(),
+        expected: "expected uid[:gid] as numbers (such as 65534:65534), or root",
+    };
+    let text = value.trim();
+    if text.is_empty() || text == "root" {
+        return Ok(None);
+    }
+    let (uid, gid) = match text.split_once(':') {
+        Some((u, g)) => (u, g),
+        None => (text, text),
+    };
+    let uid: u32 = uid.parse().map_err(|_| invalid())?;
+    let gid: u32 = gid.parse().map_err(|_| invalid())?;
+    if uid == 0 {
+        if gid != 0 {
+            return Err(invalid());
+        }
+        return Ok(None);
+    }
+    Ok(Some(RunAs { uid, gid }))
 }
 
 /// `unix:///path` or `tcp://host:port` (also `http://host:port`), as the docker CLI takes them.
@@ -397,6 +446,7 @@ impl Config {
             &args.metrics_exporter_address,
             "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
         )?;
+        let run_as = parse_run_as(&args.run_as)?;
         let log_levels_mapping = match args.log_levels_mapping_path {
             Some(p) if !p.as_os_str().is_empty() => MappingSource::File(p),
             _ => MappingSource::DefaultPath(PathBuf::from(DEFAULT_LOG_LEVELS_MAPPING_PATH)),
@@ -421,6 +471,7 @@ impl Config {
             container_retention: Duration::from_secs(retention),
             max_line_bytes: max_line,
             metrics_exporter_address: address,
+            run_as,
         })
     }
 
@@ -485,6 +536,11 @@ impl Config {
             (
                 "METRICS_EXPORTER_ADDRESS",
                 self.metrics_exporter_address.to_string(),
+            ),
+            (
+                "RUN_AS",
+                self.run_as
+                    .map_or_else(|| "(unchanged)".to_string(), |r| r.to_string()),
             ),
         ]
     }
@@ -600,6 +656,40 @@ mod tests {
             c.log_levels_mapping,
             MappingSource::File(PathBuf::from("/config/m.json"))
         );
+    }
+
+    #[test]
+    fn run_as_takes_numbers_or_root() {
+        assert_eq!(parse_run_as("").unwrap(), None);
+        assert_eq!(parse_run_as("root").unwrap(), None);
+        assert_eq!(parse_run_as("0").unwrap(), None);
+        assert_eq!(parse_run_as("0:0").unwrap(), None);
+        assert_eq!(
+            parse_run_as("65534").unwrap(),
+            Some(RunAs {
+                uid: 65534,
+                gid: 65534
+            })
+        );
+        assert_eq!(
+            parse_run_as(" 1000:999 ").unwrap(),
+            Some(RunAs {
+                uid: 1000,
+                gid: 999
+            })
+        );
+        for bad in [
+            "nobody",
+            "1000:",
+            ":1000",
+            "-1",
+            "0:5",
+            "1:2:3",
+            "4294967296",
+        ] {
+            let e = parse_run_as(bad).unwrap_err().to_string();
+            assert!(e.starts_with("invalid RUN_AS"), "{bad}: {e}");
+        }
     }
 
     #[test]

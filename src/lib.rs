@@ -34,6 +34,7 @@ pub mod http;
 pub mod levels;
 pub mod logs_exporter;
 pub mod metrics_exporter;
+pub mod privileges;
 pub mod rotating_file;
 pub mod stats;
 

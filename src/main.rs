@@ -7,6 +7,7 @@ use clap::Parser;
 use container_metrics::collector::Collector;
 use container_metrics::config::{Args, Config};
 use container_metrics::console;
+use container_metrics::privileges::{self, Outcome};
 use tokio::sync::watch;
 
 /// Turns the first SIGTERM or SIGINT into the shutdown signal.
@@ -57,6 +58,37 @@ fn main() -> ExitCode {
     };
     console::init(config.log_level);
     raise_open_files_limit();
+    match privileges::drop_root(&config) {
+        Ok(Outcome::Unchanged) => {}
+        Ok(Outcome::KeptRoot(reason)) => tracing::warn!(
+            "RUN_AS {}: {reason}",
+            config.run_as.map(|r| r.to_string()).unwrap_or_default()
+        ),
+        Ok(Outcome::Dropped {
+            run_as,
+            groups,
+            chowned,
+            problems,
+        }) => {
+            let groups = match groups.as_slice() {
+                [] => String::new(),
+                g => format!(
+                    " and group {}",
+                    g.iter().map(u32::to_string).collect::<Vec<_>>().join(",")
+                ),
+            };
+            tracing::info!(
+                "started as root: now running as {run_as}{groups} (owner of LOGS_DIR and the LAST_* files set on {chowned} paths)"
+            );
+            for problem in problems {
+                tracing::warn!("RUN_AS {run_as}: cannot give to the new user: {problem}");
+            }
+        }
+        Err(e) => {
+            tracing::error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(config.max_collector_threads)
         .enable_all()

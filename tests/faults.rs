@@ -410,6 +410,83 @@ fn container_environment_never_reaches_the_console_or_the_scrape() {
     }
 }
 
+/// The image's way of not running as root: started as root with RUN_AS, the collector gives LOGS_DIR
+/// (including files an older run left as root) and the LAST_* files to that user, switches to it with
+/// no capability left, and goes on collecting. Needs root.
+#[test]
+fn started_as_root_with_run_as_it_drops_root_and_keeps_writing() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI runs as root and must test RUN_AS");
+        }
+        eprintln!("skipping started_as_root_with_run_as_it_drops_root_and_keeps_writing: not root");
+        return;
+    }
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 30_000_000_000;
+    engine
+        .fake()
+        .add_container(FakeContainer::new("app").logs(lines(1, 50, t0)));
+    let dir = tempfile::tempdir().expect("tempdir");
+    // tempdir is 0700: let the new user through to LOGS_DIR.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let root = dir.path().join("volume"); // stands for the host directory mounted on /tmp
+    std::fs::create_dir_all(root.join("logs/old")).expect("dir");
+    std::fs::set_permissions(&root, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    std::fs::write(root.join("logs/old/old.log"), "written by root\n").expect("old file");
+    std::fs::write(root.join("last-logs-collected-at.txt"), "1\n").expect("old last file");
+    let mut env = base_env(&engine.uri(), &root);
+    env.push(("RUN_AS".into(), "65534:65534".into()));
+    let mut collector = Collector::start(&root, &env);
+    collector.wait_for_line("the switch", |l| {
+        l.contains("started as root: now running as 65534:65534")
+    });
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", collector.pid())).expect("/proc status");
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
+    };
+    assert_eq!(field("Uid:"), "65534 65534 65534 65534", "{status}");
+    assert_eq!(field("Gid:"), "65534 65534 65534 65534", "{status}");
+    assert_eq!(field("CapEff:"), "0000000000000000", "{status}");
+    wait_for_file(&collector, "app", &want_lines(50));
+    let before = unix_now();
+    collector.wait_for_scrape("a later collection", |s| {
+        s.container("container_up_timestamp_seconds", "app")
+            .is_some_and(|up| up > before as f64)
+    });
+    let (exit, _) = collector.terminate();
+    assert!(exit.success(), "exit {exit:?}");
+    for path in [
+        root.join("logs"),
+        root.join("logs/app/app.log"),
+        root.join("logs/old/old.log"),
+        root.join("logs/.state/cursors.json"),
+        root.join("last-logs-collected-at.txt"),
+        root.join("last-metrics-collected-at.txt"),
+        root.clone(),
+    ] {
+        let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(
+            (meta.uid(), meta.gid()),
+            (65534, 65534),
+            "owner of {}",
+            path.display()
+        );
+    }
+    assert_eq!(
+        std::fs::read_to_string(root.join("logs/old/old.log")).expect("old file"),
+        "written by root\n",
+        "contents untouched"
+    );
+}
+
 #[test]
 fn the_endpoint_outlasts_a_slow_client_and_refuses_big_or_odd_requests() {
     let engine = Engine::start();

@@ -69,6 +69,7 @@ impl Collector {
             .env_remove("MAX_CONCURRENT_REQUESTS")
             .env_remove("LOGS_CONTAINER_MAX_FILES")
             .env_remove("LOGS_CONTAINER_MAX_FILE_SIZE")
+            .env_remove("RUN_AS")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -90,6 +91,11 @@ impl Collector {
             console,
             root: root.to_path_buf(),
         }
+    }
+
+    /// The process id of the running collector.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
     }
 
     /// The console lines printed so far.
