@@ -489,10 +489,29 @@ async fn read_new_lines(
         Ok(())
     };
     let mut ended = true;
+    let mut framed = false;
     while let Some(item) = stream.next().await {
         let pushed = match item {
-            Ok(LogOutput::StdOut { message }) => assembler.push(Chunk::Stdout(&message), &mut sink),
-            Ok(LogOutput::StdErr { message }) => assembler.push(Chunk::Stderr(&message), &mut sink),
+            Ok(LogOutput::StdOut { message }) => {
+                framed = true;
+                assembler.push(Chunk::Stdout(&message), &mut sink)
+            }
+            Ok(LogOutput::StdErr { message }) => {
+                framed = true;
+                assembler.push(Chunk::Stderr(&message), &mut sink)
+            }
+            Ok(LogOutput::Console { message }) if framed || is_cut_frame_header(&message) => {
+                // The client hands the tail of a reply that ended inside a frame over as raw bytes.
+                // Treat it as the end of a cut read: the cursor stays after the last whole frame
+                // and the rest is asked for again next tick.
+                debug!(
+                    "{}: the logs reply ended inside a frame ({} bytes left over); the rest is read next tick",
+                    container.name,
+                    message.len()
+                );
+                ended = false;
+                break;
+            }
             Ok(LogOutput::Console { message }) => {
                 assembler.push(Chunk::Console(&message), &mut sink)
             }
@@ -538,9 +557,32 @@ async fn read_new_lines(
     }
 }
 
+/// The first bytes of a multiplexed frame header (stream 0-2, then three zero bytes), cut before its
+/// eighth byte: what a reply that ended inside a header leaves over.
+fn is_cut_frame_header(bytes: &[u8]) -> bool {
+    bytes.len() < 8
+        && bytes.first().is_some_and(|b| *b <= 2)
+        && bytes.iter().skip(1).take(3).all(|b| *b == 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cut_frame_headers_are_recognised() {
+        assert!(is_cut_frame_header(&[1]));
+        assert!(is_cut_frame_header(&[2, 0, 0, 0, 0, 0]));
+        assert!(is_cut_frame_header(&[1, 0, 0, 0, 0, 0, 0x31]));
+        assert!(!is_cut_frame_header(b"hello"));
+        assert!(
+            !is_cut_frame_header(&[1, 0, 0, 0, 0, 0, 0, 9]),
+            "a whole header"
+        );
+        assert!(!is_cut_frame_header(&[3, 0, 0]));
+        assert!(!is_cut_frame_header(&[1, 0, 7]));
+        assert!(!is_cut_frame_header(&[]));
+    }
 
     #[test]
     fn names_that_could_escape_logs_dir_are_refused() {

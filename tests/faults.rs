@@ -587,3 +587,191 @@ fn an_engine_error_for_one_container_is_said_once_and_skips_only_it() {
         said[0]
     );
 }
+
+/// A logs reply that ends early, inside a frame's header or inside its text: what came whole is
+/// written, the cut frame is not (no header bytes, no half line), and the next tick fetches the rest
+/// from the cursor: every line exactly once.
+#[test]
+fn a_logs_reply_cut_inside_a_frame_writes_every_line_once() {
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 30_000_000_000;
+    // Each frame: 8 header bytes + 30-byte timestamp + space + "line 00NN\n" = 49 bytes.
+    let frame = 49;
+    engine.fake().add_container(
+        FakeContainer::new("cut-in-header")
+            .logs(lines(1, 80, t0))
+            .cut_first_logs_reply(39 * frame + 5),
+    );
+    engine.fake().add_container(
+        FakeContainer::new("cut-in-text")
+            .logs(lines(1, 80, t0))
+            .cut_first_logs_reply(39 * frame + 8 + 35),
+    );
+    engine.fake().add_container(
+        FakeContainer::new("cut-first-header")
+            .logs(lines(1, 80, t0))
+            .cut_first_logs_reply(5),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    for name in ["cut-in-header", "cut-in-text", "cut-first-header"] {
+        wait_for_file(&collector, name, &want_lines(80));
+    }
+    // A few more ticks: nothing is added.
+    let ticks = count(&collector.console(), "Sleeping");
+    while count(&collector.console(), "Sleeping") < ticks + 3 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    for name in ["cut-in-header", "cut-in-text", "cut-first-header"] {
+        assert_eq!(collector.log_text(name), want_lines(80), "{name}");
+    }
+    let s = collector.scrape();
+    for name in ["cut-in-header", "cut-in-text", "cut-first-header"] {
+        assert_eq!(s.logs(name, "info"), Some(80.0), "{name} counted once");
+    }
+}
+
+/// Entries whose timestamp the engine sends garbled: the text is kept (with what stood in the
+/// timestamp's place, as it came), nothing is repeated on later ticks, and the lines around them are
+/// untouched, even when the garbled entry is the last one.
+#[test]
+fn unparseable_timestamps_lose_and_repeat_nothing() {
+    let engine = Engine::start();
+    let t0 = support::now_nanos() - 30_000_000_000;
+    let ms = 1_000_000;
+    engine
+        .fake()
+        .add_container(FakeContainer::new("stamps").logs(vec![
+            LogEntry::line(t0 + ms, Stream::Stdout, "line 0001"),
+            LogEntry::with_bad_timestamp(
+                t0 + 2 * ms,
+                Stream::Stdout,
+                "2026-13-45T99:99:99Z",
+                "line 0002",
+            ),
+            LogEntry::line(t0 + 3 * ms, Stream::Stderr, "line 0003"),
+            LogEntry::with_bad_timestamp(t0 + 4 * ms, Stream::Stdout, "yesterday", "line 0004"),
+            LogEntry::with_bad_timestamp(
+                t0 + 5 * ms,
+                Stream::Stdout,
+                "\u{fffd}\u{fffd}",
+                "line 0005",
+            ),
+        ]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let want = "line 0001\n2026-13-45T99:99:99Z line 0002\nline 0003\nyesterday line 0004\n\u{fffd}\u{fffd} line 0005\n";
+    wait_for_file(&collector, "stamps", want);
+    let ticks = count(&collector.console(), "Sleeping");
+    while count(&collector.console(), "Sleeping") < ticks + 3 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        collector.log_text("stamps"),
+        want,
+        "nothing repeated on later ticks"
+    );
+    // Lines after them still arrive, once.
+    engine.fake().push_logs(
+        "stamps",
+        vec![LogEntry::line(
+            support::now_nanos(),
+            Stream::Stdout,
+            "line 0006",
+        )],
+    );
+    let want = format!("{want}line 0006\n");
+    wait_for_file(&collector, "stamps", &want);
+    let ticks = count(&collector.console(), "Sleeping");
+    while count(&collector.console(), "Sleeping") < ticks + 2 {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(collector.log_text("stamps"), want);
+}
+
+/// Stats and inspect answers with numbers no engine should send: too big for their type, negative,
+/// fractional, a start time that is not a time, CPU counters that run backwards or leap. No panic;
+/// what cannot be read skips that container this cycle with a line naming it; the others are
+/// collected and the exposition stays valid.
+#[test]
+fn absurd_numbers_skip_the_container_never_panic() {
+    let engine = Engine::start();
+    let body = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = support::fixture_json("stats_stream_false.json");
+        f(&mut v);
+        support::StatsReply::Json(v)
+    };
+    engine.fake().add_container(FakeContainer::new("fine"));
+    engine
+        .fake()
+        .add_container(FakeContainer::new("huge-memory").stats(body(&|v| {
+            v["memory_stats"]["usage"] = serde_json::json!(1e30);
+        })));
+    engine
+        .fake()
+        .add_container(FakeContainer::new("negative-limit").stats(body(&|v| {
+            v["memory_stats"]["limit"] = serde_json::json!(-1);
+        })));
+    engine
+        .fake()
+        .add_container(FakeContainer::new("cpu-leap").stats(body(&|v| {
+            v["cpu_stats"]["cpu_usage"]["total_usage"] = serde_json::json!(u64::MAX);
+            v["precpu_stats"]["cpu_usage"]["total_usage"] = serde_json::json!(0);
+            v["cpu_stats"]["online_cpus"] = serde_json::json!(u32::MAX);
+        })));
+    engine
+        .fake()
+        .add_container(FakeContainer::new("cpu-backwards").stats(body(&|v| {
+            v["cpu_stats"]["cpu_usage"]["total_usage"] = serde_json::json!(1);
+            v["cpu_stats"]["system_cpu_usage"] = serde_json::json!(1);
+        })));
+    engine.fake().add_container(
+        FakeContainer::new("odd-start")
+            .started_at("yesterday")
+            .nano_cpus(i64::MAX),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("LOG_LEVEL".into(), "debug".into()));
+    let collector = Collector::start(dir.path(), &env);
+    let s = collector.wait_for_scrape("two collections", |s| {
+        s.container("container_up_timestamp_seconds", "fine")
+            .is_some()
+            && count(&collector.console(), "Sleeping") >= 2
+    });
+    for unreadable in ["huge-memory", "negative-limit"] {
+        assert_eq!(
+            s.container("container_used_memory_bytes", unreadable),
+            None,
+            "{unreadable}"
+        );
+        collector.wait_for_line(&format!("a line naming {unreadable}"), |l| {
+            l.contains(unreadable) && l.contains("unreadable stats")
+        });
+    }
+    // Readable, if odd: exported as finite numbers.
+    let leap = s.container("container_cpu_usage_percent", "cpu-leap");
+    assert!(leap.is_some_and(f64::is_finite), "cpu-leap: {leap:?}");
+    assert_eq!(
+        s.container("container_cpu_usage_percent", "cpu-backwards"),
+        Some(0.0)
+    );
+    assert_eq!(
+        s.container("container_started_at_timestamp_seconds", "odd-start"),
+        None
+    );
+    let cpus = s.container("container_cpus_available", "odd-start");
+    assert!(
+        cpus.is_some_and(|c| c.is_finite() && c > 0.0),
+        "odd-start: {cpus:?}"
+    );
+    assert!(
+        !collector.console().iter().any(|l| l.contains("panicked")),
+        "no panic"
+    );
+    let (exit, _) = {
+        let mut collector = collector;
+        collector.terminate()
+    };
+    assert!(exit.success(), "clean exit after absurd input: {exit:?}");
+}

@@ -155,3 +155,35 @@ fn a_prometheus_server_with_the_reference_config_sees_the_series() {
     assert_eq!(series["metric"]["job"], "metrics-and-logs-collector");
     assert_eq!(series["value"][1], "67108864");
 }
+
+/// The monitoring kit (`monitoring/`): the scrape config and alert rules pass `promtool check`, every
+/// alert's unit tests pass `promtool test rules`, every dashboard query parses, and every family they
+/// use is one the collector exports (`monitoring/families.txt`, checked against a scrape in
+/// `every_family_of_the_kit_is_exported`).
+#[test]
+fn the_monitoring_kit_passes_promtool() {
+    if !tool_available("promtool", "the_monitoring_kit_passes_promtool") {
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("bash")
+        .arg(format!("{root}/scripts/check-monitoring.sh"))
+        .output()
+        .expect("bash runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "scripts/check-monitoring.sh failed:\n{text}"
+    );
+    for step in ["config", "rules", "tests", "dashboard", "families"] {
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("ok") && l.contains(step)),
+            "step {step} not reported ok:\n{text}"
+        );
+    }
+}

@@ -79,6 +79,8 @@ pub struct FakeContainer {
     pub(crate) stats_delay: std::time::Duration,
     /// `Config.Env` of the inspect answer; `None` keeps the fixture's.
     pub(crate) env: Option<Vec<String>>,
+    /// When not 0: the next logs reply is cut after this many bytes (then reset to 0).
+    pub(crate) cut_next_logs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl FakeContainer {
@@ -107,6 +109,7 @@ impl FakeContainer {
             logs: Vec::new(),
             stats_delay: std::time::Duration::ZERO,
             env: None,
+            cut_next_logs: Default::default(),
         }
     }
 
@@ -159,6 +162,14 @@ impl FakeContainer {
         self
     }
     /// `Config.Env` as inspect shows it, e.g. `["DB_PASSWORD=hunter2"]`.
+    /// Cuts the first logs reply after `bytes` bytes, in the middle of a frame if it falls there (a
+    /// body that ends early); later replies are whole.
+    pub fn cut_first_logs_reply(self, bytes: usize) -> Self {
+        self.cut_next_logs
+            .store(bytes, std::sync::atomic::Ordering::SeqCst);
+        self
+    }
+
     pub fn env(mut self, env: &[&str]) -> Self {
         self.env = Some(env.iter().map(|e| e.to_string()).collect());
         self

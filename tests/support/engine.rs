@@ -396,7 +396,14 @@ impl Respond for LogsEndpoint {
             return no_such_container(&key);
         };
         match LogQuery::from_pairs(request.url.query_pairs().into_owned()) {
-            Ok(q) => engine_reply(200).set_body_bytes(q.render(&c.logs, c.tty)),
+            Ok(q) => {
+                let mut body = q.render(&c.logs, c.tty);
+                let cut = c.cut_next_logs.swap(0, std::sync::atomic::Ordering::SeqCst);
+                if cut > 0 {
+                    body.truncate(cut);
+                }
+                engine_reply(200).set_body_bytes(body)
+            }
             Err(message) => bad_parameter(&message),
         }
     }

@@ -32,6 +32,9 @@ pub struct LogEntry {
     /// The bytes as the application wrote them, normally ending with `\n`. A line longer than
     /// 16 KiB is kept as several entries, only the last one ending with `\n`.
     pub text: Vec<u8>,
+    /// Sent instead of the timestamp when asked for timestamps (a broken engine); the entry is still
+    /// selected by `ts_nanos`.
+    pub bad_timestamp: Option<String>,
 }
 
 impl LogEntry {
@@ -45,6 +48,7 @@ impl LogEntry {
             ts_nanos,
             stream,
             text: bytes,
+            bad_timestamp: None,
         }
     }
 
@@ -54,6 +58,15 @@ impl LogEntry {
             ts_nanos,
             stream,
             text: text.into(),
+            bad_timestamp: None,
+        }
+    }
+
+    /// A whole line whose timestamp the engine sends as `stamp` (unparseable, out of range, ...).
+    pub fn with_bad_timestamp(ts_nanos: i64, stream: Stream, stamp: &str, text: &str) -> LogEntry {
+        LogEntry {
+            bad_timestamp: Some(stamp.to_string()),
+            ..LogEntry::line(ts_nanos, stream, text)
         }
     }
 
@@ -73,7 +86,10 @@ impl LogEntry {
         if !timestamps {
             return self.text.clone();
         }
-        let mut out = format_engine_ts(self.ts_nanos).into_bytes();
+        let mut out = match &self.bad_timestamp {
+            Some(stamp) => stamp.clone().into_bytes(),
+            None => format_engine_ts(self.ts_nanos).into_bytes(),
+        };
         out.push(b' ');
         out.extend_from_slice(&self.text);
         out
