@@ -39,6 +39,10 @@ struct Args {
     /// Containers replaced at each churn.
     #[arg(long, default_value = "10")]
     churn: usize,
+    /// Lines each first container already holds at start (timestamps of the last minute), for
+    /// throughput runs.
+    #[arg(long, default_value = "0")]
+    preload_lines: u64,
     /// Where to write {container: lines logged} once the stop file appears.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -71,6 +75,25 @@ async fn run(args: Args) {
     };
     for _ in 0..args.containers {
         start(&engine, &mut running);
+    }
+    if args.preload_lines > 0 {
+        let pad = "x".repeat(args.line_bytes.saturating_sub(24));
+        let first = support::now_nanos() - 60_000_000_000;
+        let step = 60_000_000_000 / args.preload_lines as i64;
+        for name in &running {
+            let count = logged.entry(name.clone()).or_insert(0);
+            let entries: Vec<LogEntry> = (0..args.preload_lines)
+                .map(|k| {
+                    *count += 1;
+                    LogEntry::line(
+                        first + k as i64 * step.max(1),
+                        Stream::Stdout,
+                        &format!("{name} {:09} {pad}", *count),
+                    )
+                })
+                .collect();
+            engine.push_logs(name, entries);
+        }
     }
     println!(
         "fake engine: {} containers on tcp://127.0.0.1:{}",

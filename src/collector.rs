@@ -16,7 +16,7 @@ use crate::config::{Config, MappingSource};
 use crate::containers::{ContainerRef, Containers, EngineError};
 use crate::levels::{LevelMapping, LevelsError};
 use crate::logs_exporter::{write_atomically, LogFiles, LogsError, LogsExporter};
-use crate::metrics_exporter::{MetricsError, MetricsExporter};
+use crate::metrics_exporter::{Collection, MetricsError, MetricsExporter};
 
 /// Why the collector could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +197,7 @@ impl Collector {
                 _ = iteration => {}
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
+            crate::memory::give_back();
             let next = tick.saturating_sub(started.elapsed());
             info!("Sleeping for {:.1} seconds", next.as_secs_f64());
         }
@@ -214,6 +215,7 @@ impl Collector {
                 v
             }
             Err(e) => {
+                self.metrics.on_engine_error(e.kind());
                 let failure = e.to_string();
                 if self.engine_failure.as_deref() != Some(failure.as_str()) {
                     error!(
@@ -246,9 +248,13 @@ impl Collector {
                     self.config.engine_timeout,
                 )
                 .await;
-                debug!(
-                    "Metrics collected in {:.3} s",
-                    started.elapsed().as_secs_f64()
+                let took = started.elapsed().as_secs_f64();
+                debug!("Metrics collected in {took:.3} s");
+                self.metrics.on_collection(
+                    Collection::Metrics,
+                    took,
+                    failures.is_empty(),
+                    unix_now(),
                 );
                 *last_metrics = Some(started);
                 Some(failures)
@@ -256,7 +262,13 @@ impl Collector {
                 None
             }
         };
-        let logs_work = self.logs.collect(containers, &visit);
+        let logs_work = async {
+            let started = Instant::now();
+            let failed = self.logs.collect(containers, &visit).await;
+            let took = started.elapsed().as_secs_f64();
+            self.metrics
+                .on_collection(Collection::Logs, took, failed == 0, unix_now());
+        };
         let (failures, ()) = tokio::join!(metrics_work, logs_work);
         if let Some(failures) = failures {
             self.report_metrics_failures(&failures);
@@ -363,6 +375,7 @@ async fn collect_metrics(
             Ok(None) => debug!("{}: no metrics this cycle", c.name),
             Err(e) => {
                 debug!("{}: {e}", c.name);
+                metrics.on_engine_error(e.kind());
                 failed.push((c.name.clone(), e.to_string()));
             }
         }

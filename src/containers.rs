@@ -68,7 +68,30 @@ pub fn with_causes(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// The `kind` label of `collector_engine_errors_total` for a failed request.
+pub fn error_kind(e: &BollardError) -> &'static str {
+    match e {
+        BollardError::DockerResponseServerError { .. } => "status",
+        BollardError::JsonSerdeError { .. } | BollardError::JsonDataError { .. } => "decode",
+        BollardError::RequestTimeoutError => "timeout",
+        BollardError::IOError { .. }
+        | BollardError::HyperResponseError { .. }
+        | BollardError::HyperLegacyError { .. } => "connection",
+        _ => "other",
+    }
+}
+
 impl EngineError {
+    /// The `kind` label of `collector_engine_errors_total`: connection, timeout, status, decode or
+    /// other.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EngineError::Host { .. } => "connection",
+            EngineError::Timeout => "timeout",
+            EngineError::Request(e) => error_kind(e),
+        }
+    }
+
     /// True when the engine said the container does not exist (any more).
     pub fn is_gone(&self) -> bool {
         matches!(

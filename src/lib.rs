@@ -33,6 +33,7 @@ pub mod cursor;
 pub mod http;
 pub mod levels;
 pub mod logs_exporter;
+pub mod memory;
 pub mod metrics_exporter;
 pub mod privileges;
 pub mod rotating_file;

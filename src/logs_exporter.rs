@@ -92,6 +92,8 @@ struct ContainerLog {
     cursor: Cursor,
     /// Lines handed to `file` since the last commit, by level (info, warning, error).
     pending: [u64; 3],
+    /// Bytes handed to `file` since the last commit.
+    pending_bytes: u64,
     /// A write failed since the last commit: roll back instead of committing.
     failed: bool,
     /// Writing has been failing (said once, until it works again).
@@ -264,6 +266,7 @@ impl LogsExporter {
                 file,
                 cursor,
                 pending: [0; 3],
+                pending_bytes: 0,
                 failed: false,
                 failing: false,
                 mark: None,
@@ -285,8 +288,9 @@ impl LogsExporter {
     }
 
     /// Fetches the new lines of every container in `visit`, writes them, and commits. Containers that
-    /// are not running any more are visited this once and then let go.
-    pub async fn collect(&mut self, containers: &Containers, visit: &[ContainerRef]) {
+    /// are not running any more are visited this once and then let go. Returns how many containers'
+    /// reads or writes failed.
+    pub async fn collect(&mut self, containers: &Containers, visit: &[ContainerRef]) -> usize {
         let now = chrono::Utc::now();
         let mut wanted = Vec::with_capacity(visit.len());
         for c in visit {
@@ -305,6 +309,7 @@ impl LogsExporter {
             wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
         let mapping = &self.mapping;
         let files = &self.files;
+        let metrics = &self.metrics;
         let reads = self
             .followed
             .iter_mut()
@@ -313,16 +318,19 @@ impl LogsExporter {
                 // A mark always belongs to this tick's read: an old one must not meet a new cursor.
                 log.mark = None;
                 // A stuck answer keeps what it delivered: the cursor matches the file at every await.
-                let read = read_new_lines(containers, c, log, mapping, files.max_line, now_ns);
-                if tokio::time::timeout(files.read_timeout, read)
-                    .await
-                    .is_err()
-                {
-                    warn!(
-                        "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
-                        c.name
-                    );
-                }
+                let read =
+                    read_new_lines(containers, c, log, mapping, files.max_line, now_ns, metrics);
+                let mut ok = match tokio::time::timeout(files.read_timeout, read).await {
+                    Ok(ok) => ok,
+                    Err(_) => {
+                        warn!(
+                            "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
+                            c.name
+                        );
+                        metrics.on_engine_error("timeout");
+                        false
+                    }
+                };
                 // Flushed and closed as soon as the read is done, not at the commit: only the reads in
                 // flight hold a write buffer and a descriptor, not every container that logged.
                 if !log.failed {
@@ -331,16 +339,19 @@ impl LogsExporter {
                         Err(e) => {
                             debug!("{}: {e}", c.name);
                             log.failed = true;
+                            ok = false;
                         }
                     }
                     if let Err(e) = log.file.close() {
                         debug!("{}: close: {e}", c.name);
                     }
                 }
+                ok && !log.failed
             });
-        futures_util::stream::iter(reads)
+        let failed = futures_util::stream::iter(reads)
             .buffer_unordered(LOG_READS_AT_ONCE)
-            .collect::<Vec<()>>()
+            .filter(|ok| std::future::ready(!ok))
+            .count()
             .await;
         self.commit();
         for c in visit.iter().filter(|c| !c.running) {
@@ -354,6 +365,7 @@ impl LogsExporter {
                 }
             }
         }
+        failed
     }
 
     /// Flushes every file, then records the cursors that the flushed lines reach. A container whose
@@ -394,11 +406,17 @@ impl LogsExporter {
                             file: mark,
                         },
                     );
+                    let mut lines = 0;
                     for level in Level::ALL {
                         let n = std::mem::take(&mut log.pending[level_index(level)]);
                         if n > 0 {
                             self.metrics.on_log_lines(name, level, n);
+                            lines += n;
                         }
+                    }
+                    let bytes = std::mem::take(&mut log.pending_bytes);
+                    if lines > 0 || bytes > 0 {
+                        self.metrics.on_log_written(lines, bytes);
                     }
                     self.state_dirty = true;
                 }
@@ -417,6 +435,7 @@ impl LogsExporter {
                         log.cursor = c.cursor;
                     }
                     log.pending = [0; 3];
+                    log.pending_bytes = 0;
                     log.failed = false;
                 }
             }
@@ -472,7 +491,8 @@ async fn read_new_lines(
     mapping: &LevelMapping,
     max_line: usize,
     now_ns: i64,
-) {
+    metrics: &MetricsExporter,
+) -> bool {
     let rules = mapping.rules_for(&container.name);
     let path = log.file.path().display().to_string();
     let mut stream = containers.logs(container, log.cursor.since).await;
@@ -480,12 +500,14 @@ async fn read_new_lines(
     let mut line_buf = Vec::with_capacity(256);
     let file = &mut log.file;
     let pending = &mut log.pending;
+    let pending_bytes = &mut log.pending_bytes;
     let mut sink = |line: Line<'_>| -> io::Result<()> {
         line_buf.clear();
         line_buf.extend_from_slice(line.text);
         line_buf.push(b'\n');
         file.write_line(&line_buf)?;
         pending[level_index(rules.classify(line.text))] += 1;
+        *pending_bytes += line_buf.len() as u64;
         Ok(())
     };
     let mut ended = true;
@@ -529,6 +551,8 @@ async fn read_new_lines(
                         container.name,
                         crate::containers::with_causes(&e)
                     );
+                    metrics.on_engine_error(crate::containers::error_kind(&e));
+                    return false;
                 }
                 ended = false;
                 break;
@@ -539,20 +563,24 @@ async fn read_new_lines(
                 debug!("{}: cannot write {path}: {e}", container.name);
             }
             log.failed = true;
-            return;
+            return false;
         }
         log.cursor = assembler.position();
     }
     if !ended {
-        return;
+        return true;
     }
     match assembler.finish(now_ns, &mut sink) {
-        Ok(next) => log.cursor = next,
+        Ok(next) => {
+            log.cursor = next;
+            true
+        }
         Err(e) => {
             if !log.failing {
                 debug!("{}: cannot write {path}: {e}", container.name);
             }
             log.failed = true;
+            false
         }
     }
 }

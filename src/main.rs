@@ -58,6 +58,7 @@ fn main() -> ExitCode {
     };
     console::init(config.log_level);
     raise_open_files_limit();
+    container_metrics::memory::limit_arenas();
     match privileges::drop_root(&config) {
         Ok(Outcome::Unchanged) => {}
         Ok(Outcome::KeptRoot(reason)) => tracing::warn!(

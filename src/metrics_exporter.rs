@@ -50,6 +50,30 @@ pub struct MetricsExporter {
     cpu_usage: GaugeVec,
     cpus_available: GaugeVec,
     logs: IntCounterVec,
+    collection_duration: GaugeVec,
+    last_success: GaugeVec,
+    engine_errors: IntCounterVec,
+    log_lines_written: IntCounterVec,
+    log_bytes_written: IntCounterVec,
+    series: GaugeVec,
+}
+
+/// What a collection was about: the `kind` label of the collector's own families.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Collection {
+    /// CPU and memory of every container.
+    Metrics,
+    /// New log lines of every container.
+    Logs,
+}
+
+impl Collection {
+    fn as_str(self) -> &'static str {
+        match self {
+            Collection::Metrics => "metrics",
+            Collection::Logs => "logs",
+        }
+    }
 }
 
 impl std::fmt::Debug for MetricsExporter {
@@ -125,6 +149,47 @@ impl MetricsExporter {
             &["machine", "container", "level"],
         )?;
         registry.register(Box::new(logs.clone()))?;
+        let counter =
+            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, MetricsError> {
+                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
+                registry.register(Box::new(c.clone()))?;
+                Ok(c)
+            };
+        let collection_duration = gauge(
+            "collector_collection_duration_seconds",
+            "Wall time of the collector's last collection, by kind (metrics or logs).",
+            &["machine", "kind"],
+        )?;
+        let last_success = gauge(
+            "collector_last_success_timestamp_seconds",
+            "Unix time at the end of the last collection, by kind, in which no container failed.",
+            &["machine", "kind"],
+        )?;
+        let engine_errors = counter(
+            "collector_engine_errors_total",
+            "Failed Docker Engine requests, by kind (connection, timeout, status, decode, other).",
+            &["machine", "kind"],
+        )?;
+        let log_lines_written = counter(
+            "collector_log_lines_written_total",
+            "Log lines written to the containers' files.",
+            &["machine"],
+        )?;
+        let log_bytes_written = counter(
+            "collector_log_bytes_written_total",
+            "Bytes written to the containers' log files, line ends included.",
+            &["machine"],
+        )?;
+        let series = gauge(
+            "collector_series",
+            "Samples in the previous exposition served (this family's own included).",
+            &["machine"],
+        )?;
+        for kind in ["connection", "timeout", "status", "decode", "other"] {
+            engine_errors.with_label_values(&[machine, kind]);
+        }
+        log_lines_written.with_label_values(&[machine]);
+        log_bytes_written.with_label_values(&[machine]);
         Ok(MetricsExporter {
             registry,
             machine: machine.to_string(),
@@ -136,6 +201,12 @@ impl MetricsExporter {
             cpu_usage,
             cpus_available,
             logs,
+            collection_duration,
+            last_success,
+            engine_errors,
+            log_lines_written,
+            log_bytes_written,
+            series,
         })
     }
 
@@ -206,6 +277,37 @@ impl MetricsExporter {
         }
     }
 
+    /// A collection of `kind` took `seconds`; `clean` when no container failed.
+    pub fn on_collection(&self, kind: Collection, seconds: f64, clean: bool, unix_secs: i64) {
+        let labels = [self.machine.as_str(), kind.as_str()];
+        self.collection_duration
+            .with_label_values(&labels)
+            .set(seconds);
+        if clean {
+            self.last_success
+                .with_label_values(&labels)
+                .set(unix_secs as f64);
+        }
+    }
+
+    /// An engine request failed; `kind` as [`crate::containers::EngineError::kind`] says.
+    pub fn on_engine_error(&self, kind: &str) {
+        self.engine_errors
+            .with_label_values(&[self.machine.as_str(), kind])
+            .inc();
+    }
+
+    /// `lines` lines of `bytes` bytes in all reached the files (counted at the commit).
+    pub fn on_log_written(&self, lines: u64, bytes: u64) {
+        let machine = [self.machine.as_str()];
+        self.log_lines_written
+            .with_label_values(&machine)
+            .inc_by(lines);
+        self.log_bytes_written
+            .with_label_values(&machine)
+            .inc_by(bytes);
+    }
+
     /// A loop iteration ended at `unix_secs`.
     pub fn on_loop_end(&self, unix_secs: i64) {
         self.collector_up
@@ -215,10 +317,15 @@ impl MetricsExporter {
 
     /// The text exposition (format 0.0.4) of every family in the registry.
     pub fn encode(&self) -> Result<Vec<u8>, MetricsError> {
+        let families = self.registry.gather();
+        let samples: usize = families.iter().map(|f| f.get_metric().len()).sum();
         let mut out = Vec::with_capacity(16 * 1024);
         TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
+            .encode(&families, &mut out)
             .map_err(MetricsError::Encode)?;
+        self.series
+            .with_label_values(&[self.machine.as_str()])
+            .set(samples as f64);
         Ok(out)
     }
 }

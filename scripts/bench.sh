@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Benchmarks of the release collector against the project's fake engine (examples/fake_engine.rs):
+#
+#   for each N (default 10 100 1000): N containers, stats answered after 1 s like the real engine's
+#   sampler, 2 lines/s of 60 bytes per container, the Python tool's intervals (metrics 20 s, logs 5 s).
+#   Prints the time to the first complete set of metrics (every container has its CPU series), the
+#   wall time of a later metrics collection (the collector's own collector_collection_duration_seconds),
+#   CPU seconds per minute and log bytes per second over the window (one scrape at each end), peak
+#   RSS (VmHWM), and then the latency of 200 scrapes 50 ms apart (median, p99).
+#
+#   then one container holding 1,000,000 lines of 100 bytes, read by a collector with one worker
+#   thread: bytes written per CPU-second of the collector (the "one fast stream" figure).
+#
+#   scripts/bench.sh [N ...]        BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+sizes=("$@")
+[ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000)
+window=${BENCH_SECONDS:-60}
+hz=$(getconf CLK_TCK)
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+say "building the release binary and the fake engine"
+cargo build --release --locked --quiet
+cargo build --release --locked --quiet --example fake_engine
+bin=target/release/container-metrics
+engine_bin=target/release/examples/fake_engine
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+metric() { # metric NAME_WITH_LABELS < exposition
+  awk -v m="$1" '$1 == m {print $2}'
+}
+
+engine="" collector=""
+cleanup() { kill "$engine" "$collector" 2>/dev/null || true; wait 2>/dev/null || true; }
+trap cleanup EXIT
+
+start_engine() { # port, fake_engine args...
+  local port=$1 log=$2; shift 2
+  "$engine_bin" --port "$port" "$@" >"$log" 2>&1 &
+  engine=$!
+  for _ in $(seq 1 600); do grep -q "containers on" "$log" 2>/dev/null && return; sleep 0.1; done
+  say "the fake engine did not start: $(cat "$log")"; exit 1
+}
+
+start_collector() { # work dir, engine port, metrics port, extra env...
+  local work=$1 eport=$2 mport=$3; shift 3
+  env DOCKER_HOST="tcp://127.0.0.1:$eport" LOGS_DIR="$work/logs" METRICS_EXPORTER_PORT="$mport" \
+    METRICS_EXPORTER_ADDRESS=127.0.0.1 \
+    LAST_METRICS_COLLECTED_AT_FILE="$work/last-metrics" LAST_LOGS_COLLECTED_AT_FILE="$work/last-logs" \
+    DEFAULT_LOGS_SINCE_NOW=3600 LOG_LEVEL=warning "$@" "$bin" 2>"$work/collector.log" &
+  collector=$!
+}
+
+machine=$(printf '%s, %s cores, %s GiB' "$(uname -sr)" "$(nproc)" \
+  "$(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo)")
+printf '| N | first complete metrics | later metrics collection | CPU-s per minute | peak RSS | scrape median | scrape p99 | log bytes/s |\n'
+printf '|---|---|---|---|---|---|---|---|\n'
+for n in "${sizes[@]}"; do
+  work=$(mktemp -d /tmp/bench.XXXXXX)
+  eport=$(free_port); mport=$(free_port)
+  say "N=$n: engine on $eport, work directory $work"
+  start_engine "$eport" "$work/engine.log" --containers "$n" --lines-per-second 2 --line-bytes 60 \
+    --stats-delay-ms 1000
+  t0=$(now_ms)
+  start_collector "$work" "$eport" "$mport" METRICS_COLLECTION_INTERVAL=20 LOGS_COLLECTION_INTERVAL=5 \
+    ${BENCH_ENV:-}
+  first=""
+  while [ -z "$first" ]; do
+    kill -0 "$collector" 2>/dev/null || { say "the collector died: $(tail -n 5 "$work/collector.log")"; exit 1; }
+    count=$(curl -fsS "127.0.0.1:$mport/metrics" 2>/dev/null | grep -c '^container_cpu_usage_percent{' || true)
+    if [ "$count" -ge "$n" ]; then first=$(( $(now_ms) - t0 )); break; fi
+    [ $(( $(now_ms) - t0 )) -lt 120000 ] || { say "N=$n: no complete metrics after 120 s ($count of $n)"; exit 1; }
+    sleep 0.02
+  done
+  say "N=$n: first complete metrics after $first ms; measuring for $window s"
+  scrape=$(curl -fsS "127.0.0.1:$mport/metrics")
+  bytes0=$(metric "collector_log_bytes_written_total{machine=\"local-machine\"}" <<<"$scrape")
+  ticks0=$(cpu_ticks "$collector"); w0=$(now_ms)
+  # The CPU window has one scrape at each end only (Prometheus scrapes every 15 s or so).
+  while [ $(( $(now_ms) - w0 )) -lt $(( window * 1000 )) ]; do sleep 0.2; done
+  ticks1=$(cpu_ticks "$collector"); w1=$(now_ms)
+  scrape=$(curl -fsS "127.0.0.1:$mport/metrics")
+  # Then 200 scrapes, 50 ms apart.
+  lat="$work/scrape-latency.txt"; : >"$lat"
+  for _ in $(seq 1 200); do
+    curl -fsS -o /dev/null -w '%{time_total}\n' "127.0.0.1:$mport/metrics" >>"$lat"
+    sleep 0.05
+  done
+  bytes1=$(metric "collector_log_bytes_written_total{machine=\"local-machine\"}" <<<"$scrape")
+  later=$(metric "collector_collection_duration_seconds{kind=\"metrics\",machine=\"local-machine\"}" <<<"$scrape")
+  hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$collector/status")
+  read -r median p99 < <(sort -n "$lat" | awk '{v[NR]=$1} END {m=v[int((NR+1)/2)]; p=v[int(NR*0.99+0.999)]; printf "%.1f %.1f\n", m*1000, p*1000}')
+  awk -v n="$n" -v first="$first" -v later="$later" -v t0="$ticks0" -v t1="$ticks1" -v hz="$hz" \
+    -v w0="$w0" -v w1="$w1" -v hwm="$hwm" -v med="$median" -v p99="$p99" -v b0="$bytes0" -v b1="$bytes1" \
+    'BEGIN {
+       secs = (w1 - w0) / 1000
+       printf "| %d | %.2f s | %.2f s | %.2f | %s MiB | %s ms | %s ms | %.0f |\n",
+         n, first / 1000, later, (t1 - t0) / hz / secs * 60, hwm, med, p99, (b1 - b0) / secs
+     }'
+  kill "$collector" "$engine"; wait "$collector" "$engine" 2>/dev/null || true
+  collector="" engine=""
+  rm -rf "$work"
+done
+
+if [ "${BENCH_STREAM:-1}" != 0 ]; then
+  work=$(mktemp -d /tmp/bench.XXXXXX)
+  eport=$(free_port); mport=$(free_port)
+  lines=1000000
+  say "one fast stream: $lines lines of 100 bytes from one container"
+  start_engine "$eport" "$work/engine.log" --containers 1 --lines-per-second 0 --line-bytes 100 \
+    --preload-lines "$lines"
+  start_collector "$work" "$eport" "$mport" MAX_COLLECTOR_THREADS=1 ENGINE_TIMEOUT=120 \
+    LOGS_COLLECTION_INTERVAL=1 METRICS_COLLECTION_INTERVAL=3600
+  done_lines=0 written=0
+  for _ in $(seq 1 1200); do
+    scrape=$(curl -fsS "127.0.0.1:$mport/metrics" 2>/dev/null || true)
+    done_lines=$(metric "collector_log_lines_written_total{machine=\"local-machine\"}" <<<"$scrape")
+    written=$(metric "collector_log_bytes_written_total{machine=\"local-machine\"}" <<<"$scrape")
+    [ "${done_lines:-0}" -ge "$lines" ] && break
+    sleep 0.1
+  done
+  [ "${done_lines:-0}" -ge "$lines" ] || { say "only ${done_lines:-0} of $lines lines written"; exit 1; }
+  ticks=$(cpu_ticks "$collector")
+  awk -v b="$written" -v t="$ticks" -v hz="$hz" 'BEGIN {
+    printf "\none fast stream: %.1f MB written, collector CPU %.2f s: %.0f MB/s per core\n", b / 1e6, t / hz, b / 1e6 / (t / hz) }'
+  kill "$collector" "$engine"; wait "$collector" "$engine" 2>/dev/null || true
+  collector="" engine=""
+  rm -rf "$work"
+fi
+printf '\nmachine: %s; release binary %s bytes\n' "$machine" "$(stat -c %s "$bin")"
