@@ -1,0 +1,156 @@
+//! Micro-benchmarks of the collector's hot paths: `cargo bench --bench hot_paths`.
+//!
+//! Each works on data shaped like the engine's: the recorded stats answer, timestamped 100-byte log
+//! entries, the default level mapping, and the exposition of 1000 containers.
+
+use std::hint::black_box;
+
+use bollard::models::ContainerStatsResponse;
+use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
+use container_metrics::levels::LevelMapping;
+use container_metrics::metrics_exporter::{ContainerMetrics, MetricsExporter};
+use container_metrics::rotating_file::RotatingFile;
+use container_metrics::stats;
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+
+const ENTRIES: usize = 10_000;
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = format!(
+        "{}/../shared/fixtures/docker-20.10/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// `ENTRIES` timestamped payloads of about 100 bytes, as frames carry them.
+fn payloads() -> Vec<Vec<u8>> {
+    (0..ENTRIES)
+        .map(|i| {
+            format!(
+                "2026-11-24T18:54:{:02}.{:09}Z INFO request {i:08} served in 12 ms from worker 3 path=/api/v1/items\n",
+                (i / 1000) % 60,
+                i * 1000
+            )
+            .into_bytes()
+        })
+        .collect()
+}
+
+fn stats_to_metrics(c: &mut Criterion) {
+    let body = fixture("stats_stream_false.json");
+    let mut g = c.benchmark_group("stats");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("parse answer and compute numbers", |b| {
+        b.iter(|| {
+            let answer: ContainerStatsResponse =
+                serde_json::from_slice(black_box(&body)).expect("fixture parses");
+            let r = stats::reading(&answer).expect("fixture has numbers");
+            let cores = r
+                .precpu
+                .map(|before| stats::cpu_cores(r.cpu, before, r.online_cpus));
+            black_box((r.memory_usage, r.memory_limit, cores))
+        })
+    });
+    g.finish();
+}
+
+fn line_assembly(c: &mut Criterion) {
+    let payloads = payloads();
+    let bytes: usize = payloads.iter().map(Vec::len).sum();
+    let mut g = c.benchmark_group("lines");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("assemble 10k framed entries", |b| {
+        b.iter(|| {
+            let mut assembler = LineAssembler::new(Cursor::starting_at(0));
+            let mut n = 0usize;
+            let mut sink = |line: container_metrics::cursor::Line<'_>| -> Result<(), ()> {
+                n += line.text.len();
+                Ok(())
+            };
+            for p in &payloads {
+                assembler
+                    .push(Chunk::Stdout(p), &mut sink)
+                    .expect("no error");
+            }
+            black_box(assembler.finish(i64::MAX, &mut sink).expect("no error"));
+            black_box(n)
+        })
+    });
+    g.finish();
+}
+
+fn level_classification(c: &mut Criterion) {
+    let mapping = LevelMapping::builtin();
+    let rules = mapping.rules_for("web-1");
+    let lines: Vec<Vec<u8>> = payloads().into_iter().map(|p| p[31..].to_vec()).collect();
+    let bytes: usize = lines.iter().map(Vec::len).sum();
+    let mut g = c.benchmark_group("levels");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("classify 10k lines (default mapping)", |b| {
+        b.iter(|| {
+            let mut counts = [0u32; 3];
+            for l in &lines {
+                counts[rules.classify(black_box(l)) as usize] += 1;
+            }
+            black_box(counts)
+        })
+    });
+    g.finish();
+}
+
+fn rotating_writes(c: &mut Criterion) {
+    let lines: Vec<Vec<u8>> = payloads().into_iter().map(|p| p[31..].to_vec()).collect();
+    let bytes: usize = lines.iter().map(Vec::len).sum();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut g = c.benchmark_group("files");
+    g.throughput(Throughput::Bytes(bytes as u64));
+    g.bench_function("write 10k lines, rotating at 1 MiB, 5 files", |b| {
+        b.iter_batched(
+            || RotatingFile::new(dir.path().join("bench.log"), 1 << 20, 5),
+            |mut file| {
+                for l in &lines {
+                    file.write_line(l).expect("write");
+                }
+                file.close().expect("close");
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+}
+
+fn exposition(c: &mut Criterion) {
+    let exporter = MetricsExporter::new("bench-machine").expect("families");
+    for i in 0..1000 {
+        let name = format!("container-{i:04}");
+        exporter.on_container_metrics(
+            &name,
+            &ContainerMetrics {
+                started_at: Some(1_795_546_425),
+                collected_at: 1_795_550_000,
+                memory_used: 12_345_678 + i,
+                memory_limit: 67_108_864,
+                cpu_cores: Some(0.0123),
+                cpus_available: 0.5,
+            },
+        );
+        exporter.on_log_followed(&name);
+    }
+    let mut g = c.benchmark_group("exposition");
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("encode 1000 containers", |b| {
+        b.iter(|| black_box(exporter.encode().expect("encodes").len()))
+    });
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    stats_to_metrics,
+    line_assembly,
+    level_classification,
+    rotating_writes,
+    exposition
+);
+criterion_main!(benches);
