@@ -43,6 +43,10 @@ struct Args {
     /// throughput runs.
     #[arg(long, default_value = "0")]
     preload_lines: u64,
+    /// Also keep a cgroup v2 tree (systemd driver layout) for the containers here, their CPU time
+    /// growing by 10 ms per second, for the collector's engine-free path (CGROUP_ROOT).
+    #[arg(long)]
+    cgroup_root: Option<PathBuf>,
     /// Where to write {container: lines logged} once the stop file appears.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -67,10 +71,35 @@ async fn run(args: Args) {
     let mut next = 0usize;
     let mut running: Vec<String> = Vec::new();
     let mut logged: BTreeMap<String, u64> = BTreeMap::new();
+    let cgroups = args.cgroup_root.clone();
+    if let Some(root) = &cgroups {
+        std::fs::create_dir_all(root.join("system.slice")).expect("cgroup root");
+        std::fs::write(root.join("cgroup.controllers"), "cpu memory pids\n").expect("cgroup root");
+    }
+    let scope = |root: &std::path::Path, name: &str| {
+        let id = FakeContainer::new(name).get_id().to_string();
+        root.join("system.slice").join(format!("docker-{id}.scope"))
+    };
     let mut start = |engine: &FakeEngine, running: &mut Vec<String>| {
         let name = format!("c{next:05}");
         next += 1;
         engine.add_container(FakeContainer::new(&name).nano_cpus(0));
+        if let Some(root) = &cgroups {
+            let dir = scope(root, &name);
+            std::fs::create_dir_all(&dir).expect("cgroup dir");
+            for (file, text) in [
+                ("cpu.stat", "usage_usec 0\nuser_usec 0\nsystem_usec 0\n"),
+                ("memory.current", "7340032\n"),
+                ("memory.max", "max\n"),
+                (
+                    "memory.stat",
+                    "anon 3145728\nfile 4194304\nactive_file 1048576\ninactive_file 3145728\n",
+                ),
+                ("pids.current", "2\n"),
+            ] {
+                std::fs::write(dir.join(file), text).expect("cgroup file");
+            }
+        }
         running.push(name);
     };
     for _ in 0..args.containers {
@@ -103,6 +132,7 @@ async fn run(args: Args) {
     let per_tick = f64::from(args.lines_per_second) * tick.as_secs_f64();
     let mut owed = 0.0;
     let mut since_churn = Duration::ZERO;
+    let mut since_start = Duration::ZERO;
     let mut interval = tokio::time::interval(tick);
     let mut term =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("signal");
@@ -153,6 +183,20 @@ async fn run(args: Args) {
                 engine.push_logs(name, entries);
             }
         }
+        if let Some(root) = &args.cgroup_root {
+            let usec = (since_start.as_micros() / 100) as u64; // 10 ms per second
+            for name in &running {
+                // Written aside and renamed: a reader never sees a half-written file (the kernel's
+                // files are read atomically too).
+                let dir = scope(root, name);
+                let fresh = dir.join(".cpu.stat.new");
+                let text = format!("usage_usec {usec}\nuser_usec {usec}\nsystem_usec 0\n");
+                if std::fs::write(&fresh, text).is_ok() {
+                    let _ = std::fs::rename(&fresh, dir.join("cpu.stat"));
+                }
+            }
+        }
+        since_start += tick;
         since_churn += tick;
         if args.churn_every > 0 && since_churn >= Duration::from_secs(args.churn_every) {
             since_churn = Duration::ZERO;
@@ -161,6 +205,9 @@ async fn run(args: Args) {
                 .collect::<Vec<_>>()
             {
                 engine.stop(&name);
+                if let Some(root) = &args.cgroup_root {
+                    let _ = std::fs::remove_dir_all(scope(root, &name));
+                }
             }
             for _ in 0..args.churn {
                 start(&engine, &mut running);

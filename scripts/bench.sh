@@ -11,12 +11,17 @@
 #   then one container holding 1,000,000 lines of 100 bytes, read by a collector with one worker
 #   thread: bytes written per CPU-second of the collector (the "one fast stream" figure).
 #
-#   scripts/bench.sh [N ...]        BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream run
+#   An N written `1000c` runs the engine-free path instead: the fake engine also keeps a cgroup v2
+#   tree for its containers and the collector reads CPU and memory from it (CGROUP_ROOT); the engine
+#   is then only listed and inspected. The other rows set CGROUP_ROOT empty (stats from the engine).
+#
+#   scripts/bench.sh [N ...]        BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream run,
+#                                   BENCH_ENV="NAME=value ..." adds settings to the collector
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 sizes=("$@")
-[ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000)
+[ ${#sizes[@]} -gt 0 ] || sizes=(10 100 1000 1000c)
 window=${BENCH_SECONDS:-60}
 hz=$(getconf CLK_TCK)
 
@@ -59,15 +64,22 @@ machine=$(printf '%s, %s cores, %s GiB' "$(uname -sr)" "$(nproc)" \
   "$(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo)")
 printf '| N | first complete metrics | later metrics collection | CPU-s per minute | peak RSS | scrape median | scrape p99 | log bytes/s |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
-for n in "${sizes[@]}"; do
+for spec in "${sizes[@]}"; do
+  n=${spec%c}
   work=$(mktemp -d /tmp/bench.XXXXXX)
   eport=$(free_port); mport=$(free_port)
-  say "N=$n: engine on $eport, work directory $work"
+  say "N=$spec: engine on $eport, work directory $work"
+  if [ "$spec" != "$n" ]; then
+    path_engine=(--cgroup-root "$work/cgroup") path_env=(CGROUP_ROOT="$work/cgroup")
+  else
+    path_engine=() path_env=(CGROUP_ROOT=)
+  fi
   start_engine "$eport" "$work/engine.log" --containers "$n" --lines-per-second 2 --line-bytes 60 \
-    --stats-delay-ms 1000
+    --stats-delay-ms 1000 "${path_engine[@]}"
   t0=$(now_ms)
+  # shellcheck disable=SC2086
   start_collector "$work" "$eport" "$mport" METRICS_COLLECTION_INTERVAL=20 LOGS_COLLECTION_INTERVAL=5 \
-    ${BENCH_ENV:-}
+    "${path_env[@]}" ${BENCH_ENV:-}
   first=""
   while [ -z "$first" ]; do
     kill -0 "$collector" 2>/dev/null || { say "the collector died: $(tail -n 5 "$work/collector.log")"; exit 1; }
@@ -94,11 +106,11 @@ for n in "${sizes[@]}"; do
   later=$(metric "collector_collection_duration_seconds{kind=\"metrics\",machine=\"local-machine\"}" <<<"$scrape")
   hwm=$(awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$collector/status")
   read -r median p99 < <(sort -n "$lat" | awk '{v[NR]=$1} END {m=v[int((NR+1)/2)]; p=v[int(NR*0.99+0.999)]; printf "%.1f %.1f\n", m*1000, p*1000}')
-  awk -v n="$n" -v first="$first" -v later="$later" -v t0="$ticks0" -v t1="$ticks1" -v hz="$hz" \
+  awk -v n="$spec" -v first="$first" -v later="$later" -v t0="$ticks0" -v t1="$ticks1" -v hz="$hz" \
     -v w0="$w0" -v w1="$w1" -v hwm="$hwm" -v med="$median" -v p99="$p99" -v b0="$bytes0" -v b1="$bytes1" \
     'BEGIN {
        secs = (w1 - w0) / 1000
-       printf "| %d | %.2f s | %.2f s | %.2f | %s MiB | %s ms | %s ms | %.0f |\n",
+       printf "| %s | %.2f s | %.2f s | %.2f | %s MiB | %s ms | %s ms | %.0f |\n",
          n, first / 1000, later, (t1 - t0) / hz / secs * 60, hwm, med, p99, (b1 - b0) / secs
      }'
   kill "$collector" "$engine"; wait "$collector" "$engine" 2>/dev/null || true

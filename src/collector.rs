@@ -154,6 +154,27 @@ impl Collector {
             info!("Stopped before the engine answered");
             return Ok(());
         };
+        let cgroups = self
+            .config
+            .cgroup_root
+            .as_deref()
+            .and_then(crate::cgroup::Cgroups::open);
+        match (&self.config.cgroup_root, &cgroups) {
+            (None, _) => info!("Stats come from the Docker Engine (CGROUP_ROOT is empty)"),
+            (Some(root), None) => info!(
+                "Stats come from the Docker Engine: no cgroup tree at {} (mount the host's /sys/fs/cgroup there to read them from the kernel)",
+                root.display()
+            ),
+            (Some(root), Some(c)) => info!(
+                "Stats come from the cgroup {} tree at {} for every container found in it, from the Docker Engine for the others",
+                match c.version() {
+                    crate::cgroup::Version::V1 => "v1",
+                    crate::cgroup::Version::V2 => "v2",
+                },
+                root.display()
+            ),
+        }
+        let containers = containers.with_cgroups(cgroups);
         let port = self.config.metrics_exporter_port;
         let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
             .await
@@ -358,6 +379,14 @@ async fn collect_metrics(
     limit: usize,
     timeout: std::time::Duration,
 ) -> Vec<(String, String)> {
+    // Engine requests are bounded by the client's own semaphore; this bound keeps a container's
+    // ENGINE_TIMEOUT from running while it waits its turn. On the cgroup path the waits are the
+    // first-CPU window, not the engine: every container may wait at once.
+    let at_once = if containers.cgroups().is_some() {
+        visit.len()
+    } else {
+        limit
+    };
     let results: Vec<(&ContainerRef, Result<_, EngineError>)> = futures_util::stream::iter(visit)
         .map(|c| async move {
             match tokio::time::timeout(timeout, containers.metrics(c)).await {
@@ -365,7 +394,7 @@ async fn collect_metrics(
                 Err(_) => (c, Err(EngineError::Timeout)),
             }
         })
-        .buffer_unordered(limit.max(1))
+        .buffer_unordered(at_once.max(1))
         .collect()
         .await;
     let mut failed = Vec::new();

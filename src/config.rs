@@ -125,6 +125,11 @@ pub struct Args {
     /// image sets 65534:65534.
     #[arg(long, env = "RUN_AS", default_value = "")]
     pub run_as: String,
+
+    /// The host's cgroup tree: containers found in it have their CPU and memory read from its files
+    /// instead of the engine's stats. Empty: always ask the engine.
+    #[arg(long, env = "CGROUP_ROOT", default_value = "/sys/fs/cgroup")]
+    pub cgroup_root: String,
 }
 
 /// A setting that could not be used, named the way the user wrote it.
@@ -237,6 +242,8 @@ pub struct Config {
     pub metrics_exporter_address: std::net::IpAddr,
     /// User and group to drop to when started as root; `None` keeps the user the process started as.
     pub run_as: Option<RunAs>,
+    /// The host's cgroup tree to read stats from; `None`: ask the engine.
+    pub cgroup_root: Option<PathBuf>,
 }
 
 /// A numeric user and group the collector continues as after start-up.
@@ -472,6 +479,9 @@ impl Config {
             max_line_bytes: max_line,
             metrics_exporter_address: address,
             run_as,
+            cgroup_root: Some(args.cgroup_root.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from),
         })
     }
 
@@ -536,6 +546,12 @@ impl Config {
             (
                 "METRICS_EXPORTER_ADDRESS",
                 self.metrics_exporter_address.to_string(),
+            ),
+            (
+                "CGROUP_ROOT",
+                self.cgroup_root
+                    .as_ref()
+                    .map_or_else(String::new, |p| p.display().to_string()),
             ),
             (
                 "RUN_AS",

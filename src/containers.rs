@@ -19,6 +19,7 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::{watch, Semaphore};
 use tracing::{debug, error, info};
 
+use crate::cgroup::{self, CgroupStats, Cgroups};
 use crate::metrics_exporter::ContainerMetrics;
 use crate::stats::{self, CpuSample};
 
@@ -124,7 +125,36 @@ pub struct Containers {
     running_before: HashMap<String, ContainerRef>,
     /// The CPU counters of the previous metrics collection, per container id.
     samples: Mutex<HashMap<String, CpuSample>>,
+    /// The host's cgroup tree, when stats are read from it.
+    cgroups: Option<Cgroups>,
+    /// CPU time and wall time of the previous cgroup reading, per container id.
+    cgroup_samples: Mutex<HashMap<String, CpuSample>>,
+    /// What inspect said, per container id, while stats come from the cgroup files.
+    inspected: Mutex<HashMap<String, Inspected>>,
 }
+
+/// The values of an inspect answer the metrics need.
+#[derive(Debug, Clone, Copy)]
+struct Inspected {
+    at: std::time::Instant,
+    started_at: Option<i64>,
+    nano_cpus: Option<i64>,
+}
+
+/// On the cgroup path a container is inspected again after this long (a `docker update --cpus`
+/// shows then), or at once when its CPU counter went back (it restarted).
+const INSPECT_REFRESH: Duration = Duration::from_secs(300);
+
+/// Nanoseconds on a monotonic clock that starts with the process.
+fn monotonic_ns() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(std::time::Instant::now);
+    u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// How long apart the two first cgroup readings of a container are, for its first CPU figure (like
+/// the engine's own two samples a second apart).
+const FIRST_CPU_WINDOW: Duration = Duration::from_secs(1);
 
 /// A random whole number of seconds from 1 to 5, for the pause between connection attempts.
 fn retry_pause() -> Duration {
@@ -142,7 +172,22 @@ impl Containers {
             requests: Arc::new(Semaphore::new(max_concurrent_requests.max(1))),
             running_before: HashMap::new(),
             samples: Mutex::new(HashMap::new()),
+            cgroups: None,
+            cgroup_samples: Mutex::new(HashMap::new()),
+            inspected: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Reads CPU and memory from this cgroup tree for every container found in it; the others (and
+    /// every container when `None`) keep asking the engine.
+    pub fn with_cgroups(mut self, cgroups: Option<Cgroups>) -> Containers {
+        self.cgroups = cgroups;
+        self
+    }
+
+    /// The cgroup tree in use, if any.
+    pub fn cgroups(&self) -> Option<&Cgroups> {
+        self.cgroups.as_ref()
     }
 
     /// Connects to the engine at `docker_host` (unix:// or tcp://), negotiating the API version, and
@@ -266,6 +311,15 @@ impl Containers {
     pub fn forget_gone(&self) {
         let mut samples = self.samples.lock().unwrap_or_else(PoisonError::into_inner);
         samples.retain(|id, _| self.running_before.contains_key(id));
+        drop(samples);
+        self.cgroup_samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, _| self.running_before.contains_key(id));
+        self.inspected
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|id, _| self.running_before.contains_key(id));
     }
 
     /// One container's metrics. `Ok(None)` when there is nothing to report this cycle: the container
@@ -274,20 +328,76 @@ impl Containers {
         &self,
         container: &ContainerRef,
     ) -> Result<Option<ContainerMetrics>, EngineError> {
-        let inspect = {
-            let _permit = self.requests.acquire().await;
-            match self.docker.inspect_container(&container.id, None).await {
-                Ok(i) => i,
-                Err(e) if is_not_found(&e) => return Ok(None),
-                Err(e) => return Err(e.into()),
+        // On the cgroup path the files are read once, here; inspect is asked only when its cached
+        // answer is old or the container restarted.
+        let from_files = self.cgroups.as_ref().and_then(|cg| {
+            cg.read(&container.id).map(|s| {
+                let sample = CpuSample {
+                    container_ns: s.cpu_ns,
+                    system_ns: monotonic_ns(),
+                };
+                (cg, s, sample)
+            })
+        });
+        let cached = from_files.as_ref().and_then(|(_, _, now)| {
+            let mut inspected = self
+                .inspected
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let entry = inspected.get(&container.id).copied()?;
+            let restarted = self
+                .cgroup_samples
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&container.id)
+                .is_none_or(|before| now.container_ns < before.container_ns);
+            if restarted || entry.at.elapsed() >= INSPECT_REFRESH {
+                inspected.remove(&container.id);
+                return None;
+            }
+            Some(entry)
+        });
+        let Inspected {
+            started_at,
+            nano_cpus,
+            ..
+        } = match cached {
+            Some(entry) => entry,
+            None => {
+                let inspect = {
+                    let _permit = self.requests.acquire().await;
+                    match self.docker.inspect_container(&container.id, None).await {
+                        Ok(i) => i,
+                        Err(e) if is_not_found(&e) => return Ok(None),
+                        Err(e) => return Err(e.into()),
+                    }
+                };
+                let entry = Inspected {
+                    at: std::time::Instant::now(),
+                    started_at: inspect
+                        .state
+                        .as_ref()
+                        .and_then(|s| s.started_at.as_deref())
+                        .and_then(stats::unix_seconds),
+                    nano_cpus: inspect.host_config.as_ref().and_then(|h| h.nano_cpus),
+                };
+                if self.cgroups.is_some() {
+                    self.inspected
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(container.id.clone(), entry);
+                }
+                entry
             }
         };
-        let started_at = inspect
-            .state
-            .as_ref()
-            .and_then(|s| s.started_at.as_deref())
-            .and_then(stats::unix_seconds);
-        let nano_cpus = inspect.host_config.as_ref().and_then(|h| h.nano_cpus);
+        if let Some((cgroups, reading, now)) = from_files {
+            if let Some(m) = self
+                .metrics_from_cgroup(cgroups, container, (reading, now), started_at, nano_cpus)
+                .await
+            {
+                return Ok(Some(m));
+            }
+        }
         let previous = self
             .samples
             .lock()
@@ -343,6 +453,61 @@ impl Containers {
             cpu_cores,
             cpus_available: stats::cpus_available(nano_cpus, reading.online_cpus),
         }))
+    }
+
+    /// One container's metrics from its cgroup files; `None` when its cgroup is not in the tree (the
+    /// engine is asked instead). A container seen for the first time (or whose CPU counter went
+    /// back: a restart) is read twice, a second apart, so its first CPU figure is there at once.
+    async fn metrics_from_cgroup(
+        &self,
+        cgroups: &Cgroups,
+        container: &ContainerRef,
+        first_reading: (CgroupStats, CpuSample),
+        started_at: Option<i64>,
+        nano_cpus: Option<i64>,
+    ) -> Option<ContainerMetrics> {
+        let read = |c: &Cgroups| {
+            c.read(&container.id).map(|s| {
+                let sample = CpuSample {
+                    container_ns: s.cpu_ns,
+                    system_ns: monotonic_ns(),
+                };
+                (s, sample)
+            })
+        };
+        let (mut reading, mut now) = first_reading;
+        let previous = self
+            .cgroup_samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&container.id)
+            .copied()
+            .filter(|p| p.container_ns <= now.container_ns);
+        let before = match previous {
+            Some(p) => p,
+            None => {
+                tokio::time::sleep(FIRST_CPU_WINDOW).await;
+                let first = now;
+                (reading, now) = read(cgroups)?;
+                first
+            }
+        };
+        self.cgroup_samples
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(container.id.clone(), now);
+        let online = cgroup::online_cpus();
+        // Wall time stands for the engine's system CPU time divided by the CPUs: cores in use are
+        // CPU time over wall time.
+        let cores = stats::cpu_cores(now, before, 1);
+        Some(ContainerMetrics {
+            started_at,
+            collected_at: chrono::Utc::now().timestamp(),
+            memory_used: reading.memory_usage,
+            memory_limit: reading.memory_limit,
+            cpu_cores: Some(cores),
+            cpus_available: stats::cpus_available(nano_cpus, online),
+        })
     }
 
     /// The container's stdout and stderr entries from `since` (unix seconds, inclusive) on, with the

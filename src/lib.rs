@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+pub mod cgroup;
 pub mod collector;
 pub mod config;
 pub mod console;

@@ -576,3 +576,92 @@ fn the_engine_stops_and_comes_back() {
         .count();
     assert_eq!(said, 1, "the outage is said once:\n{}", console.join("\n"));
 }
+
+/// The engine-free path (the host's cgroup files) and the engine's stats give the same numbers: the
+/// memory limit exactly, the memory in use to the page (the container does not allocate), and CPU of
+/// a container capped at half a core within a few percent. Each collector says at start which path it
+/// uses.
+#[test]
+fn cgroup_files_and_engine_stats_agree() {
+    if !engine_available("cgroup_files_and_engine_stats_agree") {
+        return;
+    }
+    if crate_cgroups().is_none() {
+        if std::env::var_os("CI").is_some() {
+            panic!("cgroup_files_and_engine_stats_agree: no cgroup tree at /sys/fs/cgroup on CI");
+        }
+        eprintln!("skipping cgroup_files_and_engine_stats_agree: no cgroup tree at /sys/fs/cgroup");
+        return;
+    }
+    let _engine = sharing_the_engine();
+    let _alone = heavy();
+    let burner = Container::run(
+        "agree",
+        &["--cpus", "0.5", "--memory", "96m"],
+        "while :; do :; done",
+    );
+    let dirs = [
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    ];
+    let fast = [
+        ("METRICS_COLLECTION_INTERVAL", "2"),
+        ("LOGS_COLLECTION_INTERVAL", "1"),
+    ];
+    let from_files = start_collector(dirs[0].path(), &fast);
+    let mut engine_only = fast.to_vec();
+    engine_only.push(("CGROUP_ROOT", ""));
+    let from_engine = start_collector(dirs[1].path(), &engine_only);
+    from_files.wait_for_line("the cgroup path", |l| {
+        l.contains("Stats come from the cgroup v") && l.contains("/sys/fs/cgroup")
+    });
+    from_engine.wait_for_line("the engine path", |l| {
+        l.contains("Stats come from the Docker Engine (CGROUP_ROOT is empty)")
+    });
+    // Three collections each after the first; the first CPU figure may cover the container's start.
+    let series = |c: &Collector| {
+        let mut seen: Vec<(f64, f64, f64, f64)> = Vec::new();
+        let deadline = Instant::now() + PATIENCE;
+        while seen.len() < 4 && Instant::now() < deadline {
+            let s = c.scrape();
+            if let (Some(up), Some(cpu), Some(used), Some(max)) = (
+                s.container("container_up_timestamp_seconds", &burner.name),
+                s.container("container_cpu_usage_percent", &burner.name),
+                s.container("container_used_memory_bytes", &burner.name),
+                s.container("container_max_memory_bytes", &burner.name),
+            ) {
+                if seen.last().is_none_or(|l| l.0 != up) {
+                    seen.push((up, cpu, used, max));
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        assert!(seen.len() >= 4, "four collections: {seen:?}");
+        seen
+    };
+    let files = series(&from_files);
+    let engine = series(&from_engine);
+    let last = |v: &[(f64, f64, f64, f64)]| *v.last().expect("values");
+    let (f, e) = (last(&files), last(&engine));
+    assert_eq!(f.3, 96.0 * 1024.0 * 1024.0, "limit from the files");
+    assert_eq!(f.3, e.3, "the same limit");
+    assert!(
+        (f.2 - e.2).abs() <= 4096.0,
+        "memory in use: files {} vs engine {}",
+        f.2,
+        e.2
+    );
+    let mean =
+        |v: &[(f64, f64, f64, f64)]| v[1..].iter().map(|x| x.1).sum::<f64>() / (v.len() - 1) as f64;
+    let (fc, ec) = (mean(&files), mean(&engine));
+    assert!(
+        (fc - ec).abs() <= 0.05 * ec.max(0.1),
+        "CPU: files {fc:.4} vs engine {ec:.4} ({files:?} / {engine:?})"
+    );
+    assert!((0.3..=0.6).contains(&fc), "about half a core: {fc}");
+}
+
+/// The host's cgroup tree as the collector would open it.
+fn crate_cgroups() -> Option<container_metrics::cgroup::Cgroups> {
+    container_metrics::cgroup::Cgroups::open(std::path::Path::new("/sys/fs/cgroup"))
+}

@@ -1,0 +1,322 @@
+//! Container stats straight from the kernel's cgroup files, without asking the engine.
+//!
+//! Every stats call costs the engine work and waits for its once-a-second sampler; the numbers it
+//! returns come from these files. When the host's cgroup tree is readable (in the image: `--volume
+//! /sys/fs/cgroup:/sys/fs/cgroup:ro`), a container's CPU time, memory and pids are read here, and
+//! the engine is only asked to list and inspect.
+//!
+//! Layouts (Docker's cgroupfs and systemd drivers):
+//!
+//! | | cgroupfs driver | systemd driver |
+//! |---|---|---|
+//! | v1 | `<root>/<controller>/docker/<id>/` | `<root>/<controller>/system.slice/docker-<id>.scope/` |
+//! | v2 | `<root>/docker/<id>/` | `<root>/system.slice/docker-<id>.scope/` |
+//!
+//! Values, as the engine computes them: memory usage is `memory.usage_in_bytes` (v1) or
+//! `memory.current` (v2); the limit is `memory.limit_in_bytes` / `memory.max`, the host's memory when
+//! there is none; the inactive file pages (for the working set) are `total_inactive_file` (v1) or
+//! `inactive_file` (v2) of `memory.stat`; CPU time is `cpuacct.usage` (v1, ns) or `usage_usec` of
+//! `cpu.stat` (v2).
+
+use std::path::{Path, PathBuf};
+
+/// Which cgroup hierarchy the host uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// One tree per controller (`memory/`, `cpuacct/`, `pids/`).
+    V1,
+    /// The unified tree.
+    V2,
+}
+
+/// One reading of a container's cgroup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CgroupStats {
+    /// CPU time used, nanoseconds.
+    pub cpu_ns: u64,
+    /// Memory in use, page cache included.
+    pub memory_usage: u64,
+    /// Memory limit (the host's memory when unlimited).
+    pub memory_limit: u64,
+    /// Inactive file pages, which the kernel can reclaim first.
+    pub inactive_file: u64,
+    /// Processes and threads, when the pids controller is there.
+    pub pids: Option<u64>,
+}
+
+/// The host's cgroup tree.
+#[derive(Debug, Clone)]
+pub struct Cgroups {
+    root: PathBuf,
+    version: Version,
+    host_memory: u64,
+}
+
+/// Limits at or above this mean "no limit" (v1 writes the largest page-aligned i64).
+const UNLIMITED: u64 = 1 << 62;
+
+impl Cgroups {
+    /// The tree at `root` if it looks like a cgroup mount Docker uses; `None` otherwise.
+    pub fn open(root: &Path) -> Option<Cgroups> {
+        let version = if root.join("cgroup.controllers").is_file() {
+            Version::V2
+        } else if root.join("memory").is_dir() && root.join("cpuacct").is_dir() {
+            Version::V1
+        } else {
+            return None;
+        };
+        Some(Cgroups {
+            root: root.to_path_buf(),
+            version,
+            host_memory: host_memory().unwrap_or(u64::MAX),
+        })
+    }
+
+    /// v1 or v2.
+    pub fn version(&self) -> Version {
+        self.version
+    }
+
+    /// The root of the tree.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The container's directory under `base` (the tree's root for v2, a controller's for v1).
+    fn container_dir(&self, base: &Path, id: &str) -> Option<PathBuf> {
+        [
+            base.join("docker").join(id),
+            base.join("system.slice").join(format!("docker-{id}.scope")),
+        ]
+        .into_iter()
+        .find(|p| p.is_dir())
+    }
+
+    /// Reads the container's stats; `None` when its cgroup is not there (another runtime, a
+    /// container that just stopped) or a file cannot be read.
+    pub fn read(&self, id: &str) -> Option<CgroupStats> {
+        if id.is_empty() || id.contains(['/', '.']) {
+            return None;
+        }
+        match self.version {
+            Version::V2 => {
+                let dir = self.container_dir(&self.root, id)?;
+                let cpu_us = stat_value(&read(&dir.join("cpu.stat"))?, "usage_usec")?;
+                let memory_usage = number(&read(&dir.join("memory.current"))?)?;
+                let memory_limit = limit(&read(&dir.join("memory.max"))?, self.host_memory);
+                let inactive_file =
+                    stat_value(&read(&dir.join("memory.stat"))?, "inactive_file").unwrap_or(0);
+                let pids = read(&dir.join("pids.current")).and_then(|t| number(&t));
+                Some(CgroupStats {
+                    cpu_ns: cpu_us.saturating_mul(1000),
+                    memory_usage,
+                    memory_limit,
+                    inactive_file,
+                    pids,
+                })
+            }
+            Version::V1 => {
+                let memory = self.container_dir(&self.root.join("memory"), id)?;
+                let cpu = self.container_dir(&self.root.join("cpuacct"), id)?;
+                let cpu_ns = number(&read(&cpu.join("cpuacct.usage"))?)?;
+                let memory_usage = number(&read(&memory.join("memory.usage_in_bytes"))?)?;
+                let memory_limit = limit(
+                    &read(&memory.join("memory.limit_in_bytes"))?,
+                    self.host_memory,
+                );
+                let inactive_file =
+                    stat_value(&read(&memory.join("memory.stat"))?, "total_inactive_file")
+                        .unwrap_or(0);
+                let pids = self
+                    .container_dir(&self.root.join("pids"), id)
+                    .and_then(|d| read(&d.join("pids.current")))
+                    .and_then(|t| number(&t));
+                Some(CgroupStats {
+                    cpu_ns,
+                    memory_usage,
+                    memory_limit,
+                    inactive_file,
+                    pids,
+                })
+            }
+        }
+    }
+}
+
+fn read(path: &Path) -> Option<String> {
+    std::fs::read_to_string(path).ok()
+}
+
+fn number(text: &str) -> Option<u64> {
+    text.trim().parse().ok()
+}
+
+/// `max` (v2) or a huge number (v1) mean no limit: the host's memory, as the engine reports it.
+fn limit(text: &str, host_memory: u64) -> u64 {
+    match text.trim() {
+        "max" => host_memory,
+        t => match t.parse::<u64>() {
+            Ok(n) if n < UNLIMITED => n.min(host_memory),
+            _ => host_memory,
+        },
+    }
+}
+
+/// The value of `key` in a flat-keyed file such as `memory.stat` or `cpu.stat`.
+fn stat_value(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|line| {
+        let (k, v) = line.split_once(' ')?;
+        (k == key).then(|| v.trim().parse().ok()).flatten()
+    })
+}
+
+/// `MemTotal` of `/proc/meminfo`, in bytes.
+fn host_memory() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let kib: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some(kib * 1024)
+}
+
+/// CPUs online on the host.
+pub fn online_cpus() -> u32 {
+    // SAFETY: sysconf only reads a system value.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    u32::try_from(n).ok().filter(|n| *n > 0).unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "4f3c2b1a0f3c2b1a0f3c2b1a0f3c2b1a0f3c2b1a0f3c2b1a0f3c2b1a0f3c2b1a";
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    /// A v1 tree with the cgroupfs driver's layout, as Docker 20.10 on Debian 12 makes it.
+    fn v1_tree(root: &Path, limit: &str) {
+        let mem = root.join("memory/docker").join(ID);
+        write(&mem, "memory.usage_in_bytes", "2371584\n");
+        write(&mem, "memory.limit_in_bytes", limit);
+        write(
+            &mem,
+            "memory.stat",
+            "cache 405504\nrss 110592\ntotal_cache 405504\ntotal_rss 110592\ntotal_inactive_file 270336\ntotal_active_file 135168\n",
+        );
+        write(
+            &root.join("cpuacct/docker").join(ID),
+            "cpuacct.usage",
+            "52881223\n",
+        );
+        write(&root.join("pids/docker").join(ID), "pids.current", "3\n");
+    }
+
+    /// A v2 tree with the systemd driver's layout.
+    fn v2_tree(root: &Path, max: &str) {
+        write(root, "cgroup.controllers", "cpuset cpu io memory pids\n");
+        let dir = root.join("system.slice").join(format!("docker-{ID}.scope"));
+        write(
+            &dir,
+            "cpu.stat",
+            "usage_usec 52881\nuser_usec 30000\nsystem_usec 22881\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n",
+        );
+        write(&dir, "memory.current", "2371584\n");
+        write(&dir, "memory.max", max);
+        write(
+            &dir,
+            "memory.stat",
+            "anon 110592\nfile 405504\nactive_file 135168\ninactive_file 270336\n",
+        );
+        write(&dir, "pids.current", "3\n");
+    }
+
+    #[test]
+    fn v1_cgroupfs_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        v1_tree(dir.path(), "67108864\n");
+        let cg = Cgroups::open(dir.path()).expect("a v1 tree");
+        assert_eq!(cg.version(), Version::V1);
+        assert_eq!(
+            cg.read(ID),
+            Some(CgroupStats {
+                cpu_ns: 52_881_223,
+                memory_usage: 2_371_584,
+                memory_limit: 67_108_864,
+                inactive_file: 270_336,
+                pids: Some(3),
+            })
+        );
+        assert_eq!(cg.read("0000"), None, "another container");
+    }
+
+    #[test]
+    fn v1_without_a_limit_reports_the_hosts_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        v1_tree(dir.path(), "9223372036854771712\n");
+        let cg = Cgroups::open(dir.path()).unwrap();
+        let host = host_memory().expect("/proc/meminfo");
+        assert_eq!(cg.read(ID).unwrap().memory_limit, host);
+    }
+
+    #[test]
+    fn v2_systemd_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        v2_tree(dir.path(), "max\n");
+        let cg = Cgroups::open(dir.path()).expect("a v2 tree");
+        assert_eq!(cg.version(), Version::V2);
+        let s = cg.read(ID).expect("found under system.slice");
+        assert_eq!(s.cpu_ns, 52_881_000);
+        assert_eq!(s.memory_usage, 2_371_584);
+        assert_eq!(s.memory_limit, host_memory().unwrap());
+        assert_eq!(s.inactive_file, 270_336);
+        assert_eq!(s.pids, Some(3));
+    }
+
+    #[test]
+    fn v2_cgroupfs_layout_with_a_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        v2_tree(dir.path(), "max\n");
+        let from = dir
+            .path()
+            .join("system.slice")
+            .join(format!("docker-{ID}.scope"));
+        let to = dir.path().join("docker").join(ID);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::rename(from, &to).unwrap();
+        write(&to, "memory.max", "134217728\n");
+        let cg = Cgroups::open(dir.path()).unwrap();
+        assert_eq!(cg.read(ID).unwrap().memory_limit, 134_217_728);
+    }
+
+    #[test]
+    fn not_a_cgroup_tree_or_odd_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(Cgroups::open(dir.path()).is_none());
+        v2_tree(dir.path(), "max\n");
+        let cg = Cgroups::open(dir.path()).unwrap();
+        for id in ["", "../etc", "a/b", ".."] {
+            assert_eq!(cg.read(id), None, "{id:?}");
+        }
+    }
+
+    #[test]
+    fn unreadable_numbers_give_none() {
+        let dir = tempfile::tempdir().unwrap();
+        v2_tree(dir.path(), "max\n");
+        let d = dir
+            .path()
+            .join("system.slice")
+            .join(format!("docker-{ID}.scope"));
+        write(&d, "memory.current", "lots\n");
+        assert_eq!(Cgroups::open(dir.path()).unwrap().read(ID), None);
+    }
+}
