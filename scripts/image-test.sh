@@ -87,6 +87,7 @@ say "docker stop: exit 0 after ${took_ms} ms"
 sock_gid=$(stat -c %g /var/run/docker.sock)
 "$DOCKER" run -d --user 65534:65534 --group-add "$sock_gid" -p 10101:10101 \
   --volume /var/run/docker.sock:/var/run/docker.sock \
+  --volume /sys/fs/cgroup:/sys/fs/cgroup:ro \
   --volume /tmp/metrics-and-logs-collector:/tmp \
   --name metrics-and-logs-collector metrics-and-logs-collector >/dev/null
 scrape=""
@@ -102,7 +103,9 @@ for _ in $(seq 1 20); do [ "$(wc -l <"$log")" -gt "$lines_before" ] && break; sl
 [ "$(wc -l <"$log")" -gt "$lines_before" ] || fail "--user 65534: $log stopped growing"
 dups=$(sort "$log" | uniq -d | head -n 3)
 [ -z "$dups" ] || fail "repeated lines in $log after the restart as --user 65534: $dups"
-say "--user 65534:65534 --group-add $sock_gid (never root): collects and goes on writing"
+"$DOCKER" logs metrics-and-logs-collector 2>&1 | grep -q "Stats come from the cgroup v" \
+  || fail "with the host's /sys/fs/cgroup mounted, stats do not come from the cgroup files"
+say "--user 65534:65534 --group-add $sock_gid (never root), host cgroups mounted: stats from the cgroup files, logs go on"
 "$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
 
 "$DOCKER" image ls metrics-and-logs-collector --format 'image-test: image size {{.Size}}'
