@@ -17,8 +17,10 @@ cargo build --release --locked --quiet --example fake_engine
 work=$(mktemp -d /tmp/soak.XXXXXX)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 say "work directory $work, engine port $port, $containers containers, $minutes min"
+# Copies, so that a build during the soak does not replace what runs.
+cp target/release/container-metrics target/release/examples/fake_engine "$work/"
 
-target/release/examples/fake_engine --port "$port" --containers "$containers" --lines-per-second 2 \
+"$work/fake_engine" --port "$port" --containers "$containers" --lines-per-second 2 \
   --stats-delay-ms 1000 --churn-every 60 --churn 20 \
   --report "$work/expected.json" --stop-file "$work/stop" >"$work/engine.log" 2>&1 &
 engine=$!
@@ -29,7 +31,7 @@ for _ in $(seq 1 50); do grep -q "containers on" "$work/engine.log" 2>/dev/null 
 DOCKER_HOST="tcp://127.0.0.1:$port" LOGS_DIR="$work/logs" METRICS_EXPORTER_PORT=0 \
   LAST_METRICS_COLLECTED_AT_FILE="$work/last-metrics" LAST_LOGS_COLLECTED_AT_FILE="$work/last-logs" \
   CONTAINER_RETENTION=120 DEFAULT_LOGS_SINCE_NOW=3600 LOG_LEVEL=warning \
-  target/release/container-metrics 2>"$work/collector.log" &
+  "$work/container-metrics" 2>"$work/collector.log" &
 collector=$!
 
 echo "seconds,rss_kib,fds" >"$work/samples.csv"

@@ -159,7 +159,14 @@ impl Collector {
             .cgroup_root
             .as_deref()
             .and_then(crate::cgroup::Cgroups::open);
-        match (&self.config.cgroup_root, &cgroups) {
+        let containers = containers.with_cgroups(cgroups);
+        let port = self.config.metrics_exporter_port;
+        let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
+            .await
+            .map_err(|source| CollectorError::Listen { port, source })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+        info!(target: "container_metrics::metrics_exporter", "Metrics are exported on port {port}");
+        match (&self.config.cgroup_root, containers.cgroups()) {
             (None, _) => info!("Stats come from the Docker Engine (CGROUP_ROOT is empty)"),
             (Some(root), None) => info!(
                 "Stats come from the Docker Engine: no cgroup tree at {} (mount the host's /sys/fs/cgroup there to read them from the kernel)",
@@ -174,13 +181,6 @@ impl Collector {
                 root.display()
             ),
         }
-        let containers = containers.with_cgroups(cgroups);
-        let port = self.config.metrics_exporter_port;
-        let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
-            .await
-            .map_err(|source| CollectorError::Listen { port, source })?;
-        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-        info!(target: "container_metrics::metrics_exporter", "Metrics are exported on port {port}");
         let server = tokio::spawn(crate::http::serve(
             listener,
             Arc::new(self.metrics.clone()),
