@@ -133,6 +133,7 @@ fn exposition(c: &mut Criterion) {
                 memory_limit: 67_108_864,
                 cpu_cores: Some(0.0123),
                 cpus_available: 0.5,
+                ..Default::default()
             },
         );
         exporter.on_log_followed(&name);

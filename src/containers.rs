@@ -20,7 +20,7 @@ use tokio::sync::{watch, Semaphore};
 use tracing::{debug, error, info};
 
 use crate::cgroup::{self, CgroupStats, Cgroups};
-use crate::metrics_exporter::ContainerMetrics;
+use crate::metrics_exporter::{ContainerInfo, ContainerMetrics};
 use crate::stats::{self, CpuSample};
 
 /// A container to visit this tick.
@@ -134,11 +134,49 @@ pub struct Containers {
 }
 
 /// The values of an inspect answer the metrics need.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Inspected {
     at: std::time::Instant,
     started_at: Option<i64>,
     nano_cpus: Option<i64>,
+    /// `Some(exit code)` when the container is not running.
+    exited: Option<i64>,
+    info: ContainerInfo,
+}
+
+impl Inspected {
+    fn from_answer(id: &str, inspect: &bollard::models::ContainerInspectResponse) -> Inspected {
+        let state = inspect.state.as_ref();
+        let labels = inspect.config.as_ref().and_then(|c| c.labels.as_ref());
+        let label = |key: &str| labels.and_then(|l| l.get(key)).cloned().unwrap_or_default();
+        Inspected {
+            at: std::time::Instant::now(),
+            started_at: state
+                .and_then(|s| s.started_at.as_deref())
+                .and_then(stats::unix_seconds),
+            nano_cpus: inspect.host_config.as_ref().and_then(|h| h.nano_cpus),
+            exited: state
+                .filter(|s| s.running == Some(false))
+                .map(|s| s.exit_code.unwrap_or(0)),
+            info: ContainerInfo {
+                id: id.to_string(),
+                image: inspect
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.image.clone())
+                    .unwrap_or_default(),
+                compose_project: label("com.docker.compose.project"),
+                compose_service: label("com.docker.compose.service"),
+                restart_count: inspect.restart_count,
+                oom_killed: state.and_then(|s| s.oom_killed),
+                health: state
+                    .and_then(|s| s.health.as_ref())
+                    .and_then(|h| h.status)
+                    .map(|s| s.to_string())
+                    .filter(|s| !s.is_empty() && s != "none"),
+            },
+        }
+    }
 }
 
 /// On the cgroup path a container is inspected again after this long (a `docker update --cpus`
@@ -344,14 +382,15 @@ impl Containers {
                 .inspected
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            let entry = inspected.get(&container.id).copied()?;
+            let entry = inspected.get(&container.id).cloned()?;
             let restarted = self
                 .cgroup_samples
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&container.id)
                 .is_none_or(|before| now.container_ns < before.container_ns);
-            if restarted || entry.at.elapsed() >= INSPECT_REFRESH {
+            // A health check's state changes any time: such containers are inspected every time.
+            if restarted || entry.at.elapsed() >= INSPECT_REFRESH || entry.info.health.is_some() {
                 inspected.remove(&container.id);
                 return None;
             }
@@ -360,6 +399,8 @@ impl Containers {
         let Inspected {
             started_at,
             nano_cpus,
+            exited,
+            info,
             ..
         } = match cached {
             Some(entry) => entry,
@@ -372,30 +413,29 @@ impl Containers {
                         Err(e) => return Err(e.into()),
                     }
                 };
-                let entry = Inspected {
-                    at: std::time::Instant::now(),
-                    started_at: inspect
-                        .state
-                        .as_ref()
-                        .and_then(|s| s.started_at.as_deref())
-                        .and_then(stats::unix_seconds),
-                    nano_cpus: inspect.host_config.as_ref().and_then(|h| h.nano_cpus),
-                };
-                if self.cgroups.is_some() {
+                let entry = Inspected::from_answer(&container.id, &inspect);
+                if self.cgroups.is_some() && entry.exited.is_none() {
                     self.inspected
                         .lock()
                         .unwrap_or_else(PoisonError::into_inner)
-                        .insert(container.id.clone(), entry);
+                        .insert(container.id.clone(), entry.clone());
                 }
                 entry
             }
         };
+        if let Some(code) = exited {
+            return Ok(Some(ContainerMetrics {
+                exited: Some(code),
+                info,
+                ..Default::default()
+            }));
+        }
         if let Some((cgroups, reading, now)) = from_files {
             if let Some(m) = self
                 .metrics_from_cgroup(cgroups, container, (reading, now), started_at, nano_cpus)
                 .await
             {
-                return Ok(Some(m));
+                return Ok(Some(ContainerMetrics { info, ..m }));
             }
         }
         let previous = self
@@ -452,6 +492,10 @@ impl Containers {
             memory_limit: reading.memory_limit,
             cpu_cores,
             cpus_available: stats::cpus_available(nano_cpus, reading.online_cpus),
+            cpu_seconds: Some(reading.cpu.container_ns as f64 / 1e9),
+            extras: stats::extras(&response),
+            info,
+            exited: None,
         }))
     }
 
@@ -507,6 +551,14 @@ impl Containers {
             memory_limit: reading.memory_limit,
             cpu_cores: Some(cores),
             cpus_available: stats::cpus_available(nano_cpus, online),
+            cpu_seconds: Some(reading.cpu_ns as f64 / 1e9),
+            extras: stats::Extras {
+                inactive_file: Some(reading.inactive_file),
+                pids: reading.pids,
+                ..Default::default()
+            },
+            info: ContainerInfo::default(),
+            exited: None,
         })
     }
 

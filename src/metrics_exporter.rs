@@ -4,12 +4,38 @@
 //! Methods are named after what happened (`on_container_metrics`, `on_log_lines`, `on_loop_end`); the
 //! families themselves stay private so every value goes through the rules written here.
 
-use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use prometheus::{CounterVec, Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 use crate::levels::Level;
+use crate::stats::Extras;
+
+/// What inspect says of a container, for the families beyond the reference ones.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerInfo {
+    /// The full id.
+    pub id: String,
+    /// `Config.Image`, as the container was created.
+    pub image: String,
+    /// Label `com.docker.compose.project`, or empty.
+    pub compose_project: String,
+    /// Label `com.docker.compose.service`, or empty.
+    pub compose_service: String,
+    /// `RestartCount`.
+    pub restart_count: Option<i64>,
+    /// `State.OOMKilled`.
+    pub oom_killed: Option<bool>,
+    /// `State.Health.Status` (`starting`, `healthy`, `unhealthy`); `None`: no health check.
+    pub health: Option<String>,
+}
+
+/// The health states `container_health_status` has a series for.
+pub const HEALTH_STATES: [&str; 4] = ["starting", "healthy", "unhealthy", "none"];
 
 /// What one metrics collection found for one container.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContainerMetrics {
     /// Unix seconds of inspect's `State.StartedAt`, truncated; `None` if the engine gave no time.
     pub started_at: Option<i64>,
@@ -24,6 +50,15 @@ pub struct ContainerMetrics {
     pub cpu_cores: Option<f64>,
     /// CPUs the container may use.
     pub cpus_available: f64,
+    /// CPU time used since the container started, seconds.
+    pub cpu_seconds: Option<f64>,
+    /// Numbers beyond the reference families.
+    pub extras: Extras,
+    /// What inspect said.
+    pub info: ContainerInfo,
+    /// `Some(exit code)` for a container that is not running: only the exit code and inspect's
+    /// values are recorded, the others keep their last values.
+    pub exited: Option<i64>,
 }
 
 /// Errors of the metrics side.
@@ -56,6 +91,88 @@ pub struct MetricsExporter {
     log_lines_written: IntCounterVec,
     log_bytes_written: IntCounterVec,
     series: GaugeVec,
+    cpu_seconds: CounterVec,
+    cfs_periods: IntCounterVec,
+    cfs_throttled_periods: IntCounterVec,
+    cfs_throttled_seconds: CounterVec,
+    memory_usage: GaugeVec,
+    working_set: GaugeVec,
+    pids: GaugeVec,
+    network: Vec<IntCounterVec>,
+    fs_reads: IntCounterVec,
+    fs_writes: IntCounterVec,
+    restart_count: GaugeVec,
+    oom_killed: GaugeVec,
+    health: GaugeVec,
+    exit_code: GaugeVec,
+    info: GaugeVec,
+    /// Per container, the label values of its series whose extra labels vary (interfaces, info), so
+    /// they can be removed with it.
+    labelled: Arc<Mutex<HashMap<String, Labelled>>>,
+}
+
+#[derive(Debug, Default)]
+struct Labelled {
+    interfaces: Vec<String>,
+    info: Option<[String; 4]>,
+}
+
+/// `container_network_*` families, in the order of [`crate::stats::Interface`]'s rx then tx counters.
+const NETWORK: [(&str, &str); 8] = [
+    (
+        "container_network_receive_bytes_total",
+        "Bytes received, by interface.",
+    ),
+    (
+        "container_network_receive_packets_total",
+        "Packets received, by interface.",
+    ),
+    (
+        "container_network_receive_errors_total",
+        "Receive errors, by interface.",
+    ),
+    (
+        "container_network_receive_packets_dropped_total",
+        "Received packets dropped, by interface.",
+    ),
+    (
+        "container_network_transmit_bytes_total",
+        "Bytes sent, by interface.",
+    ),
+    (
+        "container_network_transmit_packets_total",
+        "Packets sent, by interface.",
+    ),
+    (
+        "container_network_transmit_errors_total",
+        "Transmit errors, by interface.",
+    ),
+    (
+        "container_network_transmit_packets_dropped_total",
+        "Sent packets dropped, by interface.",
+    ),
+];
+
+/// Sets a counter to `value`, which the engine reports as a running total: it only goes up, except
+/// when the container restarted and its counters began again.
+fn set_counter_f64(c: &prometheus::Counter, value: f64) {
+    let current = c.get();
+    if value >= current {
+        c.inc_by(value - current);
+    } else {
+        c.reset();
+        c.inc_by(value);
+    }
+}
+
+fn set_counter_u64(c: &prometheus::IntCounter, value: u64) {
+    let current = c.get();
+    if value >= current {
+        c.inc_by(value - current);
+    } else {
+        c.reset();
+        c.inc_by(value);
+    }
 }
 
 /// What a collection was about: the `kind` label of the collector's own families.
@@ -185,6 +302,90 @@ impl MetricsExporter {
             "Samples in the previous exposition served (this family's own included).",
             &["machine"],
         )?;
+        let counter_f64 = |name: &str, help: &str| -> Result<CounterVec, MetricsError> {
+            let c = CounterVec::new(Opts::new(name, help), CONTAINER_LABELS)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let cpu_seconds = counter_f64(
+            "container_cpu_usage_seconds_total",
+            "CPU time used by the container since it started, in seconds.",
+        )?;
+        let cfs_periods = counter(
+            "container_cpu_cfs_periods_total",
+            "CPU limit enforcement periods that passed (containers with a CPU limit).",
+            CONTAINER_LABELS,
+        )?;
+        let cfs_throttled_periods = counter(
+            "container_cpu_cfs_throttled_periods_total",
+            "Enforcement periods in which the container was throttled.",
+            CONTAINER_LABELS,
+        )?;
+        let cfs_throttled_seconds = counter_f64(
+            "container_cpu_cfs_throttled_seconds_total",
+            "Time the container was throttled, in seconds.",
+        )?;
+        let memory_usage = gauge(
+            "container_memory_usage_bytes",
+            "Memory used by the container, page cache included (the same value as container_used_memory_bytes).",
+            CONTAINER_LABELS,
+        )?;
+        let working_set = gauge(
+            "container_memory_working_set_bytes",
+            "Memory used minus inactive file pages, as docker stats shows it.",
+            CONTAINER_LABELS,
+        )?;
+        let pids = gauge(
+            "container_pids",
+            "Processes and threads in the container.",
+            CONTAINER_LABELS,
+        )?;
+        let network = NETWORK
+            .iter()
+            .map(|(name, help)| counter(name, help, &["machine", "container", "interface"]))
+            .collect::<Result<Vec<_>, _>>()?;
+        let fs_reads = counter(
+            "container_fs_reads_bytes_total",
+            "Bytes read from block devices, summed over devices.",
+            CONTAINER_LABELS,
+        )?;
+        let fs_writes = counter(
+            "container_fs_writes_bytes_total",
+            "Bytes written to block devices, summed over devices.",
+            CONTAINER_LABELS,
+        )?;
+        let restart_count = gauge(
+            "container_restarts",
+            "Times the engine restarted the container (its restart policy).",
+            CONTAINER_LABELS,
+        )?;
+        let oom_killed = gauge(
+            "container_oom_killed",
+            "1 when the container's last exit was an out-of-memory kill.",
+            CONTAINER_LABELS,
+        )?;
+        let health = gauge(
+            "container_health_status",
+            "1 for the container's health check state (starting, healthy, unhealthy, none), 0 for the others.",
+            &["machine", "container", "status"],
+        )?;
+        let exit_code = gauge(
+            "container_exit_code",
+            "Exit code of a container that stopped (while its series are kept).",
+            CONTAINER_LABELS,
+        )?;
+        let info = gauge(
+            "container_info",
+            "Always 1: the container's id, image and compose project and service, for joins.",
+            &[
+                "machine",
+                "container",
+                "id",
+                "image",
+                "compose_project",
+                "compose_service",
+            ],
+        )?;
         for kind in ["connection", "timeout", "status", "decode", "other"] {
             engine_errors.with_label_values(&[machine, kind]);
         }
@@ -207,6 +408,22 @@ impl MetricsExporter {
             log_lines_written,
             log_bytes_written,
             series,
+            cpu_seconds,
+            cfs_periods,
+            cfs_throttled_periods,
+            cfs_throttled_seconds,
+            memory_usage,
+            working_set,
+            pids,
+            network,
+            fs_reads,
+            fs_writes,
+            restart_count,
+            oom_killed,
+            health,
+            exit_code,
+            info,
+            labelled: Arc::default(),
         })
     }
 
@@ -218,6 +435,11 @@ impl MetricsExporter {
     /// A metrics collection succeeded for `container`.
     pub fn on_container_metrics(&self, container: &str, m: &ContainerMetrics) {
         let labels = [self.machine.as_str(), container];
+        if let Some(code) = m.exited {
+            self.exit_code.with_label_values(&labels).set(code as f64);
+            self.on_inspect(container, &m.info);
+            return;
+        }
         if let Some(started) = m.started_at {
             self.started_at
                 .with_label_values(&labels)
@@ -238,6 +460,108 @@ impl MetricsExporter {
         self.cpus_available
             .with_label_values(&labels)
             .set(m.cpus_available);
+        self.on_extras(container, m);
+        self.on_inspect(container, &m.info);
+    }
+
+    /// The families from the stats beyond the reference ones.
+    fn on_extras(&self, container: &str, m: &ContainerMetrics) {
+        let labels = [self.machine.as_str(), container];
+        if let Some(s) = m.cpu_seconds {
+            set_counter_f64(&self.cpu_seconds.with_label_values(&labels), s);
+        }
+        let x = &m.extras;
+        if let Some(t) = x.throttling.filter(|t| t.periods > 0) {
+            set_counter_u64(&self.cfs_periods.with_label_values(&labels), t.periods);
+            set_counter_u64(
+                &self.cfs_throttled_periods.with_label_values(&labels),
+                t.throttled_periods,
+            );
+            set_counter_f64(
+                &self.cfs_throttled_seconds.with_label_values(&labels),
+                t.throttled_ns as f64 / 1e9,
+            );
+        }
+        self.memory_usage
+            .with_label_values(&labels)
+            .set(m.memory_used as f64);
+        if let Some(inactive) = x.inactive_file {
+            self.working_set
+                .with_label_values(&labels)
+                .set(m.memory_used.saturating_sub(inactive) as f64);
+        }
+        if let Some(p) = x.pids {
+            self.pids.with_label_values(&labels).set(p as f64);
+        }
+        for i in &x.interfaces {
+            let l = [self.machine.as_str(), container, i.name.as_str()];
+            for (family, value) in self.network.iter().zip(i.rx.iter().chain(i.tx.iter())) {
+                set_counter_u64(&family.with_label_values(&l), *value);
+            }
+        }
+        if let Some((read, written)) = x.io_bytes {
+            set_counter_u64(&self.fs_reads.with_label_values(&labels), read);
+            set_counter_u64(&self.fs_writes.with_label_values(&labels), written);
+        }
+        let mut labelled = self.labelled.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = labelled.entry(container.to_string()).or_default();
+        for i in &x.interfaces {
+            if !entry.interfaces.contains(&i.name) {
+                entry.interfaces.push(i.name.clone());
+            }
+        }
+    }
+
+    /// The families from inspect: restarts, OOM kill, health, info.
+    fn on_inspect(&self, container: &str, info: &ContainerInfo) {
+        let labels = [self.machine.as_str(), container];
+        if let Some(n) = info.restart_count {
+            self.restart_count.with_label_values(&labels).set(n as f64);
+        }
+        if let Some(oom) = info.oom_killed {
+            self.oom_killed
+                .with_label_values(&labels)
+                .set(if oom { 1.0 } else { 0.0 });
+        }
+        let state = info.health.as_deref().unwrap_or("none");
+        for s in HEALTH_STATES {
+            self.health
+                .with_label_values(&[self.machine.as_str(), container, s])
+                .set(if s == state { 1.0 } else { 0.0 });
+        }
+        if info.id.is_empty() {
+            return;
+        }
+        let values = [
+            info.id.clone(),
+            info.image.clone(),
+            info.compose_project.clone(),
+            info.compose_service.clone(),
+        ];
+        let mut labelled = self.labelled.lock().unwrap_or_else(PoisonError::into_inner);
+        let entry = labelled.entry(container.to_string()).or_default();
+        if entry.info.as_ref() != Some(&values) {
+            if let Some(old) = entry.info.take() {
+                let _ = self
+                    .info
+                    .remove_label_values(&self.info_labels(container, &old));
+            }
+            self.info
+                .with_label_values(&self.info_labels(container, &values))
+                .set(1.0);
+            entry.info = Some(values);
+        }
+    }
+
+    fn info_labels<'a>(&'a self, container: &'a str, values: &'a [String; 4]) -> [&'a str; 6] {
+        [
+            self.machine.as_str(),
+            container,
+            values[0].as_str(),
+            values[1].as_str(),
+            values[2].as_str(),
+            values[3].as_str(),
+        ]
     }
 
     /// The collector started following `container`'s log: its three level series exist from now on, at
@@ -266,9 +590,52 @@ impl MetricsExporter {
             &self.max_memory,
             &self.cpu_usage,
             &self.cpus_available,
+            &self.memory_usage,
+            &self.working_set,
+            &self.pids,
+            &self.restart_count,
+            &self.oom_killed,
+            &self.exit_code,
         ] {
             // Err only says the series did not exist.
             let _ = family.remove_label_values(&labels);
+        }
+        for family in [&self.cpu_seconds, &self.cfs_throttled_seconds] {
+            let _ = family.remove_label_values(&labels);
+        }
+        for family in [
+            &self.cfs_periods,
+            &self.cfs_throttled_periods,
+            &self.fs_reads,
+            &self.fs_writes,
+        ] {
+            let _ = family.remove_label_values(&labels);
+        }
+        for s in HEALTH_STATES {
+            let _ = self
+                .health
+                .remove_label_values(&[self.machine.as_str(), container, s]);
+        }
+        let gone = self
+            .labelled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(container);
+        if let Some(gone) = gone {
+            for interface in &gone.interfaces {
+                for family in &self.network {
+                    let _ = family.remove_label_values(&[
+                        self.machine.as_str(),
+                        container,
+                        interface.as_str(),
+                    ]);
+                }
+            }
+            if let Some(info) = &gone.info {
+                let _ = self
+                    .info
+                    .remove_label_values(&self.info_labels(container, info));
+            }
         }
         for level in Level::ALL {
             let _ =
@@ -351,6 +718,7 @@ mod tests {
                 memory_limit: 67_108_864,
                 cpu_cores: Some(0.005),
                 cpus_available: 0.5,
+                ..Default::default()
             },
         );
         m.on_log_followed("t1");

@@ -100,6 +100,95 @@ pub fn reading(stats: &ContainerStatsResponse) -> Result<StatsReading, StatsErro
     })
 }
 
+/// One network interface's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Interface {
+    /// Its name inside the container (`eth0`).
+    pub name: String,
+    /// Bytes, packets, errors and dropped packets received.
+    pub rx: [u64; 4],
+    /// Bytes, packets, errors and dropped packets sent.
+    pub tx: [u64; 4],
+}
+
+/// CFS throttling counters of a container with a CPU limit.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Throttling {
+    /// Enforcement periods that passed.
+    pub periods: u64,
+    /// Periods in which the container was throttled.
+    pub throttled_periods: u64,
+    /// Time it was throttled, nanoseconds.
+    pub throttled_ns: u64,
+}
+
+/// The numbers of a stats answer beyond the reference families, each absent when the engine left it
+/// out (cgroup v2 and v1 fill different fields).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Extras {
+    /// `memory_stats.stats.total_inactive_file` (v1) or `inactive_file` (v2).
+    pub inactive_file: Option<u64>,
+    /// `pids_stats.current`.
+    pub pids: Option<u64>,
+    /// `cpu_stats.throttling_data`.
+    pub throttling: Option<Throttling>,
+    /// `networks`, sorted by interface name.
+    pub interfaces: Vec<Interface>,
+    /// Bytes read and written, summed over devices (`Read`/`Write`, or `read`/`write` on v2).
+    pub io_bytes: Option<(u64, u64)>,
+}
+
+/// The extra numbers of one stats answer.
+pub fn extras(stats: &ContainerStatsResponse) -> Extras {
+    let memory = stats.memory_stats.as_ref().and_then(|m| m.stats.as_ref());
+    let inactive_file = memory.and_then(|m| {
+        m.get("total_inactive_file")
+            .or_else(|| m.get("inactive_file"))
+            .copied()
+    });
+    let throttling = stats
+        .cpu_stats
+        .as_ref()
+        .and_then(|c| c.throttling_data.as_ref())
+        .map(|t| Throttling {
+            periods: t.periods.unwrap_or(0),
+            throttled_periods: t.throttled_periods.unwrap_or(0),
+            throttled_ns: t.throttled_time.unwrap_or(0),
+        });
+    let mut interfaces: Vec<Interface> = stats
+        .networks
+        .iter()
+        .flatten()
+        .map(|(name, n)| Interface {
+            name: name.clone(),
+            rx: [n.rx_bytes, n.rx_packets, n.rx_errors, n.rx_dropped].map(|v| v.unwrap_or(0)),
+            tx: [n.tx_bytes, n.tx_packets, n.tx_errors, n.tx_dropped].map(|v| v.unwrap_or(0)),
+        })
+        .collect();
+    interfaces.sort_by(|a, b| a.name.cmp(&b.name));
+    let io_bytes = stats
+        .blkio_stats
+        .as_ref()
+        .and_then(|b| b.io_service_bytes_recursive.as_ref())
+        .map(|entries| {
+            let sum = |op: &str| {
+                entries
+                    .iter()
+                    .filter(|e| e.op.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(op)))
+                    .filter_map(|e| e.value)
+                    .fold(0u64, u64::saturating_add)
+            };
+            (sum("read"), sum("write"))
+        });
+    Extras {
+        inactive_file,
+        pids: stats.pids_stats.as_ref().and_then(|p| p.current),
+        throttling,
+        interfaces,
+        io_bytes,
+    }
+}
+
 /// Cores in use between two samples: (Δ container / Δ system) × online CPUs, rounded to 4 decimals,
 /// and 0 unless both deltas are positive (a restarted container's counters go backwards).
 pub fn cpu_cores(now: CpuSample, before: CpuSample, online_cpus: u32) -> f64 {

@@ -559,3 +559,131 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
         "{stats:?}"
     );
 }
+
+/// The families beyond the reference ones, from the recorded stats and inspect answers: CPU seconds,
+/// memory usage and working set, pids, CFS throttling, network per interface, block I/O, restarts,
+/// OOM kill, health, info (with compose labels), and the exit code of a container that stopped. And
+/// every family the monitoring kit uses (`monitoring/families.txt`) is in the exposition.
+#[test]
+fn families_beyond_the_reference_from_recorded_answers() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    engine.add_container(
+        FakeContainer::new("web-1")
+            .label("com.docker.compose.project", "shop")
+            .label("com.docker.compose.service", "web")
+            .health("unhealthy")
+            .restarted(4, true),
+    );
+    engine.add_container(FakeContainer::new("quitter").exit_code(3));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector.wait_for_scrape("quitter collected", |s| {
+        s.container("container_up_timestamp_seconds", "quitter")
+            .is_some()
+    });
+    engine.stop("quitter");
+    let s = collector.wait_for_scrape("quitter's exit code", |s| {
+        s.container("container_exit_code", "quitter") == Some(3.0)
+            && s.container("container_cpu_usage_seconds_total", "t1")
+                .is_some()
+    });
+    let stats = support::fixture_json("stats_stream_false.json");
+    let n = |v: &serde_json::Value| v.as_f64().expect("number");
+    let c = |name: &str| s.container(name, "t1");
+    // From the plain answer of the first collection or the one-shot answer of a later one.
+    let one_shot = support::fixture_json("stats_one_shot.json");
+    let cpu = c("container_cpu_usage_seconds_total").expect("cpu seconds");
+    let stats = [&stats, &one_shot]
+        .into_iter()
+        .find(|v| cpu == n(&v["cpu_stats"]["cpu_usage"]["total_usage"]) / 1e9)
+        .unwrap_or_else(|| panic!("cpu seconds {cpu} from neither answer"))
+        .clone();
+    let usage = n(&stats["memory_stats"]["usage"]);
+    assert_eq!(c("container_memory_usage_bytes"), Some(usage));
+    assert_eq!(
+        c("container_memory_working_set_bytes"),
+        Some(usage - n(&stats["memory_stats"]["stats"]["total_inactive_file"]))
+    );
+    assert_eq!(
+        c("container_pids"),
+        Some(n(&stats["pids_stats"]["current"]))
+    );
+    let throttling = &stats["cpu_stats"]["throttling_data"];
+    assert_eq!(
+        c("container_cpu_cfs_periods_total"),
+        Some(n(&throttling["periods"]))
+    );
+    assert_eq!(
+        c("container_cpu_cfs_throttled_periods_total"),
+        Some(n(&throttling["throttled_periods"]))
+    );
+    for (family, field) in [
+        ("container_network_receive_bytes_total", "rx_bytes"),
+        ("container_network_receive_packets_total", "rx_packets"),
+        ("container_network_transmit_bytes_total", "tx_bytes"),
+        (
+            "container_network_receive_packets_dropped_total",
+            "rx_dropped",
+        ),
+    ] {
+        assert_eq!(
+            s.value(
+                family,
+                &[
+                    ("machine", "test-machine"),
+                    ("container", "t1"),
+                    ("interface", "eth0")
+                ]
+            ),
+            Some(n(&stats["networks"]["eth0"][field])),
+            "{family}"
+        );
+    }
+    assert_eq!(c("container_fs_reads_bytes_total"), Some(0.0));
+    assert_eq!(c("container_restarts"), Some(0.0));
+    assert_eq!(c("container_oom_killed"), Some(0.0));
+    let health = |container: &str, status: &str| {
+        s.value(
+            "container_health_status",
+            &[
+                ("machine", "test-machine"),
+                ("container", container),
+                ("status", status),
+            ],
+        )
+    };
+    assert_eq!(health("t1", "none"), Some(1.0));
+    assert_eq!(health("t1", "healthy"), Some(0.0));
+    assert_eq!(health("web-1", "unhealthy"), Some(1.0));
+    assert_eq!(health("web-1", "none"), Some(0.0));
+    assert_eq!(s.container("container_restarts", "web-1"), Some(4.0));
+    assert_eq!(s.container("container_oom_killed", "web-1"), Some(1.0));
+    let info = s.label_sets("container_info");
+    let web = info
+        .iter()
+        .find(|l| l.get("container").map(String::as_str) == Some("web-1"))
+        .expect("web-1's info");
+    assert_eq!(web["compose_project"], "shop");
+    assert_eq!(web["compose_service"], "web");
+    assert_eq!(web["image"], "testbox:latest");
+    assert_eq!(web["id"].len(), 64);
+    // No container label other than the two compose ones reaches a series.
+    assert_eq!(web.len(), 6, "{web:?}");
+
+    let kit = std::fs::read_to_string(format!(
+        "{}/monitoring/families.txt",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("monitoring/families.txt");
+    for family in kit
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        assert!(
+            s.text.contains(&format!("# TYPE {family} ")),
+            "{family} (monitoring/families.txt) is not exported"
+        );
+    }
+}

@@ -81,6 +81,11 @@ pub struct FakeContainer {
     pub(crate) env: Option<Vec<String>>,
     /// When not 0: the next logs reply is cut after this many bytes (then reset to 0).
     pub(crate) cut_next_logs: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    /// `State.Health.Status` of the inspect answer; `None`: no health check.
+    pub(crate) health: Option<String>,
+    /// `RestartCount` and `State.OOMKilled` of the inspect answer.
+    pub(crate) restarts: i64,
+    pub(crate) oom_killed: bool,
 }
 
 impl FakeContainer {
@@ -110,6 +115,9 @@ impl FakeContainer {
             stats_delay: std::time::Duration::ZERO,
             env: None,
             cut_next_logs: Default::default(),
+            health: None,
+            restarts: 0,
+            oom_killed: false,
         }
     }
 
@@ -167,6 +175,19 @@ impl FakeContainer {
     pub fn cut_first_logs_reply(self, bytes: usize) -> Self {
         self.cut_next_logs
             .store(bytes, std::sync::atomic::Ordering::SeqCst);
+        self
+    }
+
+    /// A health check in this state (`starting`, `healthy`, `unhealthy`).
+    pub fn health(mut self, status: &str) -> Self {
+        self.health = Some(status.to_string());
+        self
+    }
+
+    /// Restarted `count` times by its restart policy, the last exit an OOM kill or not.
+    pub fn restarted(mut self, count: i64, oom_killed: bool) -> Self {
+        self.restarts = count;
+        self.oom_killed = oom_killed;
         self
     }
 
@@ -302,6 +323,11 @@ impl FakeContainer {
         state["ExitCode"] = json!(if self.running { 0 } else { self.exit_code });
         state["StartedAt"] = json!(self.started_at);
         state["FinishedAt"] = json!(self.finished_at);
+        state["OOMKilled"] = json!(self.oom_killed);
+        if let Some(h) = &self.health {
+            state["Health"] = json!({"Status": h, "FailingStreak": 0, "Log": []});
+        }
+        v["RestartCount"] = json!(self.restarts);
         let host = &mut v["HostConfig"];
         host["NanoCpus"] = json!(self.nano_cpus);
         host["Memory"] = json!(self.memory);
