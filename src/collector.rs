@@ -46,8 +46,52 @@ pub enum CollectorError {
 impl CollectorError {
     /// True when the error comes from a setting the user can fix (exit code 2).
     pub fn is_setting(&self) -> bool {
-        !matches!(self, CollectorError::Metrics(_))
+        match self {
+            CollectorError::Metrics(_) => false,
+            CollectorError::Engine(e) => matches!(e, EngineError::Host { .. }),
+            _ => true,
+        }
     }
+}
+
+/// `--once`: one metrics collection of every watched container, and the exposition it gives (the
+/// collector's own families included). Writes no file; an engine that does not answer is an error.
+pub async fn collect_once(config: &Config) -> Result<Vec<u8>, CollectorError> {
+    let metrics = MetricsExporter::new(&config.machine_name)?.with_groups(config.metric_groups);
+    let mut containers = Containers::connect_once(
+        &config.docker_host,
+        config.max_concurrent_requests,
+        config.engine_timeout,
+    )
+    .await?
+    .with_cgroups(
+        config
+            .cgroup_root
+            .as_deref()
+            .and_then(crate::cgroup::Cgroups::open),
+    )
+    .with_filter(config.filter.clone());
+    let visit = containers.to_visit().await?;
+    let started = Instant::now();
+    let failures = collect_metrics(
+        &containers,
+        &visit,
+        &metrics,
+        config.max_concurrent_requests,
+        config.engine_timeout,
+    )
+    .await;
+    for (name, why) in &failures {
+        warn!("{name}: {why}");
+    }
+    metrics.on_collection(
+        Collection::Metrics,
+        started.elapsed().as_secs_f64(),
+        failures.is_empty(),
+        unix_now(),
+    );
+    metrics.on_loop_end(unix_now());
+    Ok(metrics.encode()?)
 }
 
 /// Reads the level mapping as the settings say, telling the user when the built-in one is used.
@@ -102,7 +146,7 @@ impl Collector {
                 config.container_retention.as_secs()
             );
         }
-        let metrics = MetricsExporter::new(&config.machine_name)?;
+        let metrics = MetricsExporter::new(&config.machine_name)?.with_groups(config.metric_groups);
         Collector::with_metrics(config, metrics)
     }
 
@@ -159,7 +203,9 @@ impl Collector {
             .cgroup_root
             .as_deref()
             .and_then(crate::cgroup::Cgroups::open);
-        let containers = containers.with_cgroups(cgroups);
+        let containers = containers
+            .with_cgroups(cgroups)
+            .with_filter(self.config.filter.clone());
         let port = self.config.metrics_exporter_port;
         let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
             .await

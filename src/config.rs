@@ -130,6 +130,33 @@ pub struct Args {
     /// instead of the engine's stats. Empty: always ask the engine.
     #[arg(long, env = "CGROUP_ROOT", default_value = "/sys/fs/cgroup")]
     pub cgroup_root: String,
+
+    /// Watch only containers whose name matches one of these comma-separated patterns (`*` is any
+    /// run of characters). Empty: every container.
+    #[arg(long, env = "INCLUDE_CONTAINERS", default_value = "")]
+    pub include_containers: String,
+
+    /// Leave out containers whose name matches one of these comma-separated patterns.
+    #[arg(long, env = "EXCLUDE_CONTAINERS", default_value = "")]
+    pub exclude_containers: String,
+
+    /// Watch only containers with this label: `key` or `key=value`.
+    #[arg(long, env = "INCLUDE_LABEL", default_value = "")]
+    pub include_label: String,
+
+    /// Leave out containers with this label: `key` or `key=value`. Any container can also opt out
+    /// with the label `container-metrics.ignore=true`.
+    #[arg(long, env = "EXCLUDE_LABEL", default_value = "")]
+    pub exclude_label: String,
+
+    /// Families beyond the reference ones to export: `all`, `none`, or a comma-separated list of
+    /// cpu, memory, network, io, state, info.
+    #[arg(long, env = "METRIC_GROUPS", default_value = "all")]
+    pub metric_groups: String,
+
+    /// Collect the metrics once, print the exposition to stdout and exit (no log files written).
+    #[arg(long)]
+    pub once: bool,
 }
 
 /// A setting that could not be used, named the way the user wrote it.
@@ -244,6 +271,12 @@ pub struct Config {
     pub run_as: Option<RunAs>,
     /// The host's cgroup tree to read stats from; `None`: ask the engine.
     pub cgroup_root: Option<PathBuf>,
+    /// Which containers are watched.
+    pub filter: crate::filter::Filter,
+    /// Which families beyond the reference ones are exported.
+    pub metric_groups: crate::metrics_exporter::MetricGroups,
+    /// Collect once, print, exit.
+    pub once: bool,
 }
 
 /// A numeric user and group the collector continues as after start-up.
@@ -258,6 +291,13 @@ pub struct RunAs {
 impl fmt::Display for RunAs {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}:{}", self.uid, self.gid)
+    }
+}
+
+fn label_text(l: &crate::filter::LabelMatch) -> String {
+    match &l.value {
+        Some(v) => format!("{}={v}", l.key),
+        None => l.key.clone(),
     }
 }
 
@@ -454,6 +494,12 @@ impl Config {
             "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
         )?;
         let run_as = parse_run_as(&args.run_as)?;
+        let metric_groups = crate::metrics_exporter::MetricGroups::parse(&args.metric_groups)
+            .ok_or_else(|| ConfigError::Invalid {
+                name: "METRIC_GROUPS",
+                value: args.metric_groups.clone(),
+                expected: "expected all, none, or a comma-separated list of cpu, memory, network, io, state, info",
+            })?;
         let log_levels_mapping = match args.log_levels_mapping_path {
             Some(p) if !p.as_os_str().is_empty() => MappingSource::File(p),
             _ => MappingSource::DefaultPath(PathBuf::from(DEFAULT_LOG_LEVELS_MAPPING_PATH)),
@@ -482,6 +528,14 @@ impl Config {
             cgroup_root: Some(args.cgroup_root.trim())
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
+            filter: crate::filter::Filter {
+                include: crate::filter::patterns(&args.include_containers),
+                exclude: crate::filter::patterns(&args.exclude_containers),
+                include_label: crate::filter::LabelMatch::parse(&args.include_label),
+                exclude_label: crate::filter::LabelMatch::parse(&args.exclude_label),
+            },
+            metric_groups,
+            once: args.once,
         })
     }
 
@@ -553,6 +607,23 @@ impl Config {
                     .as_ref()
                     .map_or_else(String::new, |p| p.display().to_string()),
             ),
+            ("INCLUDE_CONTAINERS", self.filter.include.join(",")),
+            ("EXCLUDE_CONTAINERS", self.filter.exclude.join(",")),
+            (
+                "INCLUDE_LABEL",
+                self.filter
+                    .include_label
+                    .as_ref()
+                    .map_or_else(String::new, label_text),
+            ),
+            (
+                "EXCLUDE_LABEL",
+                self.filter
+                    .exclude_label
+                    .as_ref()
+                    .map_or_else(String::new, label_text),
+            ),
+            ("METRIC_GROUPS", self.metric_groups.to_string()),
             (
                 "RUN_AS",
                 self.run_as

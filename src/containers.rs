@@ -20,6 +20,7 @@ use tokio::sync::{watch, Semaphore};
 use tracing::{debug, error, info};
 
 use crate::cgroup::{self, CgroupStats, Cgroups};
+use crate::filter::Filter;
 use crate::metrics_exporter::{ContainerInfo, ContainerMetrics};
 use crate::stats::{self, CpuSample};
 
@@ -131,6 +132,8 @@ pub struct Containers {
     cgroup_samples: Mutex<HashMap<String, CpuSample>>,
     /// What inspect said, per container id, while stats come from the cgroup files.
     inspected: Mutex<HashMap<String, Inspected>>,
+    /// Which containers are watched.
+    filter: Filter,
 }
 
 /// The values of an inspect answer the metrics need.
@@ -213,6 +216,7 @@ impl Containers {
             cgroups: None,
             cgroup_samples: Mutex::new(HashMap::new()),
             inspected: Mutex::new(HashMap::new()),
+            filter: Filter::default(),
         }
     }
 
@@ -220,6 +224,12 @@ impl Containers {
     /// every container when `None`) keep asking the engine.
     pub fn with_cgroups(mut self, cgroups: Option<Cgroups>) -> Containers {
         self.cgroups = cgroups;
+        self
+    }
+
+    /// Watches only the containers `filter` lets through.
+    pub fn with_filter(mut self, filter: Filter) -> Containers {
+        self.filter = filter;
         self
     }
 
@@ -277,6 +287,22 @@ impl Containers {
         }
     }
 
+    /// Connects once (for `--once`): an engine that does not answer is an error, not a retry.
+    pub async fn connect_once(
+        docker_host: &str,
+        max_concurrent_requests: usize,
+        timeout: Duration,
+    ) -> Result<Containers, EngineError> {
+        let client = Docker::connect_with_host(docker_host)
+            .map_err(|source| EngineError::Host {
+                host: docker_host.to_string(),
+                source,
+            })?
+            .with_timeout(timeout);
+        let docker = client.negotiate_version().await?;
+        Ok(Containers::new(docker, max_concurrent_requests))
+    }
+
     /// The engine client.
     pub fn docker(&self) -> &Docker {
         &self.docker
@@ -295,6 +321,7 @@ impl Containers {
                 .await?
         };
         let mut running = HashMap::with_capacity(listed.len());
+        let no_labels = HashMap::new();
         for summary in listed {
             let Some(id) = summary.id else { continue };
             let name = summary
@@ -302,6 +329,12 @@ impl Containers {
                 .and_then(|names| names.into_iter().next())
                 .map(|n| n.trim_start_matches('/').to_string())
                 .unwrap_or_else(|| id.chars().take(12).collect());
+            if !self
+                .filter
+                .watches(&name, summary.labels.as_ref().unwrap_or(&no_labels))
+            {
+                continue;
+            }
             running.insert(
                 id.clone(),
                 ContainerRef {

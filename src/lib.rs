@@ -31,6 +31,7 @@ pub mod config;
 pub mod console;
 pub mod containers;
 pub mod cursor;
+pub mod filter;
 pub mod http;
 pub mod levels;
 pub mod logs_exporter;

@@ -101,6 +101,33 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if config.once {
+        let code = runtime.block_on(async {
+            match container_metrics::collector::collect_once(&config).await {
+                Ok(text) => {
+                    use std::io::Write as _;
+                    let mut out = std::io::stdout().lock();
+                    match out.write_all(&text).and_then(|()| out.flush()) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => {
+                            tracing::error!("cannot write the exposition: {e}");
+                            ExitCode::FAILURE
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("{e}");
+                    if e.is_setting() {
+                        ExitCode::from(2)
+                    } else {
+                        ExitCode::FAILURE
+                    }
+                }
+            }
+        });
+        runtime.shutdown_background();
+        return code;
+    }
     let code = runtime.block_on(async {
         let (stop, shutdown) = watch::channel(false);
         tokio::spawn(forward_signals(stop));

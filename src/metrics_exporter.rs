@@ -31,6 +31,100 @@ pub struct ContainerInfo {
     pub health: Option<String>,
 }
 
+/// Which families beyond the reference ones are exported (METRIC_GROUPS).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricGroups {
+    /// container_cpu_usage_seconds_total, container_cpu_cfs_*.
+    pub cpu: bool,
+    /// container_memory_usage_bytes, container_memory_working_set_bytes.
+    pub memory: bool,
+    /// container_network_*.
+    pub network: bool,
+    /// container_fs_reads_bytes_total, container_fs_writes_bytes_total.
+    pub io: bool,
+    /// container_pids, container_restarts, container_oom_killed, container_health_status,
+    /// container_exit_code.
+    pub state: bool,
+    /// container_info.
+    pub info: bool,
+}
+
+impl Default for MetricGroups {
+    fn default() -> Self {
+        MetricGroups::ALL
+    }
+}
+
+impl MetricGroups {
+    /// Every group.
+    pub const ALL: MetricGroups = MetricGroups {
+        cpu: true,
+        memory: true,
+        network: true,
+        io: true,
+        state: true,
+        info: true,
+    };
+    const NAMES: [&'static str; 6] = ["cpu", "memory", "network", "io", "state", "info"];
+
+    /// `all`, `none`, or a comma-separated list of group names; `None` for an unknown name.
+    pub fn parse(text: &str) -> Option<MetricGroups> {
+        let text = text.trim();
+        match text {
+            "all" | "" => return Some(MetricGroups::ALL),
+            "none" => return Some(MetricGroups::from_fn(|_| false)),
+            _ => {}
+        }
+        let names: Vec<&str> = text
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if names.iter().any(|n| !MetricGroups::NAMES.contains(n)) {
+            return None;
+        }
+        Some(MetricGroups::from_fn(|g| names.contains(&g)))
+    }
+
+    fn from_fn(on: impl Fn(&str) -> bool) -> MetricGroups {
+        MetricGroups {
+            cpu: on("cpu"),
+            memory: on("memory"),
+            network: on("network"),
+            io: on("io"),
+            state: on("state"),
+            info: on("info"),
+        }
+    }
+
+    fn flags(&self) -> [bool; 6] {
+        [
+            self.cpu,
+            self.memory,
+            self.network,
+            self.io,
+            self.state,
+            self.info,
+        ]
+    }
+}
+
+impl std::fmt::Display for MetricGroups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let on: Vec<&str> = MetricGroups::NAMES
+            .iter()
+            .zip(self.flags())
+            .filter(|(_, on)| *on)
+            .map(|(n, _)| *n)
+            .collect();
+        match on.len() {
+            0 => f.write_str("none"),
+            6 => f.write_str("all"),
+            _ => f.write_str(&on.join(",")),
+        }
+    }
+}
+
 /// The health states `container_health_status` has a series for.
 pub const HEALTH_STATES: [&str; 4] = ["starting", "healthy", "unhealthy", "none"];
 
@@ -109,6 +203,7 @@ pub struct MetricsExporter {
     /// Per container, the label values of its series whose extra labels vary (interfaces, info), so
     /// they can be removed with it.
     labelled: Arc<Mutex<HashMap<String, Labelled>>>,
+    groups: MetricGroups,
 }
 
 #[derive(Debug, Default)]
@@ -424,7 +519,14 @@ impl MetricsExporter {
             exit_code,
             info,
             labelled: Arc::default(),
+            groups: MetricGroups::ALL,
         })
+    }
+
+    /// Exports only these groups of the families beyond the reference ones.
+    pub fn with_groups(mut self, groups: MetricGroups) -> MetricsExporter {
+        self.groups = groups;
+        self
     }
 
     /// The registry holding the families.
@@ -436,7 +538,9 @@ impl MetricsExporter {
     pub fn on_container_metrics(&self, container: &str, m: &ContainerMetrics) {
         let labels = [self.machine.as_str(), container];
         if let Some(code) = m.exited {
-            self.exit_code.with_label_values(&labels).set(code as f64);
+            if self.groups.state {
+                self.exit_code.with_label_values(&labels).set(code as f64);
+            }
             self.on_inspect(container, &m.info);
             return;
         }
@@ -467,11 +571,12 @@ impl MetricsExporter {
     /// The families from the stats beyond the reference ones.
     fn on_extras(&self, container: &str, m: &ContainerMetrics) {
         let labels = [self.machine.as_str(), container];
-        if let Some(s) = m.cpu_seconds {
+        let g = self.groups;
+        let x = &m.extras;
+        if let Some(s) = m.cpu_seconds.filter(|_| g.cpu) {
             set_counter_f64(&self.cpu_seconds.with_label_values(&labels), s);
         }
-        let x = &m.extras;
-        if let Some(t) = x.throttling.filter(|t| t.periods > 0) {
+        if let Some(t) = x.throttling.filter(|t| g.cpu && t.periods > 0) {
             set_counter_u64(&self.cfs_periods.with_label_values(&labels), t.periods);
             set_counter_u64(
                 &self.cfs_throttled_periods.with_label_values(&labels),
@@ -482,30 +587,33 @@ impl MetricsExporter {
                 t.throttled_ns as f64 / 1e9,
             );
         }
-        self.memory_usage
-            .with_label_values(&labels)
-            .set(m.memory_used as f64);
-        if let Some(inactive) = x.inactive_file {
+        if g.memory {
+            self.memory_usage
+                .with_label_values(&labels)
+                .set(m.memory_used as f64);
+        }
+        if let Some(inactive) = x.inactive_file.filter(|_| g.memory) {
             self.working_set
                 .with_label_values(&labels)
                 .set(m.memory_used.saturating_sub(inactive) as f64);
         }
-        if let Some(p) = x.pids {
+        if let Some(p) = x.pids.filter(|_| g.state) {
             self.pids.with_label_values(&labels).set(p as f64);
         }
-        for i in &x.interfaces {
+        let interfaces = if g.network { &x.interfaces[..] } else { &[] };
+        for i in interfaces {
             let l = [self.machine.as_str(), container, i.name.as_str()];
             for (family, value) in self.network.iter().zip(i.rx.iter().chain(i.tx.iter())) {
                 set_counter_u64(&family.with_label_values(&l), *value);
             }
         }
-        if let Some((read, written)) = x.io_bytes {
+        if let Some((read, written)) = x.io_bytes.filter(|_| g.io) {
             set_counter_u64(&self.fs_reads.with_label_values(&labels), read);
             set_counter_u64(&self.fs_writes.with_label_values(&labels), written);
         }
         let mut labelled = self.labelled.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = labelled.entry(container.to_string()).or_default();
-        for i in &x.interfaces {
+        for i in interfaces {
             if !entry.interfaces.contains(&i.name) {
                 entry.interfaces.push(i.name.clone());
             }
@@ -514,6 +622,15 @@ impl MetricsExporter {
 
     /// The families from inspect: restarts, OOM kill, health, info.
     fn on_inspect(&self, container: &str, info: &ContainerInfo) {
+        if self.groups.state {
+            self.on_state(container, info);
+        }
+        if self.groups.info && !info.id.is_empty() {
+            self.on_info(container, info);
+        }
+    }
+
+    fn on_state(&self, container: &str, info: &ContainerInfo) {
         let labels = [self.machine.as_str(), container];
         if let Some(n) = info.restart_count {
             self.restart_count.with_label_values(&labels).set(n as f64);
@@ -529,9 +646,9 @@ impl MetricsExporter {
                 .with_label_values(&[self.machine.as_str(), container, s])
                 .set(if s == state { 1.0 } else { 0.0 });
         }
-        if info.id.is_empty() {
-            return;
-        }
+    }
+
+    fn on_info(&self, container: &str, info: &ContainerInfo) {
         let values = [
             info.id.clone(),
             info.image.clone(),

@@ -7,7 +7,7 @@ mod support;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use harness::{base_env, unix_now, Collector};
+use harness::{base_env, unix_now, Collector, Scrape};
 use support::{FakeContainer, FakeEngine, LogEntry, StatsReply, Stream};
 
 /// The fake engine lives on a runtime of its own, so the tests can block while it answers.
@@ -686,4 +686,119 @@ fn families_beyond_the_reference_from_recorded_answers() {
             "{family} (monitoring/families.txt) is not exported"
         );
     }
+}
+
+/// `container-metrics --once` with the test settings and `extra`: (exit code, stdout, stderr).
+fn run_once(engine: &str, root: &std::path::Path, extra: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("container-metrics"));
+    cmd.arg("--once").current_dir(root);
+    for (k, v) in base_env(engine, root) {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("the binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// `--once` prints one collection's exposition and exits 0, writing no file; with the engine away it
+/// fails with one line and exit code 1.
+#[test]
+fn once_prints_the_exposition_and_exits() {
+    let engine = start_engine();
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    engine.add_container(FakeContainer::new("web-1"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, out, err) = run_once(&engine.uri(), dir.path(), &[]);
+    assert_eq!(code, 0, "stderr: {err}");
+    let s = Scrape::parse(&out);
+    for c in ["t1", "web-1"] {
+        assert!(
+            s.container("container_max_memory_bytes", c).is_some(),
+            "{c} in\n{out}"
+        );
+    }
+    assert!(s
+        .value(
+            "collector_up_timestamp_seconds",
+            &[("machine", "test-machine")]
+        )
+        .is_some());
+    assert!(
+        !dir.path().join("logs").exists(),
+        "--once writes no log file"
+    );
+    assert!(!dir.path().join("last-metrics-collected-at.txt").exists());
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let port = closed.local_addr().expect("addr").port();
+    drop(closed);
+    let (code, out, err) = run_once(&format!("tcp://127.0.0.1:{port}"), dir.path(), &[]);
+    assert_eq!(code, 1, "stdout: {out}\nstderr: {err}");
+    assert!(out.is_empty());
+    let errors: Vec<&str> = err.lines().filter(|l| l.contains("[ERROR]")).collect();
+    assert_eq!(errors.len(), 1, "{err}");
+}
+
+/// Include and exclude by name pattern and by label, the opt-out label, and METRIC_GROUPS.
+#[test]
+fn filters_and_metric_groups() {
+    let engine = start_engine();
+    for name in ["web-1", "web-2", "web-canary", "db"] {
+        engine.add_container(FakeContainer::new(name));
+    }
+    engine.add_container(FakeContainer::new("web-3").label("container-metrics.ignore", "true"));
+    engine.add_container(FakeContainer::new("web-4").label("env", "test"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let watched = |extra: &[(&str, &str)]| -> Vec<String> {
+        let (code, out, err) = run_once(&engine.uri(), dir.path(), extra);
+        assert_eq!(code, 0, "{err}");
+        let mut names: Vec<String> = Scrape::parse(&out)
+            .label_sets("container_max_memory_bytes")
+            .into_iter()
+            .filter_map(|l| l.get("container").cloned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        watched(&[]),
+        ["db", "web-1", "web-2", "web-4", "web-canary"],
+        "all but the one opting out"
+    );
+    assert_eq!(
+        watched(&[
+            ("INCLUDE_CONTAINERS", "web-*"),
+            ("EXCLUDE_CONTAINERS", "*-canary"),
+            ("EXCLUDE_LABEL", "env=test"),
+        ]),
+        ["web-1", "web-2"]
+    );
+    assert_eq!(watched(&[("INCLUDE_LABEL", "env")]), ["web-4"]);
+
+    let (_, out, _) = run_once(&engine.uri(), dir.path(), &[("METRIC_GROUPS", "cpu,info")]);
+    assert!(out.contains("# TYPE container_cpu_usage_seconds_total counter"));
+    assert!(out.contains("container_info{"));
+    for off in [
+        "container_network_receive_bytes_total",
+        "container_memory_working_set_bytes",
+        "container_pids",
+    ] {
+        assert!(!out.contains(&format!("\n{off}{{")), "{off} is off");
+    }
+    let (_, out, _) = run_once(&engine.uri(), dir.path(), &[("METRIC_GROUPS", "none")]);
+    assert!(
+        out.contains("container_cpu_usage_percent{"),
+        "the reference families stay"
+    );
+    assert!(!out.contains("container_info{"));
+    let (code, _, err) = run_once(&engine.uri(), dir.path(), &[("METRIC_GROUPS", "cpu,disk")]);
+    assert_eq!(code, 2);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("METRIC_GROUPS"), "{err}");
 }
