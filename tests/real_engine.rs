@@ -665,3 +665,132 @@ fn cgroup_files_and_engine_stats_agree() {
 fn crate_cgroups() -> Option<container_metrics::cgroup::Cgroups> {
     container_metrics::cgroup::Cgroups::open(std::path::Path::new("/sys/fs/cgroup"))
 }
+
+/// The families beyond the reference ones on a real engine: limits, CPU time and throttling, working
+/// set, pids, network traffic, health checks, and a container killed for memory again and again by
+/// its restart policy until it stays down (restarts, OOM kill, exit code). Stats from the engine
+/// (CGROUP_ROOT empty), which fills network and throttling too.
+#[test]
+fn families_beyond_the_reference_on_a_real_engine() {
+    if !engine_available("families_beyond_the_reference_on_a_real_engine") {
+        return;
+    }
+    let _engine = sharing_the_engine();
+    let limited = Container::run(
+        "limited",
+        &["--cpus", "0.5", "--memory", "64m"],
+        "ping -c 5 -i 0.2 172.17.0.1 >/dev/null 2>&1; while :; do :; done",
+    );
+    let healthy = Container::run(
+        "healthy",
+        &["--health-cmd", "true", "--health-interval", "1s"],
+        "sleep 1000",
+    );
+    let unhealthy = Container::run(
+        "unhealthy",
+        &[
+            "--health-cmd",
+            "false",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
+        "sleep 1000",
+    );
+    let oom = Container::run(
+        "oom",
+        &[
+            "--memory",
+            "16m",
+            "--memory-swap",
+            "16m",
+            "--restart",
+            "on-failure:2",
+        ],
+        "sleep 2; a=xxxxxxxxxxxxxxxx; while :; do a=$a$a; done",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(
+        dir.path(),
+        &[
+            ("METRICS_COLLECTION_INTERVAL", "1"),
+            ("LOGS_COLLECTION_INTERVAL", "1"),
+            ("CGROUP_ROOT", ""),
+        ],
+    );
+    let health = |s: &Scrape, c: &Container, status: &str| {
+        s.value(
+            "container_health_status",
+            &[
+                ("machine", "test-machine"),
+                ("container", &c.name),
+                ("status", status),
+            ],
+        )
+    };
+    let rx = |s: &Scrape| {
+        s.value(
+            "container_network_transmit_packets_total",
+            &[
+                ("machine", "test-machine"),
+                ("container", &limited.name),
+                ("interface", "eth0"),
+            ],
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let s = loop {
+        let s = collector.scrape();
+        let done = health(&s, &healthy, "healthy") == Some(1.0)
+            && health(&s, &unhealthy, "unhealthy") == Some(1.0)
+            && rx(&s).is_some_and(|p| p >= 5.0)
+            && s.container("container_cpu_cfs_throttled_periods_total", &limited.name)
+                .is_some_and(|t| t > 0.0)
+            && s.container("container_exit_code", &oom.name).is_some();
+        if done {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not every family showed within 90 s; scrape:\n{}",
+            s.text
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let c = |name: &str, who: &Container| s.container(name, &who.name);
+    assert_eq!(
+        c("container_max_memory_bytes", &limited),
+        Some(64.0 * 1024.0 * 1024.0)
+    );
+    let usage = c("container_memory_usage_bytes", &limited).expect("usage");
+    let working = c("container_memory_working_set_bytes", &limited).expect("working set");
+    assert!(working > 0.0 && working <= usage, "{working} of {usage}");
+    assert!(c("container_pids", &limited).is_some_and(|p| p >= 1.0));
+    assert!(c("container_cpu_usage_seconds_total", &limited).is_some_and(|v| v > 0.0));
+    assert!(c("container_cpu_cfs_periods_total", &limited).is_some_and(|v| v > 0.0));
+    assert_eq!(health(&s, &limited, "none"), Some(1.0), "no health check");
+    assert_eq!(health(&s, &healthy, "unhealthy"), Some(0.0));
+    // The OOM container: killed (137), restarted twice by its policy, then left down.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let s = loop {
+        let s = collector.scrape();
+        if s.container("container_restarts", &oom.name) == Some(2.0)
+            && oom.inspect("{{.State.Running}}") == "false"
+            && s.container("container_exit_code", &oom.name) == Some(137.0)
+        {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "the OOM container:\n{}", s.text);
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(s.container("container_oom_killed", &oom.name), Some(1.0));
+    assert_eq!(oom.inspect("{{.State.OOMKilled}}"), "true");
+    let info = s.label_sets("container_info");
+    let mine = info
+        .iter()
+        .find(|l| l.get("container") == Some(&limited.name))
+        .expect("info of the limited container");
+    assert_eq!(mine["image"], "testbox:latest");
+    assert_eq!(mine["id"], limited.inspect("{{.Id}}"));
+}
