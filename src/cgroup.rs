@@ -20,6 +20,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::stats::Throttling;
+
 /// Which cgroup hierarchy the host uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -42,6 +44,11 @@ pub struct CgroupStats {
     pub inactive_file: u64,
     /// Processes and threads, when the pids controller is there.
     pub pids: Option<u64>,
+    /// CFS throttling (`cpu.stat`), when the cpu controller is there.
+    pub throttling: Option<Throttling>,
+    /// Bytes read and written, summed over devices (`io.stat` on v2,
+    /// `blkio.throttle.io_service_bytes_recursive` on v1).
+    pub io_bytes: Option<(u64, u64)>,
 }
 
 /// The host's cgroup tree.
@@ -107,12 +114,17 @@ impl Cgroups {
                 let inactive_file =
                     stat_value(&read(&dir.join("memory.stat"))?, "inactive_file").unwrap_or(0);
                 let pids = read(&dir.join("pids.current")).and_then(|t| number(&t));
+                let cpu_stat = read(&dir.join("cpu.stat")).unwrap_or_default();
+                let throttling = throttling(&cpu_stat, "throttled_usec", 1000);
+                let io_bytes = read(&dir.join("io.stat")).map(|t| io_stat_v2(&t));
                 Some(CgroupStats {
                     cpu_ns: cpu_us.saturating_mul(1000),
                     memory_usage,
                     memory_limit,
                     inactive_file,
                     pids,
+                    throttling,
+                    io_bytes,
                 })
             }
             Version::V1 => {
@@ -131,12 +143,22 @@ impl Cgroups {
                     .container_dir(&self.root.join("pids"), id)
                     .and_then(|d| read(&d.join("pids.current")))
                     .and_then(|t| number(&t));
+                let throttling = self
+                    .container_dir(&self.root.join("cpu"), id)
+                    .and_then(|d| read(&d.join("cpu.stat")))
+                    .and_then(|t| throttling(&t, "throttled_time", 1));
+                let io_bytes = self
+                    .container_dir(&self.root.join("blkio"), id)
+                    .and_then(|d| read(&d.join("blkio.throttle.io_service_bytes_recursive")))
+                    .map(|t| io_service_bytes_v1(&t));
                 Some(CgroupStats {
                     cpu_ns,
                     memory_usage,
                     memory_limit,
                     inactive_file,
                     pids,
+                    throttling,
+                    io_bytes,
                 })
             }
         }
@@ -168,6 +190,56 @@ fn stat_value(text: &str, key: &str) -> Option<u64> {
         let (k, v) = line.split_once(' ')?;
         (k == key).then(|| v.trim().parse().ok()).flatten()
     })
+}
+
+/// `nr_periods`, `nr_throttled` and the throttled time of a `cpu.stat` (`time_key` in units of
+/// `to_ns` nanoseconds).
+fn throttling(cpu_stat: &str, time_key: &str, to_ns: u64) -> Option<Throttling> {
+    Some(Throttling {
+        periods: stat_value(cpu_stat, "nr_periods")?,
+        throttled_periods: stat_value(cpu_stat, "nr_throttled")?,
+        throttled_ns: stat_value(cpu_stat, time_key)?.saturating_mul(to_ns),
+    })
+}
+
+/// v1 `blkio.throttle.io_service_bytes_recursive`: lines `8:0 Read 4096`; summed over devices.
+fn io_service_bytes_v1(text: &str) -> (u64, u64) {
+    let mut sum = (0u64, 0u64);
+    for line in text.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(_device), Some(op), Some(value)) = (fields.next(), fields.next(), fields.next())
+        else {
+            continue;
+        };
+        let Ok(value) = value.parse::<u64>() else {
+            continue;
+        };
+        match op {
+            "Read" => sum.0 = sum.0.saturating_add(value),
+            "Write" => sum.1 = sum.1.saturating_add(value),
+            _ => {}
+        }
+    }
+    sum
+}
+
+/// v2 `io.stat`: lines `8:0 rbytes=4096 wbytes=0 rios=1 ...`; summed over devices.
+fn io_stat_v2(text: &str) -> (u64, u64) {
+    let mut sum = (0u64, 0u64);
+    for field in text.split_whitespace() {
+        let Some((key, value)) = field.split_once('=') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<u64>() else {
+            continue;
+        };
+        match key {
+            "rbytes" => sum.0 = sum.0.saturating_add(value),
+            "wbytes" => sum.1 = sum.1.saturating_add(value),
+            _ => {}
+        }
+    }
+    sum
 }
 
 /// `MemTotal` of `/proc/meminfo`, in bytes.
@@ -218,6 +290,16 @@ mod tests {
             "52881223\n",
         );
         write(&root.join("pids/docker").join(ID), "pids.current", "3\n");
+        write(
+            &root.join("cpu/docker").join(ID),
+            "cpu.stat",
+            "nr_periods 470\nnr_throttled 12\nthrottled_time 345000000\nnr_bursts 0\nburst_time 0\n",
+        );
+        write(
+            &root.join("blkio/docker").join(ID),
+            "blkio.throttle.io_service_bytes_recursive",
+            "8:0 Read 4096\n8:0 Write 8192\n8:0 Sync 12288\n8:0 Total 12288\n8:16 Read 1\n8:16 Write 2\nTotal 12291\n",
+        );
     }
 
     /// A v2 tree with the systemd driver's layout.
@@ -227,7 +309,7 @@ mod tests {
         write(
             &dir,
             "cpu.stat",
-            "usage_usec 52881\nuser_usec 30000\nsystem_usec 22881\nnr_periods 0\nnr_throttled 0\nthrottled_usec 0\n",
+            "usage_usec 52881\nuser_usec 30000\nsystem_usec 22881\nnr_periods 40\nnr_throttled 3\nthrottled_usec 1500\n",
         );
         write(&dir, "memory.current", "2371584\n");
         write(&dir, "memory.max", max);
@@ -237,6 +319,11 @@ mod tests {
             "anon 110592\nfile 405504\nactive_file 135168\ninactive_file 270336\n",
         );
         write(&dir, "pids.current", "3\n");
+        write(
+            &dir,
+            "io.stat",
+            "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n259:0 rbytes=1 wbytes=2 rios=1 wios=1\n",
+        );
     }
 
     #[test]
@@ -253,6 +340,12 @@ mod tests {
                 memory_limit: 67_108_864,
                 inactive_file: 270_336,
                 pids: Some(3),
+                throttling: Some(Throttling {
+                    periods: 470,
+                    throttled_periods: 12,
+                    throttled_ns: 345_000_000,
+                }),
+                io_bytes: Some((4097, 8194)),
             })
         );
         assert_eq!(cg.read("0000"), None, "another container");
@@ -279,6 +372,15 @@ mod tests {
         assert_eq!(s.memory_limit, host_memory().unwrap());
         assert_eq!(s.inactive_file, 270_336);
         assert_eq!(s.pids, Some(3));
+        assert_eq!(
+            s.throttling,
+            Some(Throttling {
+                periods: 40,
+                throttled_periods: 3,
+                throttled_ns: 1_500_000,
+            })
+        );
+        assert_eq!(s.io_bytes, Some((4097, 8194)));
     }
 
     #[test]

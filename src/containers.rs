@@ -588,7 +588,9 @@ impl Containers {
             extras: stats::Extras {
                 inactive_file: Some(reading.inactive_file),
                 pids: reading.pids,
-                ..Default::default()
+                throttling: reading.throttling,
+                io_bytes: reading.io_bytes,
+                interfaces: Vec::new(),
             },
             info: ContainerInfo::default(),
             exited: None,

@@ -659,6 +659,21 @@ fn cgroup_files_and_engine_stats_agree() {
         "CPU: files {fc:.4} vs engine {ec:.4} ({files:?} / {engine:?})"
     );
     assert!((0.3..=0.6).contains(&fc), "about half a core: {fc}");
+    // The families beyond the reference ones that the cgroup files give.
+    let s = from_files.scrape();
+    for family in [
+        "container_cpu_usage_seconds_total",
+        "container_cpu_cfs_periods_total",
+        "container_memory_working_set_bytes",
+        "container_pids",
+        "container_fs_reads_bytes_total",
+    ] {
+        assert!(
+            s.container(family, &burner.name).is_some(),
+            "{family} from the cgroup files:\n{}",
+            s.text
+        );
+    }
 }
 
 /// The host's cgroup tree as the collector would open it.
