@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# What the collector costs the real Docker Engine (needs scripts/engine.sh: dockerd and testbox:latest).
+#
+# 1. The two stats paths with CONTAINERS idle containers (default 100): the release collector with
+#    metrics and logs every 10 s, once asking the engine for stats (CGROUP_ROOT empty) and once reading
+#    the host's cgroup files (CGROUP_ROOT=/sys/fs/cgroup), WINDOW seconds each (default 60). Prints the
+#    wall time of a metrics collection (collector_collection_duration_seconds) and dockerd's CPU seconds
+#    per tick.
+# 2. Reading logs: a container whose log holds 2,000,000 lines (about 300 MB in the json-file driver) and
+#    then logs a line a second. dockerd's CPU over WINDOW seconds while nobody reads, while
+#    `logs?since=<now-1s>` is asked every 5 s (polling, what the collector does), and while one
+#    `logs?follow=1&since=<now>` stream stays open.
+#
+#   scripts/bench-engine.sh [CONTAINERS] [WINDOW]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+containers=${1:-100}
+window=${2:-60}
+DOCKER=docker
+[ -x /usr/bin/docker ] && DOCKER=/usr/bin/docker
+hz=$(getconf CLK_TCK)
+say() { printf 'bench-engine: %s\n' "$*" >&2; }
+
+bash scripts/engine.sh >/dev/null
+cargo build --release --locked --quiet
+dockerd_pid=$(pidof dockerd)
+ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+prefix="bench-engine-$$"
+cleanup() {
+  kill "${collector:-}" "${follower:-}" 2>/dev/null || true
+  "$DOCKER" ps -aq --filter "name=$prefix" | xargs -r "$DOCKER" rm -f >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
+
+say "starting $containers idle containers"
+for i in $(seq 1 "$containers"); do
+  "$DOCKER" run -d --name "$prefix-idle-$i" testbox:latest sleep 100000 >/dev/null
+done
+
+echo "| stats from | containers | metrics collection (wall) | dockerd CPU-s per 10 s tick |"
+echo "|---|---|---|---|"
+for root in "" /sys/fs/cgroup; do
+  work=$(mktemp -d /tmp/bench-engine.XXXXXX)
+  port=$(free_port)
+  CGROUP_ROOT="$root" LOGS_DIR="$work/logs" METRICS_EXPORTER_PORT="$port" \
+    METRICS_EXPORTER_ADDRESS=127.0.0.1 METRICS_COLLECTION_INTERVAL=10 LOGS_COLLECTION_INTERVAL=10 \
+    LAST_METRICS_COLLECTED_AT_FILE="$work/lm" LAST_LOGS_COLLECTED_AT_FILE="$work/ll" LOG_LEVEL=warning \
+    target/release/container-metrics 2>"$work/collector.log" &
+  collector=$!
+  sleep 15 # the first collections (a new container's first CPU figure takes two readings)
+  t0=$(ticks "$dockerd_pid"); s0=$(date +%s%N)
+  sleep "$window"
+  t1=$(ticks "$dockerd_pid"); s1=$(date +%s%N)
+  took=$(curl -fsS "127.0.0.1:$port/metrics" | awk '$1 ~ /^collector_collection_duration_seconds\{kind="metrics"/ {print $2}')
+  kill "$collector"; wait "$collector" 2>/dev/null || true; collector=""
+  awk -v r="${root:-the engine}" -v n="$containers" -v took="$took" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+    -v s0="$s0" -v s1="$s1" 'BEGIN {
+      ticks = (s1 - s0) / 1e9 / 10
+      printf "| %s | %d | %.3f s | %.3f |\n", r, n, took, (t1 - t0) / hz / ticks }'
+  rm -rf "$work"
+done
+"$DOCKER" ps -aq --filter "name=$prefix-idle" | xargs -r "$DOCKER" rm -f >/dev/null
+
+say "filling a container's log with 2,000,000 lines"
+big="$prefix-big"
+"$DOCKER" run -d --name "$big" testbox:latest sh -c \
+  'yes "$(printf "%090d" 0)" | head -n 2000000; while :; do echo tick; sleep 1; done' >/dev/null
+for _ in $(seq 1 600); do
+  "$DOCKER" logs --tail 1 "$big" 2>/dev/null | grep -q tick && break
+  sleep 1
+done
+log_path=$("$DOCKER" inspect -f '{{.LogPath}}' "$big")
+size=$(stat -c %s "$log_path")
+sock=/var/run/docker.sock
+api="http://docker/containers/$big/logs?stdout=1&stderr=1&timestamps=1"
+
+measure() { # label, then what runs during the window (a function name)
+  local t0 t1
+  t0=$(ticks "$dockerd_pid")
+  "$2"
+  t1=$(ticks "$dockerd_pid")
+  awk -v l="$1" -v t0="$t0" -v t1="$t1" -v hz="$hz" -v w="$window" -v size="$size" 'BEGIN {
+    printf "| %s | %.0f MB | %d s | %.2f |\n", l, size / 1e6, w, (t1 - t0) / hz }'
+}
+idle() { sleep "$window"; }
+polling() {
+  local end=$(( $(date +%s) + window ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    curl -fsS --unix-socket "$sock" -o /dev/null "$api&since=$(( $(date +%s) - 1 ))"
+    sleep 5
+  done
+}
+following() {
+  timeout "$window" curl -fsS --unix-socket "$sock" -o /dev/null "$api&follow=1&since=$(date +%s)" || true
+}
+echo
+echo "| reading the log | log file | window | dockerd CPU-s |"
+echo "|---|---|---|---|"
+measure "nobody reads" idle
+measure "polling: since=<now-1s> every 5 s" polling
+measure "one follow stream" following
