@@ -671,6 +671,42 @@ fn families_beyond_the_reference_from_recorded_answers() {
     // No container label other than the two compose ones reaches a series.
     assert_eq!(web.len(), 6, "{web:?}");
 
+    // The collector's own counts of what it wrote: t1's recorded lines, once.
+    let want = recorded_t1_lines();
+    let s = collector.wait_for_scrape("t1's lines written", |s| {
+        s.logs("t1", "info").unwrap_or(0.0)
+            + s.logs("t1", "warning").unwrap_or(0.0)
+            + s.logs("t1", "error").unwrap_or(0.0)
+            == want.len() as f64
+    });
+    let machine = [("machine", "test-machine")];
+    let bytes: usize = want.iter().map(|l| l.len() + 1).sum();
+    assert_eq!(
+        s.value("collector_log_lines_written_total", &machine),
+        Some(want.len() as f64)
+    );
+    assert_eq!(
+        s.value("collector_log_bytes_written_total", &machine),
+        Some(bytes as f64)
+    );
+    assert_eq!(
+        s.value(
+            "collector_engine_errors_total",
+            &[("machine", "test-machine"), ("kind", "status")]
+        ),
+        Some(0.0)
+    );
+    let last = s
+        .value(
+            "collector_last_success_timestamp_seconds",
+            &[("machine", "test-machine"), ("kind", "metrics")],
+        )
+        .expect("a clean metrics collection");
+    assert!(last >= unix_now() as f64 - 60.0);
+    assert!(s
+        .value("collector_series", &machine)
+        .is_some_and(|n| n > 50.0));
+
     let kit = std::fs::read_to_string(format!(
         "{}/monitoring/families.txt",
         env!("CARGO_MANIFEST_DIR")

@@ -784,6 +784,27 @@ fn families_beyond_the_reference_on_a_real_engine() {
     assert!(c("container_pids", &limited).is_some_and(|p| p >= 1.0));
     assert!(c("container_cpu_usage_seconds_total", &limited).is_some_and(|v| v > 0.0));
     assert!(c("container_cpu_cfs_periods_total", &limited).is_some_and(|v| v > 0.0));
+    assert!(c("container_cpu_cfs_throttled_seconds_total", &limited).is_some_and(|v| v > 0.0));
+    for family in [
+        "container_fs_reads_bytes_total",
+        "container_fs_writes_bytes_total",
+    ] {
+        assert!(c(family, &limited).is_some(), "{family}");
+    }
+    let eth0 = |family: &str| {
+        s.value(
+            family,
+            &[
+                ("machine", "test-machine"),
+                ("container", &limited.name),
+                ("interface", "eth0"),
+            ],
+        )
+    };
+    // Five pings out, five answers in.
+    assert!(eth0("container_network_transmit_bytes_total").is_some_and(|b| b >= 5.0 * 84.0));
+    assert!(eth0("container_network_receive_packets_total").is_some_and(|p| p >= 5.0));
+    assert_eq!(eth0("container_network_transmit_errors_total"), Some(0.0));
     assert_eq!(health(&s, &limited, "none"), Some(1.0), "no health check");
     assert_eq!(health(&s, &healthy, "unhealthy"), Some(0.0));
     // The OOM container: killed (137), restarted twice by its policy, then left down.
