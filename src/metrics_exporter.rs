@@ -7,6 +7,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prometheus::core::Collector;
 use prometheus::{CounterVec, Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
 
 use crate::levels::Level;
@@ -204,6 +205,10 @@ pub struct MetricsExporter {
     /// they can be removed with it.
     labelled: Arc<Mutex<HashMap<String, Labelled>>>,
     groups: MetricGroups,
+    /// Every family registered, for encoding one family at a time.
+    parts: Arc<Vec<Box<dyn Collector>>>,
+    /// The registry holds only `parts` (made by [`MetricsExporter::new`]).
+    own_registry: bool,
 }
 
 #[derive(Debug, Default)]
@@ -302,10 +307,17 @@ impl MetricsExporter {
     /// Families in a fresh registry that also carries the `process_*` families of this process.
     pub fn new(machine: &str) -> Result<MetricsExporter, MetricsError> {
         let registry = Registry::new();
-        registry.register(Box::new(
-            prometheus::process_collector::ProcessCollector::for_self(),
-        ))?;
-        MetricsExporter::with_registry(registry, machine)
+        let process = prometheus::process_collector::ProcessCollector::for_self;
+        registry.register(Box::new(process()))?;
+        let mut m = MetricsExporter::with_registry(registry, machine)?;
+        // Every family of this registry is known: encode them one at a time (see `encode`).
+        let mut parts = std::mem::take(&mut m.parts);
+        if let Some(list) = Arc::get_mut(&mut parts) {
+            list.push(Box::new(process()));
+        }
+        m.parts = parts;
+        m.own_registry = true;
+        Ok(m)
     }
 
     /// Families registered in a registry of the caller's (for programs that embed the collector).
@@ -313,9 +325,11 @@ impl MetricsExporter {
         registry: Registry,
         machine: &str,
     ) -> Result<MetricsExporter, MetricsError> {
+        let parts: std::cell::RefCell<Vec<Box<dyn Collector>>> = Default::default();
         let gauge = |name: &str, help: &str, labels: &[&str]| -> Result<GaugeVec, MetricsError> {
             let g = GaugeVec::new(Opts::new(name, help), labels)?;
             registry.register(Box::new(g.clone()))?;
+            parts.borrow_mut().push(Box::new(g.clone()));
             Ok(g)
         };
         let collector_up = gauge(
@@ -361,10 +375,12 @@ impl MetricsExporter {
             &["machine", "container", "level"],
         )?;
         registry.register(Box::new(logs.clone()))?;
+        parts.borrow_mut().push(Box::new(logs.clone()));
         let counter =
             |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, MetricsError> {
                 let c = IntCounterVec::new(Opts::new(name, help), labels)?;
                 registry.register(Box::new(c.clone()))?;
+                parts.borrow_mut().push(Box::new(c.clone()));
                 Ok(c)
             };
         let collection_duration = gauge(
@@ -400,6 +416,7 @@ impl MetricsExporter {
         let counter_f64 = |name: &str, help: &str| -> Result<CounterVec, MetricsError> {
             let c = CounterVec::new(Opts::new(name, help), CONTAINER_LABELS)?;
             registry.register(Box::new(c.clone()))?;
+            parts.borrow_mut().push(Box::new(c.clone()));
             Ok(c)
         };
         let cpu_seconds = counter_f64(
@@ -520,6 +537,8 @@ impl MetricsExporter {
             info,
             labelled: Arc::default(),
             groups: MetricGroups::ALL,
+            parts: Arc::new(parts.into_inner()),
+            own_registry: false,
         })
     }
 
@@ -800,13 +819,49 @@ impl MetricsExporter {
     }
 
     /// The text exposition (format 0.0.4) of every family in the registry.
+    ///
+    /// With a registry of its own, the families are gathered and encoded one at a time, so a scrape
+    /// of 1000 containers holds one family's copy at a time instead of every series' (the
+    /// registry's `gather` copies them all at once); the output is the same, families sorted by
+    /// name.
     pub fn encode(&self) -> Result<Vec<u8>, MetricsError> {
-        let families = self.registry.gather();
-        let samples: usize = families.iter().map(|f| f.get_metric().len()).sum();
-        let mut out = Vec::with_capacity(16 * 1024);
-        TextEncoder::new()
-            .encode(&families, &mut out)
-            .map_err(MetricsError::Encode)?;
+        let mut out = Vec::with_capacity(64 * 1024);
+        let encoder = TextEncoder::new();
+        let mut samples = 0usize;
+        if self.own_registry {
+            let mut order: Vec<(String, usize)> = self
+                .parts
+                .iter()
+                .enumerate()
+                .flat_map(|(i, c)| c.desc().into_iter().map(move |d| (d.fq_name.clone(), i)))
+                .collect();
+            order.sort();
+            order.dedup_by_key(|(_, i)| *i);
+            for (_, i) in order {
+                let mut families = self.parts[i].collect();
+                families.retain(|f| !f.get_metric().is_empty());
+                // As the registry does: series ordered by their label values.
+                for f in &mut families {
+                    f.mut_metric().sort_by(|a, b| {
+                        a.get_label()
+                            .iter()
+                            .map(|l| l.value())
+                            .cmp(b.get_label().iter().map(|l| l.value()))
+                    });
+                }
+                families.sort_by(|a, b| a.name().cmp(b.name()));
+                samples += families.iter().map(|f| f.get_metric().len()).sum::<usize>();
+                encoder
+                    .encode(&families, &mut out)
+                    .map_err(MetricsError::Encode)?;
+            }
+        } else {
+            let families = self.registry.gather();
+            samples = families.iter().map(|f| f.get_metric().len()).sum();
+            encoder
+                .encode(&families, &mut out)
+                .map_err(MetricsError::Encode)?;
+        }
         self.series
             .with_label_values(&[self.machine.as_str()])
             .set(samples as f64);
@@ -817,6 +872,54 @@ impl MetricsExporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Encoding family by family gives the same text as the registry's gather (the `process_*`
+    /// values aside, which change between two reads).
+    #[test]
+    fn encoding_one_family_at_a_time_matches_the_registry() {
+        let m = MetricsExporter::new("m1").expect("registry");
+        for name in ["b", "a", "c"] {
+            m.on_container_metrics(
+                name,
+                &ContainerMetrics {
+                    started_at: Some(1),
+                    memory_used: 5,
+                    cpu_seconds: Some(1.5),
+                    info: ContainerInfo {
+                        id: format!("id-{name}"),
+                        image: "img".into(),
+                        ..Default::default()
+                    },
+                    extras: Extras {
+                        interfaces: vec![crate::stats::Interface {
+                            name: "eth0".into(),
+                            rx: [1, 2, 3, 4],
+                            tx: [5, 6, 7, 8],
+                        }],
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            );
+            m.on_log_followed(name);
+        }
+        m.on_loop_end(7);
+        let ours = String::from_utf8(m.encode().expect("encode")).expect("utf8");
+        let mut theirs = Vec::new();
+        TextEncoder::new()
+            .encode(&m.registry().gather(), &mut theirs)
+            .expect("encode");
+        let theirs = String::from_utf8(theirs).expect("utf8");
+        let without_process = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.contains("process_") && !l.contains("collector_series"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(without_process(&ours), without_process(&theirs));
+        assert!(ours.contains("process_cpu_seconds_total"));
+        assert!(ours.contains("container_network_receive_bytes_total{container=\"a\",interface=\"eth0\",machine=\"m1\"} 1"));
+    }
 
     fn value(text: &str, series: &str) -> Option<f64> {
         text.lines()
