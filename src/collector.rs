@@ -54,23 +54,31 @@ impl CollectorError {
     }
 }
 
+/// The engine client set up as the settings say: the cgroup tree to read stats from, the filter.
+fn watched(containers: Containers, config: &Config) -> Containers {
+    containers
+        .with_cgroups(
+            config
+                .cgroup_root
+                .as_deref()
+                .and_then(crate::cgroup::Cgroups::open),
+        )
+        .with_filter(config.filter.clone())
+}
+
 /// `--once`: one metrics collection of every watched container, and the exposition it gives (the
 /// collector's own families included). Writes no file; an engine that does not answer is an error.
 pub async fn collect_once(config: &Config) -> Result<Vec<u8>, CollectorError> {
     let metrics = MetricsExporter::new(&config.machine_name)?.with_groups(config.metric_groups);
-    let mut containers = Containers::connect_once(
-        &config.docker_host,
-        config.max_concurrent_requests,
-        config.engine_timeout,
-    )
-    .await?
-    .with_cgroups(
-        config
-            .cgroup_root
-            .as_deref()
-            .and_then(crate::cgroup::Cgroups::open),
-    )
-    .with_filter(config.filter.clone());
+    let mut containers = watched(
+        Containers::connect_once(
+            &config.docker_host,
+            config.max_concurrent_requests,
+            config.engine_timeout,
+        )
+        .await?,
+        config,
+    );
     let visit = containers.to_visit().await?;
     let started = Instant::now();
     let failures = collect_metrics(
@@ -198,14 +206,7 @@ impl Collector {
             info!("Stopped before the engine answered");
             return Ok(());
         };
-        let cgroups = self
-            .config
-            .cgroup_root
-            .as_deref()
-            .and_then(crate::cgroup::Cgroups::open);
-        let containers = containers
-            .with_cgroups(cgroups)
-            .with_filter(self.config.filter.clone());
+        let containers = watched(containers, &self.config);
         let port = self.config.metrics_exporter_port;
         let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
             .await

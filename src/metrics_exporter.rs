@@ -255,20 +255,12 @@ const NETWORK: [(&str, &str); 8] = [
 
 /// Sets a counter to `value`, which the engine reports as a running total: it only goes up, except
 /// when the container restarted and its counters began again.
-fn set_counter_f64(c: &prometheus::Counter, value: f64) {
+fn set_counter<P: prometheus::core::Atomic>(c: &prometheus::core::GenericCounter<P>, value: P::T) {
     let current = c.get();
     if value >= current {
-        c.inc_by(value - current);
-    } else {
-        c.reset();
-        c.inc_by(value);
-    }
-}
-
-fn set_counter_u64(c: &prometheus::IntCounter, value: u64) {
-    let current = c.get();
-    if value >= current {
-        c.inc_by(value - current);
+        let mut step = value;
+        step -= current;
+        c.inc_by(step);
     } else {
         c.reset();
         c.inc_by(value);
@@ -593,15 +585,15 @@ impl MetricsExporter {
         let g = self.groups;
         let x = &m.extras;
         if let Some(s) = m.cpu_seconds.filter(|_| g.cpu) {
-            set_counter_f64(&self.cpu_seconds.with_label_values(&labels), s);
+            set_counter(&self.cpu_seconds.with_label_values(&labels), s);
         }
         if let Some(t) = x.throttling.filter(|t| g.cpu && t.periods > 0) {
-            set_counter_u64(&self.cfs_periods.with_label_values(&labels), t.periods);
-            set_counter_u64(
+            set_counter(&self.cfs_periods.with_label_values(&labels), t.periods);
+            set_counter(
                 &self.cfs_throttled_periods.with_label_values(&labels),
                 t.throttled_periods,
             );
-            set_counter_f64(
+            set_counter(
                 &self.cfs_throttled_seconds.with_label_values(&labels),
                 t.throttled_ns as f64 / 1e9,
             );
@@ -623,12 +615,12 @@ impl MetricsExporter {
         for i in interfaces {
             let l = [self.machine.as_str(), container, i.name.as_str()];
             for (family, value) in self.network.iter().zip(i.rx.iter().chain(i.tx.iter())) {
-                set_counter_u64(&family.with_label_values(&l), *value);
+                set_counter(&family.with_label_values(&l), *value);
             }
         }
         if let Some((read, written)) = x.io_bytes.filter(|_| g.io) {
-            set_counter_u64(&self.fs_reads.with_label_values(&labels), read);
-            set_counter_u64(&self.fs_writes.with_label_values(&labels), written);
+            set_counter(&self.fs_reads.with_label_values(&labels), read);
+            set_counter(&self.fs_writes.with_label_values(&labels), written);
         }
         let mut labelled = self.labelled.lock().unwrap_or_else(PoisonError::into_inner);
         let entry = labelled.entry(container.to_string()).or_default();
