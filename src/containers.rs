@@ -197,6 +197,16 @@ fn monotonic_ns() -> u64 {
 /// the engine's own two samples a second apart).
 const FIRST_CPU_WINDOW: Duration = Duration::from_secs(1);
 
+/// A client for DOCKER_HOST whose every request gives up after `timeout` (not connected yet).
+fn client(docker_host: &str, timeout: Duration) -> Result<Docker, EngineError> {
+    Ok(Docker::connect_with_host(docker_host)
+        .map_err(|source| EngineError::Host {
+            host: docker_host.to_string(),
+            source,
+        })?
+        .with_timeout(timeout))
+}
+
 /// A random whole number of seconds from 1 to 5, for the pause between connection attempts.
 fn retry_pause() -> Duration {
     use std::hash::{BuildHasher, Hasher};
@@ -247,12 +257,7 @@ impl Containers {
         timeout: Duration,
         shutdown: &mut watch::Receiver<bool>,
     ) -> Result<Option<Containers>, EngineError> {
-        let client = Docker::connect_with_host(docker_host)
-            .map_err(|source| EngineError::Host {
-                host: docker_host.to_string(),
-                source,
-            })?
-            .with_timeout(timeout);
+        let client = client(docker_host, timeout)?;
         info!("Trying to get client...");
         loop {
             let attempt = async {
@@ -293,13 +298,7 @@ impl Containers {
         max_concurrent_requests: usize,
         timeout: Duration,
     ) -> Result<Containers, EngineError> {
-        let client = Docker::connect_with_host(docker_host)
-            .map_err(|source| EngineError::Host {
-                host: docker_host.to_string(),
-                source,
-            })?
-            .with_timeout(timeout);
-        let docker = client.negotiate_version().await?;
+        let docker = client(docker_host, timeout)?.negotiate_version().await?;
         Ok(Containers::new(docker, max_concurrent_requests))
     }
 

@@ -4,7 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use container_metrics::collector::Collector;
+use container_metrics::collector::{Collector, CollectorError};
 use container_metrics::config::{Args, Config};
 use container_metrics::console;
 use container_metrics::privileges::{self, Outcome};
@@ -45,6 +45,16 @@ fn raise_open_files_limit() {
             limit.rlim_cur = limit.rlim_max;
             libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
+    }
+}
+
+/// Says why the collector stopped; exit code 2 for a setting the user can fix, 1 otherwise.
+fn failed(e: &CollectorError) -> ExitCode {
+    tracing::error!("{e}");
+    if e.is_setting() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::FAILURE
     }
 }
 
@@ -115,14 +125,7 @@ fn main() -> ExitCode {
                         }
                     }
                 }
-                Err(e) => {
-                    tracing::error!("{e}");
-                    if e.is_setting() {
-                        ExitCode::from(2)
-                    } else {
-                        ExitCode::FAILURE
-                    }
-                }
+                Err(e) => failed(&e),
             }
         });
         runtime.shutdown_background();
@@ -140,14 +143,7 @@ fn main() -> ExitCode {
         };
         match collector.run(shutdown).await {
             Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                tracing::error!("{e}");
-                if e.is_setting() {
-                    ExitCode::from(2)
-                } else {
-                    ExitCode::FAILURE
-                }
-            }
+            Err(e) => failed(&e),
         }
     });
     // Files and cursors are flushed by now; idle blocking threads (DNS look-ups) need not be awaited.
