@@ -49,6 +49,9 @@ pub struct CgroupStats {
     /// Bytes read and written, summed over devices (`io.stat` on v2,
     /// `blkio.throttle.io_service_bytes_recursive` on v1).
     pub io_bytes: Option<(u64, u64)>,
+    /// The inode of the container's cgroup directory: a new one means the cgroup was made again, i.e.
+    /// the container restarted (its counters began again and inspect's StartedAt changed).
+    pub generation: u64,
 }
 
 /// The host's cgroup tree.
@@ -108,6 +111,7 @@ impl Cgroups {
         match self.version {
             Version::V2 => {
                 let dir = self.container_dir(&self.root, id)?;
+                let generation = inode(&dir)?;
                 let cpu_us = stat_value(&read(&dir.join("cpu.stat"))?, "usage_usec")?;
                 let memory_usage = number(&read(&dir.join("memory.current"))?)?;
                 let memory_limit = limit(&read(&dir.join("memory.max"))?, self.host_memory);
@@ -125,10 +129,12 @@ impl Cgroups {
                     pids,
                     throttling,
                     io_bytes,
+                    generation,
                 })
             }
             Version::V1 => {
                 let memory = self.container_dir(&self.root.join("memory"), id)?;
+                let generation = inode(&memory)?;
                 let cpu = self.container_dir(&self.root.join("cpuacct"), id)?;
                 let cpu_ns = number(&read(&cpu.join("cpuacct.usage"))?)?;
                 let memory_usage = number(&read(&memory.join("memory.usage_in_bytes"))?)?;
@@ -159,10 +165,16 @@ impl Cgroups {
                     pids,
                     throttling,
                     io_bytes,
+                    generation,
                 })
             }
         }
     }
+}
+
+fn inode(dir: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir).ok().map(|m| m.ino())
 }
 
 fn read(path: &Path) -> Option<String> {
@@ -346,6 +358,7 @@ mod tests {
                     throttled_ns: 345_000_000,
                 }),
                 io_bytes: Some((4097, 8194)),
+                generation: inode(&dir.path().join("memory/docker").join(ID)).unwrap(),
             })
         );
         assert_eq!(cg.read("0000"), None, "another container");

@@ -145,6 +145,8 @@ struct Inspected {
     /// `Some(exit code)` when the container is not running.
     exited: Option<i64>,
     info: ContainerInfo,
+    /// [`CgroupStats::generation`] when this answer was taken.
+    cgroup: Option<u64>,
 }
 
 impl Inspected {
@@ -161,6 +163,7 @@ impl Inspected {
             exited: state
                 .filter(|s| s.running == Some(false))
                 .map(|s| s.exit_code.unwrap_or(0)),
+            cgroup: None,
             info: ContainerInfo {
                 id: id.to_string(),
                 image: inspect
@@ -409,18 +412,24 @@ impl Containers {
                 (cg, s, sample)
             })
         });
-        let cached = from_files.as_ref().and_then(|(_, _, now)| {
+        let cached = from_files.as_ref().and_then(|(_, reading, now)| {
             let mut inspected = self
                 .inspected
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let entry = inspected.get(&container.id).cloned()?;
-            let restarted = self
+            let mut samples = self
                 .cgroup_samples
                 .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .get(&container.id)
-                .is_none_or(|before| now.container_ns < before.container_ns);
+                .unwrap_or_else(PoisonError::into_inner);
+            // A new cgroup directory or a CPU counter that went back: the container restarted.
+            let restarted = entry.cgroup != Some(reading.generation)
+                || samples
+                    .get(&container.id)
+                    .is_none_or(|before| now.container_ns < before.container_ns);
+            if restarted {
+                samples.remove(&container.id);
+            }
             // A health check's state changes any time: such containers are inspected every time.
             if restarted || entry.at.elapsed() >= INSPECT_REFRESH || entry.info.health.is_some() {
                 inspected.remove(&container.id);
@@ -445,7 +454,10 @@ impl Containers {
                         Err(e) => return Err(e.into()),
                     }
                 };
-                let entry = Inspected::from_answer(&container.id, &inspect);
+                let mut entry = Inspected::from_answer(&container.id, &inspect);
+                entry.cgroup = from_files
+                    .as_ref()
+                    .map(|(_, reading, _)| reading.generation);
                 if self.cgroups.is_some() && entry.exited.is_none() {
                     self.inspected
                         .lock()
