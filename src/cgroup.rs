@@ -216,42 +216,32 @@ fn throttling(cpu_stat: &str, time_key: &str, to_ns: u64) -> Option<Throttling> 
 
 /// v1 `blkio.throttle.io_service_bytes_recursive`: lines `8:0 Read 4096`; summed over devices.
 fn io_service_bytes_v1(text: &str) -> (u64, u64) {
-    let mut sum = (0u64, 0u64);
-    for line in text.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(_device), Some(op), Some(value)) = (fields.next(), fields.next(), fields.next())
-        else {
-            continue;
-        };
-        let Ok(value) = value.parse::<u64>() else {
-            continue;
-        };
-        match op {
-            "Read" => sum.0 = sum.0.saturating_add(value),
-            "Write" => sum.1 = sum.1.saturating_add(value),
-            _ => {}
-        }
-    }
-    sum
+    let pairs = text.lines().filter_map(|line| {
+        let mut fields = line.split_whitespace().skip(1);
+        Some((fields.next()?, fields.next()?))
+    });
+    sum_read_write(pairs, "Read", "Write")
 }
 
 /// v2 `io.stat`: lines `8:0 rbytes=4096 wbytes=0 rios=1 ...`; summed over devices.
 fn io_stat_v2(text: &str) -> (u64, u64) {
-    let mut sum = (0u64, 0u64);
-    for field in text.split_whitespace() {
-        let Some((key, value)) = field.split_once('=') else {
-            continue;
-        };
-        let Ok(value) = value.parse::<u64>() else {
-            continue;
-        };
-        match key {
-            "rbytes" => sum.0 = sum.0.saturating_add(value),
-            "wbytes" => sum.1 = sum.1.saturating_add(value),
-            _ => {}
+    let pairs = text.split_whitespace().filter_map(|f| f.split_once('='));
+    sum_read_write(pairs, "rbytes", "wbytes")
+}
+
+/// Sums the values of the `read` keys and of the `write` keys among `(key, value)` pairs.
+fn sum_read_write<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    read: &str,
+    write: &str,
+) -> (u64, u64) {
+    pairs.fold((0u64, 0u64), |(r, w), (key, value)| {
+        match (key, value.parse::<u64>()) {
+            (k, Ok(v)) if k == read => (r.saturating_add(v), w),
+            (k, Ok(v)) if k == write => (r, w.saturating_add(v)),
+            _ => (r, w),
         }
-    }
-    sum
+    })
 }
 
 /// `MemTotal` of `/proc/meminfo`, in bytes.
