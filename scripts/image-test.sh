@@ -103,7 +103,9 @@ for _ in $(seq 1 20); do [ "$(wc -l <"$log")" -gt "$lines_before" ] && break; sl
 [ "$(wc -l <"$log")" -gt "$lines_before" ] || fail "--user 65534: $log stopped growing"
 dups=$(sort "$log" | uniq -d | head -n 3)
 [ -z "$dups" ] || fail "repeated lines in $log after the restart as --user 65534: $dups"
-"$DOCKER" logs metrics-and-logs-collector 2>&1 | grep -q "Stats come from the cgroup v" \
+# Read whole first: grep -q stopping early would break the pipe under pipefail.
+console=$("$DOCKER" logs metrics-and-logs-collector 2>&1)
+grep -q "Stats come from the cgroup v" <<<"$console" \
   || fail "with the host's /sys/fs/cgroup mounted, stats do not come from the cgroup files"
 say "--user 65534:65534 --group-add $sock_gid (never root), host cgroups mounted: stats from the cgroup files, logs go on"
 "$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
