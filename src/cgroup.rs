@@ -304,10 +304,14 @@ mod tests {
         );
     }
 
+    fn v2_scope(root: &Path) -> PathBuf {
+        root.join("system.slice").join(format!("docker-{ID}.scope"))
+    }
+
     /// A v2 tree with the systemd driver's layout.
     fn v2_tree(root: &Path, max: &str) {
         write(root, "cgroup.controllers", "cpuset cpu io memory pids\n");
-        let dir = root.join("system.slice").join(format!("docker-{ID}.scope"));
+        let dir = v2_scope(root);
         write(
             &dir,
             "cpu.stat",
@@ -390,10 +394,7 @@ mod tests {
     fn v2_cgroupfs_layout_with_a_limit() {
         let dir = tempfile::tempdir().unwrap();
         v2_tree(dir.path(), "max\n");
-        let from = dir
-            .path()
-            .join("system.slice")
-            .join(format!("docker-{ID}.scope"));
+        let from = v2_scope(dir.path());
         let to = dir.path().join("docker").join(ID);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::rename(from, &to).unwrap();
@@ -417,10 +418,7 @@ mod tests {
     fn unreadable_numbers_give_none() {
         let dir = tempfile::tempdir().unwrap();
         v2_tree(dir.path(), "max\n");
-        let d = dir
-            .path()
-            .join("system.slice")
-            .join(format!("docker-{ID}.scope"));
+        let d = v2_scope(dir.path());
         write(&d, "memory.current", "lots\n");
         assert_eq!(Cgroups::open(dir.path()).unwrap().read(ID), None);
     }

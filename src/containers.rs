@@ -134,6 +134,18 @@ pub struct Containers {
     inspected: Mutex<HashMap<String, Inspected>>,
     /// Which containers are watched.
     filter: Filter,
+    /// CPUs online on the host, read once with the cgroup tree.
+    online_cpus: u32,
+}
+
+/// A container's cgroup files and its CPU sample against the wall clock, read now.
+fn cgroup_reading(cgroups: &Cgroups, id: &str) -> Option<(CgroupStats, CpuSample)> {
+    let s = cgroups.read(id)?;
+    let sample = CpuSample {
+        container_ns: s.cpu_ns,
+        system_ns: monotonic_ns(),
+    };
+    Some((s, sample))
 }
 
 /// The values of an inspect answer the metrics need.
@@ -230,12 +242,16 @@ impl Containers {
             cgroup_samples: Mutex::new(HashMap::new()),
             inspected: Mutex::new(HashMap::new()),
             filter: Filter::default(),
+            online_cpus: 1,
         }
     }
 
     /// Reads CPU and memory from this cgroup tree for every container found in it; the others (and
     /// every container when `None`) keep asking the engine.
     pub fn with_cgroups(mut self, cgroups: Option<Cgroups>) -> Containers {
+        if cgroups.is_some() {
+            self.online_cpus = cgroup::online_cpus();
+        }
         self.cgroups = cgroups;
         self
     }
@@ -404,13 +420,8 @@ impl Containers {
         // On the cgroup path the files are read once, here; inspect is asked only when its cached
         // answer is old or the container restarted.
         let from_files = self.cgroups.as_ref().and_then(|cg| {
-            cg.read(&container.id).map(|s| {
-                let sample = CpuSample {
-                    container_ns: s.cpu_ns,
-                    system_ns: monotonic_ns(),
-                };
-                (cg, s, sample)
-            })
+            let (s, sample) = cgroup_reading(cg, &container.id)?;
+            Some((cg, s, sample))
         });
         let cached = from_files.as_ref().and_then(|(_, reading, now)| {
             let mut inspected = self
@@ -554,15 +565,6 @@ impl Containers {
         started_at: Option<i64>,
         nano_cpus: Option<i64>,
     ) -> Option<ContainerMetrics> {
-        let read = |c: &Cgroups| {
-            c.read(&container.id).map(|s| {
-                let sample = CpuSample {
-                    container_ns: s.cpu_ns,
-                    system_ns: monotonic_ns(),
-                };
-                (s, sample)
-            })
-        };
         let (mut reading, mut now) = first_reading;
         let previous = self
             .cgroup_samples
@@ -576,7 +578,7 @@ impl Containers {
             None => {
                 tokio::time::sleep(FIRST_CPU_WINDOW).await;
                 let first = now;
-                (reading, now) = read(cgroups)?;
+                (reading, now) = cgroup_reading(cgroups, &container.id)?;
                 first
             }
         };
@@ -584,7 +586,6 @@ impl Containers {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(container.id.clone(), now);
-        let online = cgroup::online_cpus();
         // Wall time stands for the engine's system CPU time divided by the CPUs: cores in use are
         // CPU time over wall time.
         let cores = stats::cpu_cores(now, before, 1);
@@ -594,7 +595,7 @@ impl Containers {
             memory_used: reading.memory_usage,
             memory_limit: reading.memory_limit,
             cpu_cores: Some(cores),
-            cpus_available: stats::cpus_available(nano_cpus, online),
+            cpus_available: stats::cpus_available(nano_cpus, self.online_cpus),
             cpu_seconds: Some(reading.cpu_ns as f64 / 1e9),
             extras: stats::Extras {
                 inactive_file: Some(reading.inactive_file),

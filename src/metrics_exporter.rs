@@ -318,11 +318,22 @@ impl MetricsExporter {
         machine: &str,
     ) -> Result<MetricsExporter, MetricsError> {
         let parts: std::cell::RefCell<Vec<Box<dyn Collector>>> = Default::default();
-        let gauge = |name: &str, help: &str, labels: &[&str]| -> Result<GaugeVec, MetricsError> {
-            let g = GaugeVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(g.clone()))?;
-            parts.borrow_mut().push(Box::new(g.clone()));
-            Ok(g)
+        // Into the registry, and into `parts` for encoding one family at a time.
+        fn add<C: Collector + Clone + 'static>(
+            registry: &Registry,
+            parts: &std::cell::RefCell<Vec<Box<dyn Collector>>>,
+            family: C,
+        ) -> Result<C, MetricsError> {
+            registry.register(Box::new(family.clone()))?;
+            parts.borrow_mut().push(Box::new(family.clone()));
+            Ok(family)
+        }
+        let gauge = |name: &str, help: &str, labels: &[&str]| {
+            add(
+                &registry,
+                &parts,
+                GaugeVec::new(Opts::new(name, help), labels)?,
+            )
         };
         let collector_up = gauge(
             "collector_up_timestamp_seconds",
@@ -366,15 +377,14 @@ impl MetricsExporter {
             ),
             &["machine", "container", "level"],
         )?;
-        registry.register(Box::new(logs.clone()))?;
-        parts.borrow_mut().push(Box::new(logs.clone()));
-        let counter =
-            |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, MetricsError> {
-                let c = IntCounterVec::new(Opts::new(name, help), labels)?;
-                registry.register(Box::new(c.clone()))?;
-                parts.borrow_mut().push(Box::new(c.clone()));
-                Ok(c)
-            };
+        let logs = add(&registry, &parts, logs)?;
+        let counter = |name: &str, help: &str, labels: &[&str]| {
+            add(
+                &registry,
+                &parts,
+                IntCounterVec::new(Opts::new(name, help), labels)?,
+            )
+        };
         let collection_duration = gauge(
             "collector_collection_duration_seconds",
             "Wall time of the collector's last collection, by kind (metrics or logs).",
@@ -405,11 +415,12 @@ impl MetricsExporter {
             "Samples in the previous exposition served (this family's own included).",
             &["machine"],
         )?;
-        let counter_f64 = |name: &str, help: &str| -> Result<CounterVec, MetricsError> {
-            let c = CounterVec::new(Opts::new(name, help), CONTAINER_LABELS)?;
-            registry.register(Box::new(c.clone()))?;
-            parts.borrow_mut().push(Box::new(c.clone()));
-            Ok(c)
+        let counter_f64 = |name: &str, help: &str| {
+            add(
+                &registry,
+                &parts,
+                CounterVec::new(Opts::new(name, help), CONTAINER_LABELS)?,
+            )
         };
         let cpu_seconds = counter_f64(
             "container_cpu_usage_seconds_total",
