@@ -8,9 +8,9 @@ use std::hint::black_box;
 use bollard::models::ContainerStatsResponse;
 use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
 use container_metrics::levels::LevelMapping;
-use container_metrics::metrics_exporter::{ContainerMetrics, MetricsExporter};
+use container_metrics::metrics_exporter::{ContainerInfo, ContainerMetrics, MetricsExporter};
 use container_metrics::rotating_file::RotatingFile;
-use container_metrics::stats;
+use container_metrics::stats::{self, Extras, Interface, Throttling};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const ENTRIES: usize = 10_000;
@@ -138,12 +138,60 @@ fn exposition(c: &mut Criterion) {
         );
         exporter.on_log_followed(&name);
     }
+    let full = MetricsExporter::new("bench-machine").expect("families");
+    for i in 0..1000 {
+        let name = format!("container-{i:04}");
+        full.on_container_metrics(&name, &every_family(i));
+        full.on_log_followed(&name);
+    }
     let mut g = c.benchmark_group("exposition");
     g.throughput(Throughput::Elements(1000));
     g.bench_function("encode 1000 containers", |b| {
         b.iter(|| black_box(exporter.encode().expect("encodes").len()))
     });
+    g.bench_function("encode 1000 containers, every family", |b| {
+        b.iter(|| black_box(full.encode().expect("encodes").len()))
+    });
     g.finish();
+}
+
+/// Numbers for every per-container family (about 33 series): one interface, a CPU limit, block
+/// I/O, a health check and compose labels.
+fn every_family(i: u64) -> ContainerMetrics {
+    ContainerMetrics {
+        started_at: Some(1_795_546_425),
+        collected_at: 1_795_550_000,
+        memory_used: 12_345_678 + i,
+        memory_limit: 67_108_864,
+        cpu_cores: Some(0.0123),
+        cpus_available: 0.5,
+        cpu_seconds: Some(1234.5 + i as f64 / 100.0),
+        extras: Extras {
+            inactive_file: Some(1_000_000),
+            pids: Some(12),
+            throttling: Some(Throttling {
+                periods: 100_000 + i,
+                throttled_periods: 1_000,
+                throttled_ns: 12_345_678_901,
+            }),
+            interfaces: vec![Interface {
+                name: "eth0".into(),
+                rx: [123_456_789 + i, 98_765, 0, 0],
+                tx: [23_456_789, 45_678, 0, 1],
+            }],
+            io_bytes: Some((4_096_000 + i, 8_192_000)),
+        },
+        info: ContainerInfo {
+            id: format!("{i:064x}"),
+            image: "registry.example.com/team/app:1.2.3".into(),
+            compose_project: "shop".into(),
+            compose_service: format!("service-{}", i % 20),
+            restart_count: Some(0),
+            oom_killed: Some(false),
+            health: Some("healthy".into()),
+        },
+        exited: None,
+    }
 }
 
 criterion_group!(
