@@ -8,10 +8,13 @@
 #    per tick.
 # 2. Reading logs: a container whose log holds 2,000,000 lines (about 300 MB in the json-file driver) and
 #    then logs a line a second. dockerd's CPU over WINDOW seconds while nobody reads, while
-#    `logs?since=<now-1s>` is asked every 5 s (polling, what the collector does), and while one
-#    `logs?follow=1&since=<now>` stream stays open.
+#    `logs?since=<now-1s>` is asked every 5 s (polling from the cursor), while
+#    `logs?since=<now-6s>&tail=256` is asked every 5 s (polling from the end of the log), while one
+#    `logs?follow=1&since=<now>` stream stays open, and while the release collector reads that
+#    container's log every 5 s (after its first read).
 #
 #   scripts/bench-engine.sh [CONTAINERS] [WINDOW]
+#   PARTS=logs scripts/bench-engine.sh   (only part 2; PARTS=stats for only part 1)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 containers=${1:-100}
@@ -33,6 +36,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
+parts=${PARTS:-stats logs}
+if [[ " $parts " == *" stats "* ]]; then
 say "starting $containers idle containers"
 for i in $(seq 1 "$containers"); do
   "$DOCKER" run -d --name "$prefix-idle-$i" testbox:latest sleep 100000 >/dev/null
@@ -61,6 +66,8 @@ for root in "" /sys/fs/cgroup; do
   rm -rf "$work"
 done
 "$DOCKER" ps -aq --filter "name=$prefix-idle" | xargs -r "$DOCKER" rm -f >/dev/null
+fi
+[[ " $parts " == *" logs "* ]] || exit 0
 
 say "filling a container's log with 2,000,000 lines"
 big="$prefix-big"
@@ -91,12 +98,49 @@ polling() {
     sleep 5
   done
 }
+tailing() {
+  local end=$(( $(date +%s) + window ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    curl -fsS --unix-socket "$sock" -o /dev/null "$api&since=$(( $(date +%s) - 6 ))&tail=256"
+    sleep 5
+  done
+}
 following() {
   timeout "$window" curl -fsS --unix-socket "$sock" -o /dev/null "$api&follow=1&since=$(date +%s)" || true
+}
+collecting() {
+  local work port
+  work=$(mktemp -d /tmp/bench-engine.XXXXXX)
+  port=$(free_port)
+  CGROUP_ROOT=/sys/fs/cgroup INCLUDE_CONTAINERS="$big" DEFAULT_LOGS_SINCE_NOW=10 LOGS_DIR="$work/logs" \
+    METRICS_EXPORTER_PORT="$port" METRICS_EXPORTER_ADDRESS=127.0.0.1 METRICS_COLLECTION_INTERVAL=3600 \
+    LOGS_COLLECTION_INTERVAL=5 LAST_METRICS_COLLECTED_AT_FILE="$work/lm" \
+    LAST_LOGS_COLLECTED_AT_FILE="$work/ll" LOG_LEVEL=warning \
+    target/release/container-metrics 2>"$work/collector.log" &
+  collector=$!
+  # Not measured: the first read, which asks from DEFAULT_LOGS_SINCE_NOW on.
+  for _ in $(seq 1 60); do
+    [ -s "$work/logs/$big/$big.log" ] && break
+    sleep 1
+  done
+  sleep 6
+  "$@"
+  kill "$collector"; wait "$collector" 2>/dev/null || true; collector=""
+  rm -rf "$work"
+}
+collector_window() {
+  local t0 t1
+  t0=$(ticks "$dockerd_pid")
+  sleep "$window"
+  t1=$(ticks "$dockerd_pid")
+  awk -v t0="$t0" -v t1="$t1" -v hz="$hz" -v w="$window" -v size="$size" 'BEGIN {
+    printf "| the collector, logs every 5 s (this code: tail reads) | %.0f MB | %d s | %.2f |\n", size / 1e6, w, (t1 - t0) / hz }'
 }
 echo
 echo "| reading the log | log file | window | dockerd CPU-s |"
 echo "|---|---|---|---|"
 measure "nobody reads" idle
 measure "polling: since=<now-1s> every 5 s" polling
+measure "polling from the end: since=<now-6s>&tail=256 every 5 s" tailing
 measure "one follow stream" following
+collecting collector_window

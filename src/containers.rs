@@ -610,12 +610,14 @@ impl Containers {
     }
 
     /// The container's stdout and stderr entries from `since` (unix seconds, inclusive) on, with the
-    /// engine's timestamps, as the client decodes them. The stream holds one of the request slots
-    /// until it is dropped.
+    /// engine's timestamps, as the client decodes them; with `tail`, only those among the last `tail`
+    /// entries of its log (the engine takes the last entries, then drops those before `since`). The
+    /// stream holds one of the request slots until it is dropped.
     pub async fn logs(
         &self,
         container: &ContainerRef,
         since: i64,
+        tail: Option<usize>,
     ) -> impl Stream<Item = Result<LogOutput, BollardError>> + Send + Unpin + 'static {
         let permit = self.requests.clone().acquire_owned().await;
         let options = LogsOptions {
@@ -623,6 +625,7 @@ impl Containers {
             stderr: true,
             timestamps: true,
             since: i32::try_from(since.max(0)).unwrap_or(i32::MAX),
+            tail: tail.map_or_else(|| "all".to_string(), |n| n.to_string()),
             ..Default::default()
         };
         self.docker

@@ -9,6 +9,11 @@
 //! - at start (and after a write error), [`recover`]: bytes written after the last commit are undone,
 //!   so the lines they held are fetched again from the committed cursor and written once.
 //!
+//! A tick's read asks the engine for the last entries of the log only (`tail`), which it reads from
+//! the end of its file, and uses that answer when it provably holds every entry the cursor's full
+//! request would bring (see [`TailWindow`]); otherwise it makes the full request, for which the engine
+//! reads the log from its first line.
+//!
 //! Counters move with the commit too: lines count toward `container_logs_total` when the commit that
 //! covers them succeeds, so a rolled-back write is never counted twice.
 
@@ -23,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
 use crate::containers::{ContainerRef, Containers};
-use crate::cursor::{Chunk, Cursor, Line, LineAssembler};
+use crate::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
 use crate::levels::{Level, LevelMapping};
 use crate::metrics_exporter::MetricsExporter;
 use crate::rotating_file::{recover, FileMark, Recovery, RotatingFile};
@@ -37,6 +42,17 @@ const STATE_FILE: &str = "cursors.json";
 /// wait for the engine's sampler), so a few dozen keep a tick short, while each one in flight holds an
 /// open file, its write buffer and a connection to the engine: this bounds all three.
 const LOG_READS_AT_ONCE: usize = 32;
+
+/// A tail request starts this many seconds before the cursor's `since`, so that it sees entries older
+/// than the cursor: stdout and stderr entries reach the engine's log file slightly out of timestamp
+/// order, never by this much.
+const TAIL_MARGIN_SECS: i64 = 5;
+/// Entries a tail request asks for at least, and at most: a container that logs more than this per
+/// tick is read with a full request.
+const TAIL_MIN: usize = 256;
+const TAIL_MAX: usize = 4096;
+/// Bytes of a tail answer held in memory before it is given up for a full request.
+const TAIL_MAX_BYTES: usize = 1024 * 1024;
 
 /// Errors of the logs side that stop the collector from starting.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +116,11 @@ struct ContainerLog {
     failing: bool,
     /// Where the file ended when this tick's read was done, for the commit.
     mark: Option<FileMark>,
+    /// Entries in the last answer read, to size the next tail request.
+    recent: usize,
+    /// The container's answers are multiplexed frames, so the cheap tail request can be used (false
+    /// for a TTY container, whose raw answer has no entry borders to count).
+    tail_ok: bool,
 }
 
 fn level_index(level: Level) -> usize {
@@ -270,6 +291,8 @@ impl LogsExporter {
                 failed: false,
                 failing: false,
                 mark: None,
+                recent: 0,
+                tail_ok: true,
             },
         );
     }
@@ -495,7 +518,28 @@ async fn read_new_lines(
 ) -> bool {
     let rules = mapping.rules_for(&container.name);
     let path = log.file.path().display().to_string();
-    let mut stream = containers.logs(container, log.cursor.since).await;
+    let wanted = (2 * log.recent + 32).max(TAIL_MIN);
+    let recent = if log.tail_ok && wanted <= TAIL_MAX {
+        read_tail(containers, container, log, wanted, metrics).await
+    } else {
+        TailRead::Full
+    };
+    let mut stream = match recent {
+        TailRead::Answer(entries, total) => {
+            log.recent = total;
+            futures_util::stream::iter(entries.into_iter().map(Ok)).boxed()
+        }
+        TailRead::Full => {
+            log.recent = 0;
+            containers
+                .logs(container, log.cursor.since, None)
+                .await
+                .inspect(|_| log.recent += 1)
+                .boxed()
+        }
+        TailRead::Failed => return false,
+        TailRead::Gone => return true,
+    };
     let mut assembler = LineAssembler::new(log.cursor).with_max_line(max_line);
     let mut line_buf = Vec::with_capacity(256);
     let file = &mut log.file;
@@ -539,19 +583,7 @@ async fn read_new_lines(
             }
             Ok(LogOutput::StdIn { .. }) => Ok(()),
             Err(e) => {
-                if !matches!(
-                    e,
-                    bollard::errors::Error::DockerResponseServerError {
-                        status_code: 404,
-                        ..
-                    }
-                ) {
-                    warn!(
-                        "{}: reading logs failed: {}",
-                        container.name,
-                        crate::containers::with_causes(&e)
-                    );
-                    metrics.on_engine_error(crate::containers::error_kind(&e));
+                if !is_gone(&e, container, metrics) {
                     return false;
                 }
                 ended = false;
@@ -585,6 +617,149 @@ async fn read_new_lines(
     }
 }
 
+/// What a tail request brought.
+enum TailRead {
+    /// Every entry the full request (`since` = the cursor's) would have brought, in the same order,
+    /// and how many entries the tail answer held in all.
+    Answer(Vec<LogOutput>, usize),
+    /// The tail did not reach back far enough, or cannot be told apart: ask with a full request.
+    Full,
+    /// The request failed (said and counted).
+    Failed,
+    /// The container is gone.
+    Gone,
+}
+
+/// True when `e` says the container is gone (404); any other error is said and counted.
+fn is_gone(
+    e: &bollard::errors::Error,
+    container: &ContainerRef,
+    metrics: &MetricsExporter,
+) -> bool {
+    if matches!(
+        e,
+        bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            ..
+        }
+    ) {
+        return true;
+    }
+    warn!(
+        "{}: reading logs failed: {}",
+        container.name,
+        crate::containers::with_causes(e)
+    );
+    metrics.on_engine_error(crate::containers::error_kind(e));
+    false
+}
+
+/// Asks for the last `wanted` entries from a little before the cursor's `since`, instead of every
+/// entry from `since` on: the engine then reads its log file from the end, not from its first line,
+/// which for a large log costs it a small fraction of a full request. See [`TailWindow`] for when the
+/// answer stands for the full one.
+async fn read_tail(
+    containers: &Containers,
+    container: &ContainerRef,
+    log: &mut ContainerLog,
+    wanted: usize,
+    metrics: &MetricsExporter,
+) -> TailRead {
+    let mut window = TailWindow::new(log.cursor, wanted);
+    let mut stream = containers
+        .logs(container, window.request_since(), Some(wanted))
+        .await;
+    let mut bytes = 0usize;
+    while let Some(item) = stream.next().await {
+        let entry = match item {
+            Ok(entry @ (LogOutput::StdOut { .. } | LogOutput::StdErr { .. })) => entry,
+            Ok(LogOutput::Console { .. }) => {
+                // A TTY container (or a cut reply, which the full request handles).
+                if window.entries == 0 {
+                    debug!("{}: TTY logs, read with full requests", container.name);
+                    log.tail_ok = false;
+                }
+                return TailRead::Full;
+            }
+            Ok(LogOutput::StdIn { .. }) => continue,
+            Err(e) => {
+                return if is_gone(&e, container, metrics) {
+                    TailRead::Gone
+                } else {
+                    TailRead::Failed
+                };
+            }
+        };
+        let message = entry.as_ref();
+        bytes += message.len();
+        if bytes > TAIL_MAX_BYTES {
+            return TailRead::Full;
+        }
+        let ts = split_timestamp(message).0;
+        if !window.push(ts, entry) {
+            return TailRead::Full;
+        }
+    }
+    let entries = window.entries;
+    match window.finish() {
+        Some(kept) => TailRead::Answer(kept, entries),
+        None => TailRead::Full,
+    }
+}
+
+/// Turns the answer to a tail request (the last `wanted` entries of the log, those older than
+/// [`TailWindow::request_since`] left out by the engine) into the answer of the full request the
+/// cursor describes, when it provably holds all of it.
+///
+/// It does when fewer than `wanted` entries came back: then at least one of the last `wanted`
+/// entries is older than `since` minus [`TAIL_MARGIN_SECS`], and every entry written before that one
+/// is older than `since`, because entries reach the log out of timestamp order by far less than
+/// the margin. The entries from `since` on are then exactly the full answer. A full window, an entry
+/// without a timestamp, or fewer entries than the cursor already skips say "ask in full".
+#[derive(Debug)]
+struct TailWindow<T> {
+    cursor: Cursor,
+    from_ns: i64,
+    wanted: usize,
+    /// Entries the answer held so far.
+    entries: usize,
+    kept: Vec<T>,
+}
+
+impl<T> TailWindow<T> {
+    fn new(cursor: Cursor, wanted: usize) -> TailWindow<T> {
+        TailWindow {
+            cursor,
+            from_ns: cursor.since.saturating_mul(1_000_000_000),
+            wanted,
+            entries: 0,
+            kept: Vec::new(),
+        }
+    }
+
+    /// The `since` of the tail request, in unix seconds.
+    fn request_since(&self) -> i64 {
+        self.cursor.since.saturating_sub(TAIL_MARGIN_SECS)
+    }
+
+    /// The next entry of the answer, with its timestamp; false when the answer cannot be used.
+    fn push(&mut self, ts: Option<i64>, entry: T) -> bool {
+        self.entries += 1;
+        match ts {
+            Some(ts) if ts >= self.from_ns => self.kept.push(entry),
+            Some(_) => {}
+            None => return false,
+        }
+        self.entries < self.wanted
+    }
+
+    /// The full answer, or `None` when a full request is needed.
+    fn finish(self) -> Option<Vec<T>> {
+        (self.entries < self.wanted && self.kept.len() as u64 >= self.cursor.skip)
+            .then_some(self.kept)
+    }
+}
+
 /// The first bytes of a multiplexed frame header (stream 0-2, then three zero bytes), cut before its
 /// eighth byte: what a reply that ended inside a header leaves over.
 fn is_cut_frame_header(bytes: &[u8]) -> bool {
@@ -596,6 +771,82 @@ fn is_cut_frame_header(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// What a tail request would make of `log` (timestamps in file order): the engine takes the
+    /// last `wanted` entries, then leaves out those before the request's `since`.
+    fn through_tail(log: &[i64], cursor: Cursor, wanted: usize) -> Option<Vec<usize>> {
+        let mut window = TailWindow::new(cursor, wanted);
+        let from = window.request_since() * 1_000_000_000;
+        for (i, ts) in log
+            .iter()
+            .enumerate()
+            .skip(log.len().saturating_sub(wanted))
+        {
+            if *ts >= from && !window.push(Some(*ts), i) {
+                return None;
+            }
+        }
+        window.finish()
+    }
+
+    proptest! {
+        /// A tail answer is taken only when it is exactly the full answer, whatever the log, the
+        /// cursor and the window (every window size is tried); entries reach the log up to 0.9 s
+        /// after their timestamp (stdout and stderr out of order). And it is taken whenever the
+        /// window holds the whole log.
+        #[test]
+        fn a_tail_answer_stands_for_the_full_one_only_when_it_is_the_same(
+            steps in proptest::collection::vec((0i64..700_000_000, 0i64..900_000_000), 0..300),
+            since in 0i64..150,
+            skip in 0u64..12,
+        ) {
+            let base = 1_700_000_000i64;
+            let mut written = base * 1_000_000_000;
+            let log: Vec<i64> = steps
+                .iter()
+                .map(|(step, late)| {
+                    written += step;
+                    written - late
+                })
+                .collect();
+            let cursor = Cursor { since: base + since, skip };
+            let full: Vec<usize> = (0..log.len())
+                .filter(|i| log[*i] >= cursor.since * 1_000_000_000)
+                .collect();
+            for wanted in 1..=log.len() + 1 {
+                let tail = through_tail(&log, cursor, wanted);
+                if let Some(answer) = &tail {
+                    prop_assert_eq!(answer, &full, "window {}", wanted);
+                }
+                if wanted > log.len() && full.len() as u64 >= skip {
+                    prop_assert!(tail.is_some());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn tail_windows_give_up_on_entries_without_timestamps_and_on_short_answers() {
+        let cursor = Cursor {
+            since: 100,
+            skip: 2,
+        };
+        let mut w = TailWindow::new(cursor, 10);
+        assert_eq!(w.request_since(), 100 - TAIL_MARGIN_SECS);
+        assert!(!w.push(None, 0), "no timestamp: ask in full");
+        let mut w = TailWindow::new(cursor, 10);
+        assert!(w.push(Some(99_000_000_000), 0));
+        assert!(w.push(Some(100_000_000_000), 1));
+        assert_eq!(
+            w.finish(),
+            None,
+            "one entry from since on, two already skipped"
+        );
+        let mut w = TailWindow::new(cursor, 2);
+        assert!(w.push(Some(100_000_000_000), 0));
+        assert!(!w.push(Some(101_000_000_000), 1), "the window is full");
+    }
 
     #[test]
     fn cut_frame_headers_are_recognised() {

@@ -407,6 +407,112 @@ fn tty_and_long_lines() {
     assert_eq!(s.logs("long", "info"), Some(2.0));
 }
 
+/// A container with a long log is read with `tail` requests once caught up (the engine then reads its
+/// log file from the end instead of from its first line), and still every line lands once: through
+/// stdout and stderr entries out of timestamp order across second borders, many entries in one
+/// second, and bursts larger than the tail asked for (read with a full request instead). A TTY
+/// container, whose raw answer cannot be counted in entries, is read with full requests.
+#[test]
+fn long_logs_are_read_from_their_end_and_every_line_once() {
+    let engine = start_engine();
+    let big_id = "b".repeat(64);
+    let tty_id = "c".repeat(64);
+    let start = (now_ns() / 1_000_000_000 - 200) * 1_000_000_000;
+    let mut want: Vec<String> = Vec::new();
+    // The next numbered line, which the file must end up holding in this order.
+    fn entry(want: &mut Vec<String>, ts: i64, stream: Stream) -> LogEntry {
+        let text = format!("line {:06}", want.len() + 1);
+        want.push(text.clone());
+        LogEntry::line(ts, stream, &text)
+    }
+    // 5000 old entries, 25 a second.
+    let history: Vec<LogEntry> = (0..5000)
+        .map(|i| entry(&mut want, start + i * 40_000_000, Stream::Stdout))
+        .collect();
+    engine.add_container(FakeContainer::new("big").id(&big_id).logs(history));
+    engine.add_container(
+        FakeContainer::new("tty")
+            .id(&tty_id)
+            .tty(true)
+            .logs(vec![LogEntry::raw(start, Stream::Stdout, "tty 0\r\n")]),
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    collector_wait_lines(&collector, "big", &want);
+
+    // Rounds of new entries, a tick apart: (entries, stderr stamped 0.3 s before the stdout
+    // entry it follows, all in one second).
+    let rounds: [(i64, bool, bool); 8] = [
+        (3, false, false),
+        (0, false, false),
+        (200, false, false),
+        (1, false, false),
+        (6, true, false),
+        (40, false, true),
+        (500, true, false),
+        (2, true, false),
+    ];
+    let mut tty_lines = vec!["tty 0".to_string()];
+    for (round, (count, out_of_order, same_second)) in rounds.into_iter().enumerate() {
+        let base = now_ns();
+        let mut entries = Vec::new();
+        for i in 0..count {
+            let ts = if same_second {
+                base
+            } else {
+                base + i * 1_000_000
+            };
+            entries.push(entry(&mut want, ts, Stream::Stdout));
+            if out_of_order {
+                entries.push(entry(&mut want, ts - 300_000_000, Stream::Stderr));
+            }
+        }
+        engine.push_logs("big", entries);
+        let line = format!("tty {}", round + 1);
+        engine.push_logs(
+            "tty",
+            vec![LogEntry::raw(base, Stream::Stdout, format!("{line}\r\n"))],
+        );
+        tty_lines.push(line);
+        std::thread::sleep(Duration::from_millis(1300));
+    }
+    collector_wait_lines(&collector, "big", &want);
+    collector_wait_lines(&collector, "tty", &tty_lines);
+
+    let requests = engine._rt.block_on(engine.requests());
+    let logs_of = |id: &str| -> Vec<String> {
+        requests
+            .iter()
+            .filter(|(_, target)| target.starts_with(&format!("/containers/{id}/logs")))
+            .filter_map(|(_, target)| {
+                let tail = target
+                    .split(['?', '&'])
+                    .find_map(|p| p.strip_prefix("tail="))?;
+                Some(tail.to_string())
+            })
+            .collect()
+    };
+    let big = logs_of(&big_id);
+    let by_tail = big.iter().filter(|t| t.as_str() != "all").count();
+    let full = big.len() - by_tail;
+    assert!(
+        by_tail >= 6 && full >= 2,
+        "big: most reads by tail, the first read and the large bursts in full: {big:?}"
+    );
+    assert!(
+        big.iter()
+            .filter(|t| t.as_str() != "all")
+            .all(|t| t.parse::<usize>().is_ok_and(|k| (256..=4096).contains(&k))),
+        "{big:?}"
+    );
+    let tty = logs_of(&tty_id);
+    assert_eq!(
+        tty.iter().filter(|t| t.as_str() != "all").count(),
+        1,
+        "tty: one tail request, then full ones: {tty:?}"
+    );
+}
+
 #[test]
 fn rotation_keeps_every_line_within_the_file_count() {
     let engine = start_engine();
