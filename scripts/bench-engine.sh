@@ -82,26 +82,19 @@ size=$(stat -c %s "$log_path")
 sock=/var/run/docker.sock
 api="http://docker/containers/$big/logs?stdout=1&stderr=1&timestamps=1"
 
-measure() { # label, then what runs during the window (a function name)
+measure() { # label, then what runs during the window (a function name and its arguments)
   local t0 t1
   t0=$(ticks "$dockerd_pid")
-  "$2"
+  "${@:2}"
   t1=$(ticks "$dockerd_pid")
   awk -v l="$1" -v t0="$t0" -v t1="$t1" -v hz="$hz" -v w="$window" -v size="$size" 'BEGIN {
     printf "| %s | %.0f MB | %d s | %.2f |\n", l, size / 1e6, w, (t1 - t0) / hz }'
 }
 idle() { sleep "$window"; }
-polling() {
+polling() { # seconds back for since, then more of the query
   local end=$(( $(date +%s) + window ))
   while [ "$(date +%s)" -lt "$end" ]; do
-    curl -fsS --unix-socket "$sock" -o /dev/null "$api&since=$(( $(date +%s) - 1 ))"
-    sleep 5
-  done
-}
-tailing() {
-  local end=$(( $(date +%s) + window ))
-  while [ "$(date +%s)" -lt "$end" ]; do
-    curl -fsS --unix-socket "$sock" -o /dev/null "$api&since=$(( $(date +%s) - 6 ))&tail=256"
+    curl -fsS --unix-socket "$sock" -o /dev/null "$api&since=$(( $(date +%s) - $1 ))$2"
     sleep 5
   done
 }
@@ -140,7 +133,7 @@ echo
 echo "| reading the log | log file | window | dockerd CPU-s |"
 echo "|---|---|---|---|"
 measure "nobody reads" idle
-measure "polling: since=<now-1s> every 5 s" polling
-measure "polling from the end: since=<now-6s>&tail=256 every 5 s" tailing
+measure "polling: since=<now-1s> every 5 s" polling 1 ""
+measure "polling from the end: since=<now-6s>&tail=256 every 5 s" polling 6 "&tail=256"
 measure "one follow stream" following
 collecting collector_window

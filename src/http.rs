@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::Full;
-use hyper::body::Incoming;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -25,34 +26,62 @@ const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most a request may take in the connection's buffer (hyper's smallest allowed value).
 const MAX_REQUEST_BYTES: usize = 8192;
 
-fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Full<Bytes>> {
-    let mut response = match *req.method() {
-        Method::GET | Method::HEAD => match exporter.encode() {
-            Ok(body) => {
-                let mut r = Response::new(Full::new(Bytes::from(body)));
-                r.headers_mut()
-                    .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
-                r
-            }
-            Err(e) => {
-                tracing::error!("{e}");
-                let mut r = Response::new(Full::new(Bytes::from(e.to_string())));
-                *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-                r
-            }
-        },
+/// A response body: the exposition's chunks as they are written, or a fixed text.
+type Body = BoxBody<Bytes, std::io::Error>;
+
+fn fixed(text: impl Into<Bytes>) -> Body {
+    Full::new(text.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// The exposition, written chunk by chunk as the connection takes it (see
+/// [`MetricsExporter::exposition`]), so a large scrape never sits whole in memory. The first
+/// chunk is written before the answer starts, so a failure there is still a 500.
+fn exposition(exporter: &MetricsExporter) -> Response<Body> {
+    let mut chunks = exporter.exposition();
+    let first = match chunks.next().transpose() {
+        Ok(first) => first.unwrap_or_default(),
+        Err(e) => {
+            tracing::error!("{e}");
+            let mut r = Response::new(fixed(e.to_string()));
+            *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            return r;
+        }
+    };
+    let rest = chunks.map(|chunk| {
+        chunk.map(|c| Frame::data(Bytes::from(c))).map_err(|e| {
+            // Too late for a status: the answer breaks off, which Prometheus counts as a failed scrape.
+            tracing::error!("{e}");
+            std::io::Error::other(e.to_string())
+        })
+    });
+    let frames = futures_util::stream::iter(
+        std::iter::once(Ok(Frame::data(Bytes::from(first)))).chain(rest),
+    );
+    let mut r = Response::new(StreamBody::new(frames).boxed());
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
+    r
+}
+
+fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Body> {
+    match *req.method() {
+        Method::GET => exposition(exporter),
+        Method::HEAD => {
+            let mut r = Response::new(fixed(Bytes::new()));
+            r.headers_mut()
+                .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
+            r
+        }
         _ => {
-            let mut r = Response::new(Full::new(Bytes::from_static(b"only GET and HEAD\n")));
+            let mut r = Response::new(fixed(Bytes::from_static(b"only GET and HEAD\n")));
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             r.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
             r
         }
-    };
-    if req.method() == Method::HEAD {
-        *response.body_mut() = Full::new(Bytes::new());
     }
-    response
 }
 
 /// Serves scrapes on `listener` until `shutdown` turns true.

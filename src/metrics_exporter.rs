@@ -10,9 +10,8 @@
 //! several MiB. The table is also a crate [`Collector`], so a registry gathers it like any family.
 //! The collector's own families (a few series) and `process_*` stay in the crate.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use prometheus::core::{Collector, Desc};
@@ -196,8 +195,6 @@ pub struct MetricsExporter {
     parts: Arc<Vec<Box<dyn Collector>>>,
     /// The registry holds only `parts` and `table` (made by [`MetricsExporter::new`]).
     own_registry: bool,
-    /// Length of the previous exposition, to size the next one's buffer.
-    last_len: Arc<AtomicUsize>,
 }
 
 /// What a collection was about: the `kind` label of the collector's own families.
@@ -986,7 +983,6 @@ impl MetricsExporter {
             groups: MetricGroups::ALL,
             parts: Arc::new(parts),
             own_registry: false,
-            last_len: Arc::default(),
         })
     }
 
@@ -1069,16 +1065,25 @@ impl MetricsExporter {
             .set(unix_secs as f64);
     }
 
-    /// The text exposition (format 0.0.4) of every family in the registry.
+    /// The text exposition (format 0.0.4) of every family in the registry, whole.
     ///
     /// With a registry of its own, the per-container families are written straight from the table
     /// and only the crate's few families go through the crate's encoder; the text is the same as the
     /// registry's `gather` and `TextEncoder` give, families sorted by name.
     pub fn encode(&self) -> Result<Vec<u8>, MetricsError> {
-        let last = self.last_len.load(Ordering::Relaxed);
-        let mut out = Vec::with_capacity((last + last / 16).max(16 * 1024));
-        let encoder = TextEncoder::new();
-        let mut samples = 0usize;
+        let mut out = Vec::new();
+        for chunk in self.exposition() {
+            out.extend_from_slice(&chunk?);
+        }
+        Ok(out)
+    }
+
+    /// The same text as [`MetricsExporter::encode`], in chunks of about [`CHUNK_BYTES`] written one
+    /// at a time as the iterator is advanced: a scrape of 1000 containers (a few MB of text) then
+    /// holds one chunk at a time instead of the whole text. Each family is written from the table
+    /// as it is at that moment.
+    pub fn exposition(&self) -> Exposition {
+        let mut parts = VecDeque::new();
         if self.own_registry {
             let mut theirs: Vec<MetricFamily> = self
                 .parts
@@ -1096,8 +1101,7 @@ impl MetricsExporter {
                 });
             }
             theirs.sort_by(|a, b| a.name().cmp(b.name()));
-            let containers = self.table.lock();
-            let mut theirs = theirs.iter().peekable();
+            let mut theirs = theirs.into_iter().peekable();
             let mut ours = self.table.families.iter().peekable();
             loop {
                 let take_ours = match (ours.peek(), theirs.peek()) {
@@ -1106,32 +1110,91 @@ impl MetricsExporter {
                     (None, Some(_)) => false,
                     (None, None) => break,
                 };
-                if take_ours {
-                    if let Some(family) = ours.next() {
-                        samples += self
-                            .table
-                            .write_family(&containers, family, &mut out)
-                            .map_err(|e| MetricsError::Encode(e.into()))?;
-                    }
-                } else if let Some(family) = theirs.next() {
-                    samples += family.get_metric().len();
-                    encoder
-                        .encode(std::slice::from_ref(family), &mut out)
-                        .map_err(MetricsError::Encode)?;
-                }
+                let part = if take_ours {
+                    ours.next().map(|f| Part::Ours(f))
+                } else {
+                    theirs.next().map(Part::Theirs)
+                };
+                parts.extend(part);
             }
         } else {
-            let families = self.registry.gather();
-            samples = families.iter().map(|f| f.get_metric().len()).sum();
-            encoder
-                .encode(&families, &mut out)
-                .map_err(MetricsError::Encode)?;
+            parts.extend(self.registry.gather().into_iter().map(Part::Theirs));
         }
-        self.series
-            .with_label_values(&[self.machine.as_str()])
-            .set(samples as f64);
-        self.last_len.store(out.len(), Ordering::Relaxed);
-        Ok(out)
+        Exposition {
+            exporter: self.clone(),
+            parts,
+            samples: 0,
+        }
+    }
+}
+
+/// A scrape's chunks are at least this long (but for the last), and hold whole families.
+pub const CHUNK_BYTES: usize = 64 * 1024;
+
+/// A family to write in an [`Exposition`].
+enum Part {
+    /// One of the table's, written from the table when its turn comes.
+    Ours(&'static Family),
+    /// One of the crate's, gathered when the scrape began.
+    Theirs(MetricFamily),
+}
+
+/// The chunks of one scrape's text, written as they are asked for (see
+/// [`MetricsExporter::exposition`]). Once the last is handed out, `collector_series` says how many
+/// samples it held.
+pub struct Exposition {
+    exporter: MetricsExporter,
+    parts: VecDeque<Part>,
+    samples: usize,
+}
+
+impl std::fmt::Debug for Exposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exposition")
+            .field("parts_left", &self.parts.len())
+            .field("samples", &self.samples)
+            .finish()
+    }
+}
+
+impl Iterator for Exposition {
+    type Item = Result<Vec<u8>, MetricsError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.parts.is_empty() {
+            return None;
+        }
+        let mut out = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
+        let table = &self.exporter.table;
+        while out.len() < CHUNK_BYTES {
+            let Some(part) = self.parts.pop_front() else {
+                break;
+            };
+            let written = match &part {
+                Part::Ours(family) => table
+                    .write_family(&table.lock(), family, &mut out)
+                    .map_err(|e| MetricsError::Encode(e.into())),
+                Part::Theirs(family) => TextEncoder::new()
+                    .encode(std::slice::from_ref(family), &mut out)
+                    .map(|()| family.get_metric().len())
+                    .map_err(MetricsError::Encode),
+            };
+            match written {
+                Ok(n) => self.samples += n,
+                Err(e) => {
+                    self.parts.clear();
+                    return Some(Err(e));
+                }
+            }
+        }
+        if self.parts.is_empty() {
+            let exporter = &self.exporter;
+            exporter
+                .series
+                .with_label_values(&[exporter.machine.as_str()])
+                .set(self.samples as f64);
+        }
+        Some(Ok(out))
     }
 }
 
@@ -1569,6 +1632,71 @@ mod tests {
     fn value(text: &str, series: &str) -> Option<f64> {
         text.lines()
             .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
+    /// A large exposition comes in chunks of whole families, at least CHUNK_BYTES each but the
+    /// last, which together are the whole text; `collector_series` counts it once it is all out.
+    #[test]
+    fn a_large_exposition_comes_in_chunks_of_whole_families() {
+        let m = MetricsExporter::new("m1").expect("registry");
+        for i in 0..1000 {
+            let name = format!("c{i:04}");
+            m.on_container_metrics(
+                &name,
+                &ContainerMetrics {
+                    started_at: Some(1),
+                    memory_used: 5,
+                    cpu_seconds: Some(1.5),
+                    info: ContainerInfo {
+                        id: format!("id-{name}"),
+                        image: "img".into(),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                },
+            );
+            m.on_log_followed(&name);
+        }
+        let chunks: Vec<Vec<u8>> = m.exposition().collect::<Result<_, _>>().expect("chunks");
+        assert!(chunks.len() > 5, "{} chunks", chunks.len());
+        for (i, chunk) in chunks.iter().enumerate() {
+            if i + 1 < chunks.len() {
+                assert!(
+                    chunk.len() >= CHUNK_BYTES,
+                    "chunk {i}: {} bytes",
+                    chunk.len()
+                );
+            }
+            assert!(chunk.starts_with(b"# HELP "), "chunk {i} starts a family");
+            assert!(chunk.ends_with(b"\n"), "chunk {i} ends a line");
+        }
+        let joined: Vec<u8> = chunks.concat();
+        let text = String::from_utf8(joined).expect("utf8");
+        let samples = text.lines().filter(|l| !l.starts_with('#')).count();
+        let whole = String::from_utf8(m.encode().expect("encode")).expect("utf8");
+        let without_process = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| !l.contains("process_") && !l.contains("collector_series"))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(without_process(&text), without_process(&whole));
+        assert_eq!(
+            value(&whole, "collector_series{machine=\"m1\"}"),
+            Some(samples as f64),
+            "the series of the previous exposition"
+        );
+        let mut partial = m.exposition();
+        partial.next();
+        drop(partial);
+        assert_eq!(
+            value(
+                &String::from_utf8(m.encode().expect("encode")).expect("utf8"),
+                "collector_series{machine=\"m1\"}"
+            ),
+            Some(samples as f64 + 1.0),
+            "a scrape broken off does not count; the last whole one (with its own series) does"
+        );
     }
 
     #[test]
