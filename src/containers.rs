@@ -122,6 +122,10 @@ fn is_not_found(e: &BollardError) -> bool {
 pub struct Containers {
     docker: Docker,
     requests: Arc<Semaphore>,
+    /// Inspects in flight, also bounded by `requests`: they answer in milliseconds, so a few at a time
+    /// keep up, where hundreds at once (a collector starting among 1000 containers) would each hold
+    /// a connection and its buffers.
+    inspects: Semaphore,
     /// Running at the previous tick: id -> container.
     running_before: HashMap<String, ContainerRef>,
     /// The CPU counters of the previous metrics collection, per container id.
@@ -212,6 +216,9 @@ fn monotonic_ns() -> u64 {
 /// the engine's own two samples a second apart).
 const FIRST_CPU_WINDOW: Duration = Duration::from_secs(1);
 
+/// Inspect requests in flight at once (see [`Containers`]).
+const INSPECTS_AT_ONCE: usize = 32;
+
 /// Idle connections to the engine kept open for the next requests. bollard's own clients open a
 /// connection per request; a tick of 1000 containers makes thousands of requests, so reusing
 /// connections saves the collector (and the engine) a connect and its buffers each time.
@@ -293,6 +300,7 @@ impl Containers {
         Containers {
             docker,
             requests: Arc::new(Semaphore::new(max_concurrent_requests.max(1))),
+            inspects: Semaphore::new(INSPECTS_AT_ONCE),
             running_before: HashMap::new(),
             samples: Mutex::new(HashMap::new()),
             cgroups: None,
@@ -515,8 +523,12 @@ impl Containers {
             Some(entry) => entry,
             None => {
                 let inspect = {
+                    let _turn = self.inspects.acquire().await;
                     let _permit = self.requests.acquire().await;
-                    match self.docker.inspect_container(&container.id, None).await {
+                    // Boxed, like the stats call below: only a container not inspected yet makes
+                    // it, and 1000 containers' futures would otherwise each carry its space.
+                    let answer = Box::pin(self.docker.inspect_container(&container.id, None));
+                    match answer.await {
                         Ok(i) => i,
                         Err(e) if is_not_found(&e) => return Ok(None),
                         Err(e) => return Err(e.into()),
@@ -562,7 +574,9 @@ impl Containers {
                 stream: false,
                 one_shot: previous.is_some(),
             };
-            self.docker.stats(&container.id, Some(options)).next().await
+            Box::pin(self.docker.stats(&container.id, Some(options)))
+                .next()
+                .await
         };
         let response = match answer {
             Some(Ok(r)) => r,
