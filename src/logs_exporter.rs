@@ -51,8 +51,9 @@ const TAIL_MARGIN_SECS: i64 = 5;
 /// tick is read with a full request.
 const TAIL_MIN: usize = 256;
 const TAIL_MAX: usize = 4096;
-/// Bytes of a tail answer held in memory before it is given up for a full request.
-const TAIL_MAX_BYTES: usize = 1024 * 1024;
+/// Bytes of a tail answer held in memory before it is given up for a full request (which is
+/// written as it arrives). With LOG_READS_AT_ONCE reads, at most 8 MiB are held at once.
+const TAIL_MAX_BYTES: usize = 256 * 1024;
 
 /// Errors of the logs side that stop the collector from starting.
 #[derive(Debug, thiserror::Error)]
