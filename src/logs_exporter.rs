@@ -674,9 +674,9 @@ async fn read_tail(
     while let Some(item) = stream.next().await {
         let entry = match item {
             Ok(entry @ (LogOutput::StdOut { .. } | LogOutput::StdErr { .. })) => entry,
-            Ok(LogOutput::Console { .. }) => {
+            Ok(LogOutput::Console { message }) => {
                 // A TTY container (or a cut reply, which the full request handles).
-                if window.entries == 0 {
+                if window.entries == 0 && !is_cut_frame_header(&message) {
                     debug!("{}: TTY logs, read with full requests", container.name);
                     log.tail_ok = false;
                 }
