@@ -112,13 +112,13 @@ impl Cgroups {
             Version::V2 => {
                 let dir = self.container_dir(&self.root, id)?;
                 let generation = inode(&dir)?;
-                let cpu_us = stat_value(&read(&dir.join("cpu.stat"))?, "usage_usec")?;
+                let cpu_stat = read(&dir.join("cpu.stat"))?;
+                let cpu_us = stat_value(&cpu_stat, "usage_usec")?;
                 let memory_usage = number(&read(&dir.join("memory.current"))?)?;
                 let memory_limit = limit(&read(&dir.join("memory.max"))?, self.host_memory);
                 let inactive_file =
                     stat_value(&read(&dir.join("memory.stat"))?, "inactive_file").unwrap_or(0);
                 let pids = read(&dir.join("pids.current")).and_then(|t| number(&t));
-                let cpu_stat = read(&dir.join("cpu.stat")).unwrap_or_default();
                 let throttling = throttling(&cpu_stat, "throttled_usec", 1000);
                 let io_bytes = read(&dir.join("io.stat")).map(|t| io_stat_v2(&t));
                 Some(CgroupStats {

@@ -202,7 +202,7 @@ impl Inspected {
 }
 
 /// On the cgroup path a container is inspected again after this long (a `docker update --cpus`
-/// shows then), or at once when its CPU counter went back (it restarted).
+/// shows then), or at once when it restarted (a new cgroup directory, or its CPU counter went back).
 const INSPECT_REFRESH: Duration = Duration::from_secs(300);
 
 /// Nanoseconds on a monotonic clock that starts with the process.

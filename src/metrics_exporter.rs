@@ -1206,7 +1206,7 @@ mod tests {
     /// The direct text of the per-container families is the registry's text with the table as
     /// a crate `Collector` (the `process_*` values aside, which change between two reads).
     #[test]
-    fn encoding_one_family_at_a_time_matches_the_registry() {
+    fn the_direct_text_matches_the_registrys_gather() {
         let m = MetricsExporter::new("m1").expect("registry");
         for name in ["b", "a", "c"] {
             m.on_container_metrics(
