@@ -7,7 +7,7 @@ use std::hint::black_box;
 
 use bollard::models::ContainerStatsResponse;
 use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
-use container_metrics::levels::LevelMapping;
+use container_metrics::levels::{Level, LevelMapping};
 use container_metrics::metrics_exporter::{ContainerInfo, ContainerMetrics, MetricsExporter};
 use container_metrics::rotating_file::RotatingFile;
 use container_metrics::stats::{self, Extras, Interface, Throttling};
@@ -125,13 +125,17 @@ fn exposition(c: &mut Criterion) {
     for i in 0..1000 {
         let name = format!("container-{i:04}");
         exporter.on_container_metrics(&name, &reference_families(i));
-        exporter.on_log_followed(&name);
+        for level in Level::ALL {
+            exporter.on_log_lines(&name, level, 1);
+        }
     }
     let full = MetricsExporter::new("bench-machine").expect("families");
     for i in 0..1000 {
         let name = format!("container-{i:04}");
         full.on_container_metrics(&name, &every_family(i));
-        full.on_log_followed(&name);
+        for level in Level::ALL {
+            full.on_log_lines(&name, level, 1);
+        }
     }
     let mut g = c.benchmark_group("exposition");
     g.throughput(Throughput::Elements(1000));

@@ -280,7 +280,6 @@ impl LogsExporter {
             },
         );
         self.state_dirty = true;
-        self.metrics.on_log_followed(&container.name);
         self.followed.insert(
             container.name.clone(),
             ContainerLog {

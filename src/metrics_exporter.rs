@@ -1003,17 +1003,10 @@ impl MetricsExporter {
             .update(container, |series| series.record(m, self.groups));
     }
 
-    /// The collector started following `container`'s log: its three level series exist from now on, at
-    /// zero, so `increase()` sees the first lines.
-    pub fn on_log_followed(&self, container: &str) {
-        self.table.update(container, |series| {
-            for n in &mut series.logs {
-                n.get_or_insert(0);
-            }
-        });
-    }
-
-    /// `n` lines of `level` were written for `container`.
+    /// `n` lines of `level` were written for `container`. A level's series exists once a line of it
+    /// was counted, as the Python client made it: users' rules such as `increase(
+    /// container_logs_total{level="error"}[5m])` with no comparison fire for every series they get,
+    /// so a series at 0 for a quiet container would page for it.
     pub fn on_log_lines(&self, container: &str, level: Level, n: u64) {
         self.table.update(container, |series| {
             let count = series.logs[log_slot(level)].get_or_insert(0);
@@ -1231,7 +1224,6 @@ mod tests {
                     ..Default::default()
                 },
             );
-            m.on_log_followed(name);
         }
         m.on_loop_end(7);
         let ours = String::from_utf8(m.encode().expect("encode")).expect("utf8");
@@ -1324,11 +1316,10 @@ mod tests {
             let health = [Some("healthy"), Some("starting"), None, Some("unhealthy")][i % 4];
             let info = inspected(&format!("id{i}"), "img:\"q\"\\", ["b", "a"][i % 2], health);
             m.on_container_metrics(name, &running(100 + i as i64, &["eth1", "eth0"], info));
-            m.on_log_followed(name);
             m.on_log_lines(name, Level::Warning, i as u64);
         }
-        // Only one level series for a container whose log is not followed.
-        m.on_log_lines("unfollowed", Level::Error, 4);
+        // Only the level series of lines counted.
+        m.on_log_lines("one-level", Level::Error, 4);
         // A state none of the four: all its series at 0.
         let odd = inspected("id-odd", "img", "", Some("weird"));
         m.on_container_metrics("odd", &running(5, &[], odd));
@@ -1398,7 +1389,7 @@ mod tests {
         let m = MetricsExporter::own("m1", false).expect("registry");
         let text = assert_same_as_registry(&m);
         assert!(!text.contains("container_"), "{text}");
-        m.on_log_followed("x");
+        m.on_log_lines("x", Level::Info, 1);
         m.forget("x");
         assert!(!assert_same_as_registry(&m).contains("container_"));
     }
@@ -1477,7 +1468,6 @@ mod tests {
         #[derive(Debug, Clone)]
         enum Event {
             Metrics(usize, Box<ContainerMetrics>),
-            Followed(usize),
             Lines(usize, usize, u64),
             Forget(usize),
         }
@@ -1591,7 +1581,6 @@ mod tests {
             let c = 0..NAMES.len();
             prop_oneof![
                 3 => (c.clone(), metrics()).prop_map(|(c, m)| Event::Metrics(c, Box::new(m))),
-                1 => c.clone().prop_map(Event::Followed),
                 1 => (c.clone(), 0..3usize, 0u64..1000).prop_map(|(c, l, n)| Event::Lines(c, l, n)),
                 1 => c.prop_map(Event::Forget),
             ]
@@ -1619,7 +1608,6 @@ mod tests {
                 for e in events {
                     match e {
                         Event::Metrics(c, x) => m.on_container_metrics(NAMES[c], &x),
-                        Event::Followed(c) => m.on_log_followed(NAMES[c]),
                         Event::Lines(c, l, n) => m.on_log_lines(NAMES[c], Level::ALL[l], n),
                         Event::Forget(c) => m.forget(NAMES[c]),
                     }
@@ -1655,7 +1643,7 @@ mod tests {
                     ..Default::default()
                 },
             );
-            m.on_log_followed(&name);
+            m.on_log_lines(&name, Level::Info, 1);
         }
         let chunks: Vec<Vec<u8>> = m.exposition().collect::<Result<_, _>>().expect("chunks");
         assert!(chunks.len() > 5, "{} chunks", chunks.len());
@@ -1714,7 +1702,6 @@ mod tests {
                 ..Default::default()
             },
         );
-        m.on_log_followed("t1");
         m.on_log_lines("t1", Level::Error, 3);
         m.on_loop_end(1_795_546_501);
         let text = String::from_utf8(m.encode().expect("encode")).expect("utf8");
@@ -1740,17 +1727,16 @@ mod tests {
                 r#"container_logs_total{container="t1",level="error",machine="m1"}"#.to_string(),
                 3.0,
             ),
-            (
-                r#"container_logs_total{container="t1",level="info",machine="m1"}"#.to_string(),
-                0.0,
-            ),
-            (
-                r#"container_logs_total{container="t1",level="warning",machine="m1"}"#.to_string(),
-                0.0,
-            ),
         ];
         for (series, want) in cases {
             assert_eq!(value(&text, &series), Some(want), "{series} in\n{text}");
+        }
+        // No line of these levels was counted: no series, as with the Python client.
+        for level in ["info", "warning"] {
+            assert!(
+                !text.contains(&format!("level=\"{level}\"")),
+                "a {level} series without a {level} line:\n{text}"
+            );
         }
         assert!(text.contains("# TYPE container_logs_total counter"));
         assert!(text.contains("# TYPE container_cpu_usage_percent gauge"));
