@@ -42,7 +42,7 @@ if ! command -v promtool >/dev/null 2>&1; then
   exit 1
 fi
 
-for f in "$config" "$rules" "$rules_test" "$dashboard" "$families"; do
+for f in "$config" "$rules" "$rules_test" "$dir/reference-rules.yml" "$dashboard" "$families"; do
   [ -f "$f" ] || fail files "$f is missing"
 done
 
@@ -67,6 +67,7 @@ promtool_step config "$config (with the rule files it names)" check config "$con
 promtool check rules "$rules" >"$tmp/out" 2>&1 || { cat "$tmp/out" >&2; fail rules "promtool check rules $rules"; }
 ok rules "$rules ($(grep -oE '[0-9]+ rules? found' "$tmp/out" | head -n 1 || echo 'no count'))"
 promtool_step tests "$rules_test" test rules "$rules_test"
+promtool_step reference "$dir/reference-rules.yml (the Python tool's rules)" check rules "$dir/reference-rules.yml"
 
 # ---- 4: the dashboard's expressions, parsed by promtool -----------------------------------------
 # Grafana variables and the values they get for the check.

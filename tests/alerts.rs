@@ -1,0 +1,417 @@
+//! The Python tool's own alert rules (`monitoring/reference-rules.yml`), as its users run them, over
+//! what container-metrics exports: they must fire exactly when they fired with the Python tool. Issue
+//! 11: level series started at 0 made `ContainerLogsErrors` (no comparison) fire for every container.
+//!
+//! Two views: promtool's rule unit tests over the collector's own scrapes (fake engine), and a real
+//! Prometheus server evaluating the rules against the binary on a real Docker Engine.
+//!
+//! Without the tools or the engine these tests print why and pass; with `CI` set they fail instead.
+
+mod harness;
+mod support;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use harness::{base_env, http_get, Collector, Scrape, PATIENCE};
+use support::{now_nanos, FakeContainer, FakeEngine, LogEntry, Stream};
+
+fn reference_rules() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring/reference-rules.yml")
+}
+
+fn tool_available(tool: &str, test: &str) -> bool {
+    let found = Command::new(tool)
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !found {
+        if std::env::var_os("CI").is_some() {
+            panic!("{test}: {tool} is missing; CI installs Debian's prometheus package");
+        }
+        eprintln!("skipping {test}: {tool} not found (apt-get install prometheus)");
+    }
+    found
+}
+
+/// The families the reference rules read.
+const RULE_FAMILIES: [&str; 6] = [
+    "container_up_timestamp_seconds",
+    "container_used_memory_bytes",
+    "container_max_memory_bytes",
+    "container_cpu_usage_percent",
+    "container_cpus_available",
+    "container_logs_total",
+];
+
+/// promtool's `input_series` for the series of `later` (one sample a minute): the value `earlier` had
+/// at 0m (none when the series did not exist yet), then `later`'s value from 1m to 10m.
+fn input_series(earlier: &Scrape, later: &Scrape) -> String {
+    let mut yaml = String::new();
+    for line in later.text.lines() {
+        let Some((key, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        if line.starts_with('#') || !RULE_FAMILIES.iter().any(|f| key.starts_with(f)) {
+            continue;
+        }
+        let first = earlier
+            .text
+            .lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .unwrap_or("_");
+        yaml.push_str(&format!(
+            "      - series: '{key}'\n        values: '{first} {value}x9'\n"
+        ));
+    }
+    yaml
+}
+
+/// The containers for which `alert` should be firing at 6m, by the rule's own arithmetic on `s`.
+fn ratio_over(s: &Scrape, containers: &[&str], num: &str, den: &str) -> Vec<String> {
+    containers
+        .iter()
+        .filter(|c| {
+            let n = s.container(num, c).expect(num);
+            let d = s.container(den, c).expect(den);
+            d > 0.0 && n / d > 0.8
+        })
+        .map(|c| c.to_string())
+        .collect()
+}
+
+fn exp_alerts(containers: &[String]) -> String {
+    if containers.is_empty() {
+        return "        exp_alerts: []\n".to_string();
+    }
+    let mut yaml = "        exp_alerts:\n".to_string();
+    for c in containers {
+        yaml.push_str(&format!(
+            "          - exp_labels: {{machine: test-machine, container: {c}}}\n"
+        ));
+    }
+    yaml
+}
+
+/// promtool evaluates the Python tool's rules over two scrapes of the collector: a container that
+/// logs only INFO lines gets no ContainerLogsErrors alert, one that logs ERROR lines does; the memory
+/// and CPU alerts follow the rules' arithmetic on the exported values.
+#[test]
+fn the_python_tools_rules_fire_over_our_scrapes_as_over_the_python_tools() {
+    if !tool_available(
+        "promtool",
+        "the_python_tools_rules_fire_over_our_scrapes_as_over_the_python_tools",
+    ) {
+        return;
+    }
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let engine = rt.block_on(FakeEngine::start());
+    let line =
+        |n: i64, text: &str| LogEntry::line(now_nanos() - 10_000_000_000 + n, Stream::Stdout, text);
+    engine.add_container(FakeContainer::new("quiet").logs(vec![line(0, "INFO all good 1")]));
+    engine.add_container(FakeContainer::new("broken").logs(vec![line(0, "ERROR it broke 1")]));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let earlier = collector.wait_for_scrape("one line of each", |s| {
+        s.logs("quiet", "info") == Some(1.0) && s.logs("broken", "error") == Some(1.0)
+    });
+    engine.push_logs(
+        "quiet",
+        vec![LogEntry::line(
+            now_nanos(),
+            Stream::Stdout,
+            "INFO all good 2",
+        )],
+    );
+    engine.push_logs(
+        "broken",
+        vec![LogEntry::line(
+            now_nanos(),
+            Stream::Stderr,
+            "ERROR it broke 2",
+        )],
+    );
+    let later = collector.wait_for_scrape("the second lines", |s| {
+        s.logs("quiet", "info") == Some(2.0) && s.logs("broken", "error") == Some(2.0)
+    });
+
+    let both = ["quiet", "broken"];
+    let memory = ratio_over(
+        &later,
+        &both,
+        "container_used_memory_bytes",
+        "container_max_memory_bytes",
+    );
+    let cpu = ratio_over(
+        &later,
+        &both,
+        "container_cpu_usage_percent",
+        "container_cpus_available",
+    );
+    let test = format!(
+        "rule_files:\n  - {rules}\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series:\n{series}\
+         \x20   alert_rule_test:\n\
+         \x20     - eval_time: 2m\n        alertname: ContainerLogsErrors\n{logs}\
+         \x20     - eval_time: 6m\n        alertname: ContainerHighMemoryUsage\n{memory}\
+         \x20     - eval_time: 6m\n        alertname: ContainerHighCpuUsage\n{cpu}",
+        rules = reference_rules().display(),
+        series = input_series(&earlier, &later),
+        logs = exp_alerts(&["broken".to_string()]),
+        memory = exp_alerts(&memory),
+        cpu = exp_alerts(&cpu),
+    );
+    let file = dir.path().join("reference_rules_test.yml");
+    std::fs::write(&file, &test).expect("write the rule test");
+    let out = Command::new("promtool")
+        .args(["test", "rules"])
+        .arg(&file)
+        .output()
+        .expect("promtool runs");
+    assert!(
+        out.status.success(),
+        "promtool test rules failed:\n{}{}\nthe test:\n{test}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        earlier.logs("quiet", "error"),
+        None,
+        "a container that logged no error has no error series, as with the Python client:\n{}",
+        earlier.text
+    );
+}
+
+/// A Prometheus server (Debian's package) of this test, killed when dropped.
+struct Prometheus {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Scrapes 127.0.0.1:`target` every second and evaluates `rules` every second.
+    fn start(target: u16, rules: &Path) -> Prometheus {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 rule_files:\n  - {}\n\
+                 scrape_configs:\n  - job_name: metrics-and-logs-collector\n    metrics_path: \"\"\n\
+                 \x20   static_configs:\n      - targets: [\"127.0.0.1:{target}\"]\n",
+                rules.display()
+            ),
+        )
+        .expect("config");
+        let port = support::free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus starts");
+        Prometheus {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// The alerts firing now: (alert name, container).
+    fn firing(&self) -> BTreeSet<(String, String)> {
+        if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            return BTreeSet::new();
+        }
+        let (_, _, body) = http_get(self.port, "/api/v1/alerts");
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) else {
+            return BTreeSet::new();
+        };
+        v["data"]["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["state"] == "firing")
+            .map(|a| {
+                let label = |k: &str| a["labels"][k].as_str().unwrap_or("").to_string();
+                (label("alertname"), label("container"))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn docker_bin() -> &'static str {
+    if Path::new("/usr/bin/docker").exists() {
+        "/usr/bin/docker"
+    } else {
+        "docker"
+    }
+}
+
+fn docker(args: &[&str]) -> String {
+    let out = Command::new(docker_bin())
+        .args(args)
+        .output()
+        .expect("the docker client runs");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn engine_available(test: &str) -> bool {
+    let ok = Command::new(docker_bin())
+        .args(["image", "inspect", "testbox:latest"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "{test}: no Docker Engine with testbox:latest; CI must run scripts/engine.sh first"
+            );
+        }
+        eprintln!("skipping {test}: no Docker Engine with testbox:latest (run scripts/engine.sh)");
+    }
+    ok
+}
+
+/// Containers of this test, removed when dropped.
+struct Containers(Vec<String>);
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new(docker_bin()).args(["rm", "-f", name]).output();
+        }
+    }
+}
+
+/// A real Prometheus evaluates the Python tool's rules every second against the binary on a real
+/// engine: ContainerLogsErrors fires for the container that logs ERROR lines and never for the one
+/// that logs INFO lines; ContainerDown fires for a container stopped a minute ago and for no running
+/// one.
+#[test]
+fn the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool() {
+    let test = "the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool";
+    if !engine_available(test) || !tool_available("prometheus", test) {
+        return;
+    }
+    let prefix = format!("cm-alerts-{}", std::process::id());
+    let [quiet, broken, stopped] = ["quiet", "broken", "stopped"].map(|n| format!("{prefix}-{n}"));
+    let _containers = Containers(vec![quiet.clone(), broken.clone(), stopped.clone()]);
+    let run = |name: &str, script: &str| {
+        docker(&[
+            "run",
+            "-d",
+            "--name",
+            name,
+            "testbox:latest",
+            "sh",
+            "-c",
+            script,
+        ]);
+    };
+    run(
+        &quiet,
+        "i=0; while true; do i=$((i+1)); echo \"INFO all good $i\"; sleep 1; done",
+    );
+    run(
+        &broken,
+        "i=0; while true; do i=$((i+1)); echo \"ERROR it broke $i\"; sleep 1; done",
+    );
+    run(&stopped, "sleep 600");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut env = base_env("unix:///var/run/docker.sock", dir.path());
+    // Only this test's containers: other tests' containers would bring alerts of their own.
+    env.push(("INCLUDE_CONTAINERS".into(), format!("{prefix}-*")));
+    env.retain(|(k, _)| k != "DEFAULT_LOGS_SINCE_NOW");
+    env.push(("DEFAULT_LOGS_SINCE_NOW".into(), "60".into()));
+    let collector = Collector::start(dir.path(), &env);
+    collector.wait_for_scrape("all three containers", |s| {
+        [&quiet, &broken, &stopped]
+            .iter()
+            .all(|c| s.container("container_up_timestamp_seconds", c).is_some())
+    });
+    docker(&["stop", "-t", "0", &stopped]);
+    let stopped_at = Instant::now();
+    let prometheus = Prometheus::start(collector.port, &reference_rules());
+
+    let errors = ("ContainerLogsErrors".to_string(), broken.clone());
+    let down = ("ContainerDown".to_string(), stopped.clone());
+    let wrong = |firing: &BTreeSet<(String, String)>| -> Vec<(String, String)> {
+        firing
+            .iter()
+            .filter(|(alert, c)| match alert.as_str() {
+                "ContainerLogsErrors" => c != &broken,
+                "ContainerDown" => c != &stopped,
+                _ => true,
+            })
+            .cloned()
+            .collect()
+    };
+    let mut seen_errors: Option<Instant> = None;
+    // ContainerDown needs 60 s after the last collection; Prometheus needs a few scrapes first.
+    let deadline = Instant::now() + Duration::from_secs(90) + PATIENCE;
+    loop {
+        let firing = prometheus.firing();
+        let bad = wrong(&firing);
+        assert!(
+            bad.is_empty(),
+            "alerts the Python tool would not fire: {bad:?} (firing: {firing:?})\nscrape:\n{}",
+            collector.scrape().text
+        );
+        if firing.contains(&errors) && seen_errors.is_none() {
+            seen_errors = Some(Instant::now());
+        }
+        if firing.contains(&down) {
+            assert!(
+                stopped_at.elapsed() >= Duration::from_secs(60),
+                "ContainerDown fired {:?} after the stop",
+                stopped_at.elapsed()
+            );
+            // Quiet's counter had time to be seen by several evaluations meanwhile.
+            if seen_errors.is_some_and(|t| t.elapsed() >= Duration::from_secs(10)) {
+                break;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not all expected alerts fired: ContainerLogsErrors for {broken}: {}, ContainerDown \
+             for {stopped}: {}; firing now: {firing:?}",
+            seen_errors.is_some(),
+            firing.contains(&down)
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let s = collector.scrape();
+    assert_eq!(s.logs(&quiet, "error"), None, "{}", s.text);
+    assert!(
+        s.logs(&quiet, "info").is_some_and(|n| n >= 1.0),
+        "{}",
+        s.text
+    );
+    assert!(
+        s.logs(&broken, "error").is_some_and(|n| n >= 1.0),
+        "{}",
+        s.text
+    );
+}
