@@ -39,6 +39,7 @@ pub mod memory;
 pub mod metrics_exporter;
 pub mod privileges;
 pub mod rotating_file;
+pub mod shutdown;
 pub mod stats;
 
 pub use collector::Collector;
