@@ -41,6 +41,7 @@ pub mod privileges;
 pub mod rotating_file;
 pub mod shutdown;
 pub mod stats;
+pub mod web;
 
 pub use collector::Collector;
 pub use config::Config;
