@@ -22,7 +22,7 @@ pub const SHOWN_LINE_BYTES: usize = 16 * 1024;
 #[derive(Debug, Clone)]
 pub enum Pattern {
     /// A plain, case-sensitive substring.
-    Text(memmem::Finder<'static>),
+    Text(Box<memmem::Finder<'static>>),
     /// A regular expression over the line's bytes (`regex` crate syntax).
     Regex(regex::bytes::Regex),
 }
@@ -30,7 +30,7 @@ pub enum Pattern {
 impl Pattern {
     /// A plain-text pattern.
     pub fn text(text: &str) -> Pattern {
-        Pattern::Text(memmem::Finder::new(text.as_bytes()).into_owned())
+        Pattern::Text(Box::new(memmem::Finder::new(text.as_bytes()).into_owned()))
     }
 
     /// A regular expression, refused when it does not compile or would be too large.
@@ -165,7 +165,7 @@ pub fn files(logs_dir: &Path, name: &str) -> Vec<(u32, PathBuf)> {
             found.push((age, entry.path()));
         }
     }
-    found.sort_by(|a, b| b.0.cmp(&a.0));
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
     found
 }
 
@@ -330,7 +330,7 @@ fn scan_lines(
     found: &mut Found<'_>,
 ) {
     let all_levels = query.levels.iter().all(|l| *l);
-    let mut emit = |from: usize, to: usize, found: &mut Found<'_>| {
+    let emit = |from: usize, to: usize, found: &mut Found<'_>| {
         let line = &chunk[from..to];
         let level = rules.classify(line);
         if !all_levels && !query.levels[level_index(level)] {
