@@ -2,3 +2,5 @@
 //! levels, search and time ranges, and a live tail, as pages and as JSON.
 
 pub mod history;
+pub mod board;
+pub mod when;
