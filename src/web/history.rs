@@ -263,6 +263,9 @@ fn scan_file(
     started: Instant,
     found: &mut Found<'_>,
 ) -> io::Result<()> {
+    if start >= file.metadata()?.len() {
+        return Ok(());
+    }
     file.seek(SeekFrom::Start(start))?;
     let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
     // Offset in the file of buf[0].

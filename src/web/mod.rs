@@ -1,6 +1,59 @@
 //! The logs browser (WEB_PORT): every container the collector knows, its whole kept history with
 //! levels, search and time ranges, and a live tail, as pages and as JSON.
+//!
+//! It only reads: the log files under LOGS_DIR (what the collector flushed), the time index the logs
+//! side commits with the cursors, and the [`Board`] the collector fills each tick.
 
-pub mod history;
 pub mod board;
+pub mod history;
+pub mod query;
+pub mod routes;
+pub mod tail;
 pub mod when;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use board::Board;
+pub use history::Position;
+
+use crate::levels::LevelMapping;
+
+/// Where a moment falls in a container's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bound {
+    /// Before every kept line.
+    Start,
+    /// At the first line written at or after it (to the index's resolution: one tick).
+    At(Position),
+    /// After every kept line.
+    End,
+}
+
+/// Moments to positions: the logs side's time index.
+pub trait Times: Send + Sync + std::fmt::Debug {
+    /// Where the first line of `container` with an engine timestamp at or after `ts_nanos` starts.
+    fn position(&self, container: &str, ts_nanos: i64) -> Bound;
+}
+
+/// Everything the pages read.
+#[derive(Debug)]
+pub struct Web {
+    /// LOGS_DIR.
+    pub logs_dir: PathBuf,
+    /// The level mapping, as the collector classifies lines.
+    pub mapping: Arc<LevelMapping>,
+    /// The overview's data.
+    pub board: Board,
+    /// The time index.
+    pub times: Arc<dyn Times>,
+    /// MACHINE_NAME.
+    pub machine: String,
+}
+
+impl Web {
+    /// Whether `name` is a container of the collector's table (the only names the pages serve).
+    pub fn knows(&self, name: &str) -> bool {
+        self.board.knows(name)
+    }
+}

@@ -82,7 +82,15 @@ mod tests {
 
     #[test]
     fn anything_else_is_refused_naming_the_parameter() {
-        for value in ["", "1x", "h", "1h5", "yesterday", "-5m", "99999999999999999999"] {
+        for value in [
+            "",
+            "1x",
+            "h",
+            "1h5",
+            "yesterday",
+            "-5m",
+            "99999999999999999999",
+        ] {
             let e = parse("until", value, NOW).expect_err(value);
             assert_eq!(e.name, "until");
             assert!(e.to_string().starts_with("until="), "{e}");

@@ -1,0 +1,312 @@
+//! A lines query as the URL gives it (`?level=error,warning&q=timeout&regex=1&since=1h&limit=500`),
+//! checked once into a [`history::Query`] and its time bounds.
+
+use std::time::Duration;
+
+use super::history::{self, Pattern, Position};
+use super::tail::Point;
+use super::when::{self, BadTime};
+
+/// Lines one answer holds at most, whatever `limit` asks.
+pub const MAX_LIMIT: usize = 5000;
+/// Lines a download holds at most.
+pub const MAX_DOWNLOAD: usize = 1_000_000;
+/// Bytes one search reads at most.
+pub const MAX_BYTES: u64 = 4 << 30;
+/// Time one search takes at most.
+pub const MAX_TIME: Duration = Duration::from_secs(5);
+
+/// A query that cannot be run: one line naming the parameter.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadQuery {
+    /// An unknown level.
+    #[error("level={0:?}: the levels are info, warning and error, comma-separated")]
+    Level(String),
+    /// A regular expression that does not compile.
+    #[error("q={0:?} is not a regular expression: {1}")]
+    Regex(String, String),
+    /// A limit that is not a number.
+    #[error("limit={0:?} is not a number of lines")]
+    Limit(String),
+    /// A time that does not parse.
+    #[error(transparent)]
+    Time(#[from] BadTime),
+    /// A position that is not `file:offset`.
+    #[error("from={0:?} is not a position (file:offset, as the lines answer gives them)")]
+    Position(String),
+    /// A stream start that is not a number.
+    #[error("{0}={1:?} is not a number")]
+    Number(&'static str, String),
+    /// An unknown parameter: a typo would otherwise be silently ignored.
+    #[error("unknown parameter {0:?} (level, q, regex, since, until, limit, first, from)")]
+    Unknown(String),
+}
+
+/// A checked query.
+#[derive(Debug, Clone)]
+pub struct LinesQuery {
+    /// The search, positions not set yet.
+    pub search: history::Query,
+    /// `since`, unix nanoseconds.
+    pub since: Option<i64>,
+    /// `until`, unix nanoseconds.
+    pub until: Option<i64>,
+    /// The query string as given, for links.
+    pub text: Option<String>,
+}
+
+/// Decodes `%XX` and `+` of a query string component; invalid escapes stay as they are.
+pub fn decode(component: &str) -> String {
+    let bytes = component.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = |b: u8| (b as char).to_digit(16);
+                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                    (Some(h), Some(l)) => {
+                        out.push((h * 16 + l) as u8);
+                        i += 3;
+                        continue;
+                    }
+                    _ => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The pairs of a query string, decoded.
+pub fn pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) => (decode(k), decode(v)),
+            None => (decode(p), String::new()),
+        })
+        .collect()
+}
+
+/// Checks the query string of a lines request; `download` allows the larger limit.
+pub fn lines_query(
+    query: Option<&str>,
+    now_nanos: i64,
+    download: bool,
+) -> Result<LinesQuery, BadQuery> {
+    let max = if download { MAX_DOWNLOAD } else { MAX_LIMIT };
+    let mut search = history::Query {
+        limit: if download { MAX_DOWNLOAD } else { 1000 },
+        max_bytes: MAX_BYTES,
+        max_time: MAX_TIME,
+        ..history::Query::default()
+    };
+    let (mut q, mut regex) = (None::<String>, false);
+    let (mut since, mut until) = (None, None);
+    for (k, v) in pairs(query.unwrap_or("")) {
+        match k.as_str() {
+            "level" if !v.is_empty() => {
+                let mut levels = [false; 3];
+                for name in v.split(',').filter(|n| !n.is_empty()) {
+                    let i = match name {
+                        "info" => 0,
+                        "warning" => 1,
+                        "error" => 2,
+                        _ => return Err(BadQuery::Level(v.clone())),
+                    };
+                    levels[i] = true;
+                }
+                search.levels = levels;
+            }
+            "q" if !v.is_empty() => q = Some(v),
+            "regex" => regex = matches!(v.as_str(), "1" | "true" | "on" | "yes"),
+            "since" if !v.is_empty() => since = Some(when::parse("since", &v, now_nanos)?),
+            "until" if !v.is_empty() => until = Some(when::parse("until", &v, now_nanos)?),
+            "limit" if !v.is_empty() => {
+                let n: usize = v.parse().map_err(|_| BadQuery::Limit(v.clone()))?;
+                search.limit = n.min(max);
+            }
+            "first" => search.first = matches!(v.as_str(), "1" | "true" | "on" | "yes"),
+            "from" if !v.is_empty() => search.from = Some(position(&v)?),
+            "level" | "q" | "since" | "until" | "limit" | "from" => {}
+            _ => return Err(BadQuery::Unknown(k)),
+        }
+    }
+    search.pattern = match q {
+        None => None,
+        Some(q) if regex => {
+            Some(Pattern::regex(&q).map_err(|e| BadQuery::Regex(q.clone(), first_line(&e)))?)
+        }
+        Some(q) => Some(Pattern::text(&q)),
+    };
+    Ok(LinesQuery {
+        search,
+        since,
+        until,
+        text: query.map(str::to_string),
+    })
+}
+
+fn position(v: &str) -> Result<Position, BadQuery> {
+    let bad = || BadQuery::Position(v.to_string());
+    let (file, offset) = v.split_once(':').ok_or_else(bad)?;
+    Ok(Position {
+        file: file.parse().map_err(|_| bad())?,
+        offset: offset.parse().map_err(|_| bad())?,
+    })
+}
+
+/// A checked live-tail request: levels and pattern, and where to start (`inode` and `offset` of the
+/// lines answer's `end`), or from now.
+#[derive(Debug, Clone)]
+pub struct StreamQuery {
+    /// Which levels to send.
+    pub levels: [bool; 3],
+    /// Send only lines holding a match.
+    pub pattern: Option<Pattern>,
+    /// Where to start.
+    pub from: Option<Point>,
+}
+
+/// Checks the query string of a stream request.
+pub fn stream_query(query: Option<&str>) -> Result<StreamQuery, BadQuery> {
+    let mut rest = Vec::new();
+    let (mut inode, mut offset) = (None, None);
+    for (k, v) in pairs(query.unwrap_or("")) {
+        let number = |name: &'static str| {
+            v.parse::<u64>()
+                .map_err(|_| BadQuery::Number(name, v.clone()))
+        };
+        match k.as_str() {
+            "inode" => inode = Some(number("inode")?),
+            "offset" => offset = Some(number("offset")?),
+            "level" | "q" | "regex" => rest.push(format!("{k}={}", encode(&v))),
+            _ => return Err(BadQuery::Unknown(k)),
+        }
+    }
+    let lines = lines_query(Some(&rest.join("&")), 0, false)?;
+    Ok(StreamQuery {
+        levels: lines.search.levels,
+        pattern: lines.search.pattern,
+        from: inode
+            .zip(offset)
+            .map(|(inode, offset)| Point { inode, offset }),
+    })
+}
+
+/// Percent-encodes everything but unreserved characters.
+fn encode(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for b in v.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn first_line(e: &regex::Error) -> String {
+    e.to_string()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: i64 = 1_795_000_000_000_000_000;
+
+    #[test]
+    fn a_query_string_is_decoded_into_levels_pattern_limits_and_times() {
+        let q = lines_query(
+            Some("level=error,warning&q=time%20out+now&since=1h&until=1795000000&limit=20&first=1"),
+            NOW,
+            false,
+        )
+        .expect("valid");
+        assert_eq!(q.search.levels, [false, true, true]);
+        assert_eq!(q.search.limit, 20);
+        assert!(q.search.first);
+        assert_eq!(q.since, Some(NOW - 3_600_000_000_000));
+        assert_eq!(q.until, Some(NOW));
+        match q.search.pattern {
+            Some(Pattern::Text(f)) => assert_eq!(f.needle(), b"time out now"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn limits_are_capped_and_empty_values_mean_no_filter() {
+        let q = lines_query(Some("limit=99999999&level=&q="), NOW, false).expect("valid");
+        assert_eq!(q.search.limit, MAX_LIMIT);
+        assert_eq!(q.search.levels, [true; 3]);
+        assert!(q.search.pattern.is_none());
+        let d = lines_query(Some("limit=99999999"), NOW, true).expect("valid");
+        assert_eq!(d.search.limit, MAX_DOWNLOAD);
+    }
+
+    #[test]
+    fn bad_parameters_are_refused_with_their_name() {
+        let cases = [
+            ("level=fatal", "level="),
+            ("q=(x&regex=1", "q="),
+            ("limit=ten", "limit="),
+            ("since=soon", "since="),
+            ("levle=error", "unknown parameter \"levle\""),
+        ];
+        for (query, start) in cases {
+            let e = lines_query(Some(query), NOW, false).expect_err(query);
+            assert!(e.to_string().starts_with(start), "{query}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_stream_starts_where_the_lines_ended_and_keeps_the_filters() {
+        let s = stream_query(Some("level=error&q=a%26b&inode=7&offset=99")).expect("valid");
+        assert_eq!(s.levels, [false, false, true]);
+        assert_eq!(
+            s.from,
+            Some(Point {
+                inode: 7,
+                offset: 99
+            })
+        );
+        match s.pattern {
+            Some(Pattern::Text(f)) => assert_eq!(f.needle(), b"a&b"),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            stream_query(Some("since=1h")).is_err(),
+            "a stream has no range"
+        );
+        assert!(stream_query(Some("offset=x")).is_err());
+        let from = lines_query(Some("from=2:4096"), NOW, false).expect("valid");
+        assert_eq!(
+            from.search.from,
+            Some(Position {
+                file: 2,
+                offset: 4096
+            })
+        );
+        assert!(lines_query(Some("from=2"), NOW, false).is_err());
+    }
+
+    #[test]
+    fn percent_escapes_decode_to_bytes_and_broken_ones_stay() {
+        assert_eq!(decode("a%2Fb%00c"), "a/b\0c");
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%C3%A4+x"), "ä x");
+    }
+}

@@ -1,0 +1,405 @@
+//! The paths of the logs browser: pages, their assets, and the JSON API the pages and scripts use.
+//!
+//! | path | answer |
+//! |---|---|
+//! | `/` | the overview page |
+//! | `/containers/<name>` | one container's logs page |
+//! | `/assets/<file>` | the pages' styles and scripts, embedded in the binary |
+//! | `/api/containers` | every container, as the overview shows it (JSON) |
+//! | `/api/containers/<name>/lines?…` | lines of its history (JSON) |
+//! | `/api/containers/<name>/download?…` | the same selection as plain text |
+//! | `/api/containers/<name>/stream?…` | new lines as they are written (server-sent events) |
+//!
+//! A container is looked up by its exact name in the collector's own table: URL text never becomes
+//! part of a path on disk.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, StreamBody};
+use hyper::body::Frame;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Response, StatusCode, Uri};
+use serde::Serialize;
+
+use super::history::{self, Position};
+use super::query::{self, BadQuery};
+use super::tail::{self, Tail};
+use super::{Bound, Web};
+
+/// A response body: fixed bytes or a stream.
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+/// How often the live tail looks for new lines. The collector flushes once a tick, so this only
+/// has to be well under a tick.
+const TAIL_POLL: Duration = Duration::from_millis(250);
+
+/// A comment line every so often keeps proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+/// The pages may load only what this server serves, run no inline script and be framed by no one.
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+                       connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+const OVERVIEW_HTML: &str = include_str!("assets/overview.html");
+const CONTAINER_HTML: &str = include_str!("assets/container.html");
+const APP_CSS: &str = include_str!("assets/app.css");
+const OVERVIEW_JS: &str = include_str!("assets/overview.js");
+const CONTAINER_JS: &str = include_str!("assets/container.js");
+
+fn fixed(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut r = Response::new(
+        Full::new(body.into())
+            .map_err(|never: Infallible| match never {})
+            .boxed(),
+    );
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    match serde_json::to_vec(value) {
+        Ok(body) => fixed(status, "application/json", body),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn error(status: StatusCode, message: &str) -> Response<Body> {
+    #[derive(Serialize)]
+    struct Error<'a> {
+        error: &'a str,
+    }
+    let mut r = json(status, &Error { error: message });
+    *r.status_mut() = status;
+    r
+}
+
+fn not_found() -> Response<Body> {
+    error(StatusCode::NOT_FOUND, "no such page or container")
+}
+
+/// Headers every answer carries: the pages' policy, no sniffing, no referrer, not cached.
+fn secure(mut r: Response<Body>) -> Response<Body> {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
+    r
+}
+
+/// The answer to one request.
+pub async fn answer(web: Arc<Web>, method: Method, uri: Uri) -> Response<Body> {
+    let head = method == Method::HEAD;
+    if method != Method::GET && !head {
+        let mut r = error(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD");
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return secure(r);
+    }
+    let mut r = secure(route(&web, uri.path(), uri.query()).await);
+    if head {
+        *r.body_mut() = Full::new(Bytes::new())
+            .map_err(|never: Infallible| match never {})
+            .boxed();
+    }
+    r
+}
+
+async fn route(web: &Arc<Web>, path: &str, query: Option<&str>) -> Response<Body> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    match segments.as_slice() {
+        [""] => fixed(StatusCode::OK, "text/html; charset=utf-8", OVERVIEW_HTML),
+        ["containers", name] if web.knows(name) => {
+            fixed(StatusCode::OK, "text/html; charset=utf-8", CONTAINER_HTML)
+        }
+        ["assets", "app.css"] => fixed(StatusCode::OK, "text/css; charset=utf-8", APP_CSS),
+        ["assets", "overview.js"] => fixed(
+            StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            OVERVIEW_JS,
+        ),
+        ["assets", "container.js"] => fixed(
+            StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            CONTAINER_JS,
+        ),
+        ["api", "containers"] => containers(web),
+        ["api", "containers", name, "lines"] if web.knows(name) => {
+            lines(web, name, query, false).await
+        }
+        ["api", "containers", name, "download"] if web.knows(name) => {
+            lines(web, name, query, true).await
+        }
+        ["api", "containers", name, "stream"] if web.knows(name) => stream(web, name, query),
+        _ => not_found(),
+    }
+}
+
+fn containers(web: &Web) -> Response<Body> {
+    #[derive(Serialize)]
+    struct Containers {
+        machine: String,
+        now: i64,
+        containers: Vec<super::board::Summary>,
+    }
+    let now = chrono::Utc::now().timestamp();
+    json(
+        StatusCode::OK,
+        &Containers {
+            machine: web.machine.clone(),
+            now,
+            containers: web.board.summaries(now),
+        },
+    )
+}
+
+/// One line as the API shows it.
+#[derive(Debug, Serialize)]
+pub struct LineJson {
+    /// info, warning or error.
+    pub level: &'static str,
+    /// The line, invalid UTF-8 replaced.
+    pub text: String,
+    /// Bytes of the line not shown.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub cut: usize,
+    /// Age of its file (0 = current).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<u32>,
+    /// Its offset in that file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Serialize)]
+struct Lines {
+    container: String,
+    lines: Vec<LineJson>,
+    left_out: u64,
+    first: bool,
+    stopped: Option<&'static str>,
+    bytes_read: u64,
+    /// Where the current file ended when the search ran: a live tail started there misses nothing.
+    end: Option<EndJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct EndJson {
+    inode: u64,
+    offset: u64,
+}
+
+async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) -> Response<Body> {
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let mut q = match query::lines_query(query, now, download) {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    if let Err(e) = web.bound(name, &mut q) {
+        return error(StatusCode::BAD_REQUEST, &e.to_string());
+    }
+    let web2 = web.clone();
+    let name2 = name.to_string();
+    let searched = tokio::task::spawn_blocking(move || {
+        let end = tail::end_of(&web2.logs_dir, &name2);
+        let rules = web2.mapping.rules_for(&name2);
+        history::search(&web2.logs_dir, &name2, rules, &q.search).map(|a| (a, end, q.search.first))
+    })
+    .await;
+    let (answer, end, first) = match searched {
+        Ok(Ok(found)) => found,
+        Ok(Err(e)) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &format!("cannot read the logs of {name}: {e}"),
+            )
+        }
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    if download {
+        let mut text = Vec::with_capacity(answer.lines.iter().map(|l| l.text.len() + 1).sum());
+        for l in &answer.lines {
+            text.extend_from_slice(&l.text);
+            text.push(b'\n');
+        }
+        let mut r = fixed(StatusCode::OK, "text/plain; charset=utf-8", text);
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.log\"")) {
+            r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+        }
+        return r;
+    }
+    json(
+        StatusCode::OK,
+        &Lines {
+            container: name.to_string(),
+            lines: answer
+                .lines
+                .iter()
+                .map(|l| LineJson {
+                    level: l.level.as_str(),
+                    text: String::from_utf8_lossy(&l.text).into_owned(),
+                    cut: l.cut,
+                    file: Some(l.at.file),
+                    offset: Some(l.at.offset),
+                })
+                .collect(),
+            left_out: answer.left_out,
+            first,
+            stopped: answer.stopped.map(|s| match s {
+                history::Limit::Bytes => "bytes",
+                history::Limit::Time => "time",
+            }),
+            bytes_read: answer.bytes_read,
+            end: end.map(|p| EndJson {
+                inode: p.inode,
+                offset: p.offset,
+            }),
+        },
+    )
+}
+
+fn stream(web: &Arc<Web>, name: &str, query: Option<&str>) -> Response<Body> {
+    let q = match query::stream_query(query) {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let tail = Tail::new(
+        web.logs_dir.clone(),
+        name.to_string(),
+        q.from,
+        q.levels,
+        q.pattern,
+    );
+    let state = (
+        web.clone(),
+        name.to_string(),
+        Some(tail),
+        tokio::time::Instant::now(),
+    );
+    let events =
+        futures_util::stream::unfold(state, |(web, name, tail, mut quiet_since)| async move {
+            let mut tail = tail?;
+            loop {
+                tokio::time::sleep(TAIL_POLL).await;
+                let web2 = web.clone();
+                let name2 = name.clone();
+                let polled = tokio::task::spawn_blocking(move || {
+                    let found = tail.poll(web2.mapping.rules_for(&name2));
+                    (tail, found)
+                })
+                .await;
+                let Ok((back, found)) = polled else {
+                    return None;
+                };
+                tail = back;
+                let lines = match found {
+                    Ok(lines) => lines,
+                    Err(e) => {
+                        tracing::debug!("live tail of {name}: {e}");
+                        Vec::new()
+                    }
+                };
+                let mut text = String::new();
+                for l in lines {
+                    let json = LineJson {
+                        level: l.level.as_str(),
+                        text: String::from_utf8_lossy(&l.text).into_owned(),
+                        cut: l.cut,
+                        file: None,
+                        offset: None,
+                    };
+                    if let Ok(data) = serde_json::to_string(&json) {
+                        text.push_str("event: line\ndata: ");
+                        text.push_str(&data);
+                        text.push_str("\n\n");
+                    }
+                }
+                if text.is_empty() && quiet_since.elapsed() >= KEEP_ALIVE {
+                    text.push_str(": still here\n\n");
+                }
+                if !text.is_empty() {
+                    quiet_since = tokio::time::Instant::now();
+                    let frame: Result<Frame<Bytes>, std::io::Error> =
+                        Ok(Frame::data(Bytes::from(text)));
+                    return Some((frame, (web, name, Some(tail), quiet_since)));
+                }
+            }
+        });
+    let mut r = Response::new(StreamBody::new(events).boxed());
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/event-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+impl Web {
+    /// Turns the query's `since` and `until` into positions of the time index.
+    fn bound(&self, name: &str, q: &mut query::LinesQuery) -> Result<(), BadQuery> {
+        if let Some(since) = q.since {
+            let start = match self.times.position(name, since) {
+                Bound::Start => None,
+                Bound::At(p) => Some(p),
+                // After every line: nothing is in the range.
+                Bound::End => Some(Position {
+                    file: 0,
+                    offset: u64::MAX,
+                }),
+            };
+            q.search.from = match (q.search.from, start) {
+                (Some(a), Some(b)) => Some(later(a, b)),
+                (a, b) => a.or(b),
+            };
+        }
+        if let Some(until) = q.until {
+            match self.times.position(name, until.saturating_add(1)) {
+                // Before every line: nothing is in the range.
+                Bound::Start => {
+                    q.search.to = Some(Position {
+                        file: u32::MAX,
+                        offset: 0,
+                    })
+                }
+                Bound::At(p) => q.search.to = Some(p),
+                Bound::End => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The later of two positions in the history: a younger file, or further into the same one.
+fn later(a: Position, b: Position) -> Position {
+    if (a.file, std::cmp::Reverse(a.offset)) < (b.file, std::cmp::Reverse(b.offset)) {
+        a
+    } else {
+        b
+    }
+}
+
+#[cfg(test)]
+#[path = "routes_tests.rs"]
+mod tests;
