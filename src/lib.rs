@@ -25,6 +25,7 @@
 //! # }
 //! ```
 
+pub mod auth;
 pub mod cgroup;
 pub mod collector;
 pub mod config;
@@ -39,6 +40,7 @@ pub mod memory;
 pub mod metrics_exporter;
 pub mod privileges;
 pub mod rotating_file;
+pub mod server;
 pub mod shutdown;
 pub mod stats;
 pub mod web;
