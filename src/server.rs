@@ -189,3 +189,99 @@ fn unauthorized() -> Response<Body> {
     );
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    async fn start(
+        limits: Limits,
+        users: Option<Arc<Users>>,
+    ) -> (
+        std::net::SocketAddr,
+        watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (stop, mut stopped) = watch::channel(false);
+        let handler = |_req: Request<Incoming>| async { Response::new(full("hello\n")) };
+        let server = tokio::spawn(async move {
+            serve(
+                listener,
+                limits,
+                users,
+                handler,
+                async move {
+                    let _ = stopped.wait_for(|s| *s).await;
+                },
+                "test",
+            )
+            .await;
+        });
+        (address, stop, server)
+    }
+
+    async fn get(address: std::net::SocketAddr, extra: &str) -> String {
+        let mut s = TcpStream::connect(address).await.expect("connect");
+        s.write_all(
+            format!("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{extra}\r\n").as_bytes(),
+        )
+        .await
+        .expect("send");
+        let mut answer = String::new();
+        match s.read_to_string(&mut answer).await {
+            Ok(_) => answer,
+            // Closed with the request unread: the kernel answers with a reset.
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => String::new(),
+            Err(e) => panic!("read: {e}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn beyond_the_cap_new_connections_are_closed_at_once_and_served_again_later() {
+        let limits = Limits {
+            max_connections: 4,
+            ..Limits::default()
+        };
+        let (address, stop, server) = start(limits, None).await;
+        // Four clients hold a connection with half a request each.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            let mut s = TcpStream::connect(address).await.expect("connect");
+            s.write_all(b"GET / HTTP/1.1\r\nHo").await.expect("send");
+            held.push(s);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // A fifth is closed without an answer, at once.
+        let refused = tokio::time::timeout(Duration::from_secs(2), get(address, "")).await;
+        assert_eq!(refused.expect("closed at once, not held"), "");
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let answer = get(address, "").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        stop.send(true).expect("stop");
+        tokio::time::timeout(Duration::from_secs(6), server)
+            .await
+            .expect("server ends")
+            .expect("join");
+    }
+
+    #[tokio::test]
+    async fn with_users_a_request_without_the_right_password_gets_401() {
+        let hash = bcrypt::hash("pw", 4).expect("hash");
+        let users =
+            Arc::new(Users::parse(&format!("basic_auth_users:\n  u: {hash}\n")).expect("users"));
+        let (address, stop, _server) = start(Limits::default(), Some(users)).await;
+        let none = get(address, "").await;
+        assert!(none.starts_with("HTTP/1.1 401"), "{none}");
+        assert!(none.contains("www-authenticate: Basic"), "{none}");
+        let wrong = get(address, "Authorization: Basic dTp4\r\n").await;
+        assert!(wrong.starts_with("HTTP/1.1 401"), "{wrong}");
+        // u:pw
+        let right = get(address, "Authorization: Basic dTpwdw==\r\n").await;
+        assert!(right.starts_with("HTTP/1.1 200"), "{right}");
+        stop.send(true).expect("stop");
+    }
+}
