@@ -30,19 +30,18 @@ pub mod collector;
 pub mod config;
 pub mod console;
 pub mod containers;
-pub mod cursor;
 pub mod filter;
 pub mod http;
-pub mod levels;
-pub mod logs_exporter;
+pub mod logs;
 pub mod memory;
 pub mod metrics_exporter;
 pub mod privileges;
-pub mod rotating_file;
 pub mod stats;
 
 pub use collector::Collector;
 pub use config::Config;
 pub use containers::Containers;
-pub use logs_exporter::LogsExporter;
+pub use logs::LogsExporter;
+// The pure pieces of the logs side stay at the root, where the library's users know them.
+pub use logs::{cursor, levels, rotating_file};
 pub use metrics_exporter::MetricsExporter;
