@@ -14,8 +14,8 @@ use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, MappingSource};
 use crate::containers::{ContainerRef, Containers, EngineError};
-use crate::levels::{LevelMapping, LevelsError};
-use crate::logs_exporter::{write_atomically, LogFiles, LogsError, LogsExporter};
+use crate::levels::{Level, LevelMapping, LevelsError};
+use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics_exporter::{Collection, MetricsError, MetricsExporter};
 
 /// Why the collector could not start or had to stop.
@@ -175,7 +175,6 @@ impl Collector {
                 read_timeout: config.engine_timeout,
             },
             mapping,
-            metrics.clone(),
         )?;
         Ok(Collector {
             config,
@@ -270,7 +269,8 @@ impl Collector {
             info!("Sleeping for {:.1} seconds", next.as_secs_f64());
         }
         info!("Stopping: flushing log files and cursors");
-        self.logs.commit();
+        let report = self.logs.commit();
+        count_logs(&self.metrics, &report);
     }
 
     /// One tick of the loop.
@@ -332,10 +332,11 @@ impl Collector {
         };
         let logs_work = async {
             let started = Instant::now();
-            let failed = self.logs.collect(containers, &visit).await;
+            let report = self.logs.collect(containers, &visit).await;
             let took = started.elapsed().as_secs_f64();
+            count_logs(&self.metrics, &report);
             self.metrics
-                .on_collection(Collection::Logs, took, failed == 0, unix_now());
+                .on_collection(Collection::Logs, took, report.failed == 0, unix_now());
         };
         let (failures, ()) = tokio::join!(metrics_work, logs_work);
         if let Some(failures) = failures {
@@ -414,6 +415,23 @@ impl Collector {
             self.logs.forget(&name);
             self.last_running.remove(&name);
         }
+    }
+}
+
+/// Counts what the logs side reports: its failed engine requests, and the lines and bytes its
+/// commits made durable (a level's series only once a line of that level was counted).
+fn count_logs(metrics: &MetricsExporter, report: &LogsReport) {
+    for kind in &report.engine_errors {
+        metrics.on_engine_error(kind);
+    }
+    for written in &report.written {
+        for level in Level::ALL {
+            let lines = written.lines(level);
+            if lines > 0 {
+                metrics.on_log_lines(&written.container, level, lines);
+            }
+        }
+        metrics.on_log_written(written.total_lines(), written.bytes);
     }
 }
 

@@ -32,8 +32,18 @@ pub enum Level {
 }
 
 impl Level {
-    /// Every level, in label order of the Python tool.
+    /// Every level, in label order of the Python tool: the one order of levels, which
+    /// [`Level::index`] follows, so a per-level array is indexed the same way everywhere.
     pub const ALL: [Level; 3] = [Level::Info, Level::Warning, Level::Error];
+
+    /// Where this level is in [`Level::ALL`]: the index of its slot in a per-level array.
+    pub const fn index(self) -> usize {
+        match self {
+            Level::Info => 0,
+            Level::Warning => 1,
+            Level::Error => 2,
+        }
+    }
 
     /// The label value.
     pub fn as_str(&self) -> &'static str {
@@ -206,6 +216,13 @@ impl LevelMapping {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_level_index_is_its_place_in_all() {
+        for (i, level) in Level::ALL.into_iter().enumerate() {
+            assert_eq!(level.index(), i, "{level:?}");
+        }
+    }
 
     const FILE: &str = r#"{
         "default_mapping": {"warning_keywords": ["WARNING", "WARN"], "error_keywords": ["ERROR"]},

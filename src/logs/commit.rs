@@ -1,0 +1,341 @@
+//! The durable side of the logs: what the last commit made sure of for each container, the state
+//! file that holds it, the commit itself, and undoing what was written after it.
+//!
+//! Exactly once, across restarts and crashes, rests on three things:
+//! - a [`Cursor`] per container that says where the next logs request starts;
+//! - a commit, once per tick: flush the files, then persist for every container the cursor *and* the
+//!   [`FileMark`] where its file ended, atomically (temporary file, fsync, rename) in
+//!   `LOGS_DIR/.state/cursors.json`;
+//! - at start (and after a write error), [`recover`]: bytes written after the last commit are undone,
+//!   so the lines they held are fetched again from the committed cursor and written once.
+//!
+//! Counts move with the commit too: lines count toward `container_logs_total` when the commit that
+//! covers them succeeds, so a rolled-back write is never counted twice.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use tracing::{debug, error, info, warn};
+
+use super::cursor::Cursor;
+use super::exporter::{Followed, LogsError};
+use super::levels::Level;
+use super::rotating_file::{recover, FileMark, Recovery};
+use super::TARGET;
+
+/// Name of the directory, inside LOGS_DIR, that holds the cursors. Docker container names cannot start
+/// with a dot, so it never clashes with a container's directory.
+pub const STATE_DIR: &str = ".state";
+const STATE_FILE: &str = "cursors.json";
+
+/// What is durably known about one container's log: the cursor of the last commit and where its file
+/// ended then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(super) struct Committed {
+    /// The engine's id of the container the cursor belongs to: a container created again under the
+    /// same name starts afresh.
+    pub(super) id: String,
+    pub(super) cursor: Cursor,
+    pub(super) file: FileMark,
+}
+
+/// What the state file holds: every container's [`Committed`], by name.
+#[derive(Debug, Serialize, Deserialize)]
+struct Content<C> {
+    version: u32,
+    containers: C,
+}
+
+/// The state file, `LOGS_DIR/.state/cursors.json`, and whether the commits changed since it was
+/// last written.
+#[derive(Debug)]
+pub(super) struct StateFile {
+    path: PathBuf,
+    dirty: bool,
+}
+
+impl StateFile {
+    /// Creates LOGS_DIR and its state directory if needed, and reads the commits a previous run left.
+    pub(super) fn open(
+        logs_dir: &Path,
+    ) -> Result<(StateFile, HashMap<String, Committed>), LogsError> {
+        let state_dir = logs_dir.join(STATE_DIR);
+        let path = state_dir.join(STATE_FILE);
+        let dir_usable = match fs::create_dir_all(&state_dir) {
+            Ok(()) => true,
+            Err(e) => {
+                // Metrics go on without the logs; every tick tries the files again.
+                error!(
+                    target: TARGET,
+                    "LOGS_DIR {} cannot be created: {e}; metrics go on, logs wait until it can be",
+                    logs_dir.display()
+                );
+                false
+            }
+        };
+        let committed = match fs::read(&path) {
+            Ok(bytes) => {
+                match serde_json::from_slice::<Content<HashMap<String, Committed>>>(&bytes) {
+                    Ok(state) => state.containers,
+                    Err(e) => {
+                        // A damaged cursor file must not stop the logs: start over as on a first run.
+                        warn!(
+                            target: TARGET,
+                            "cursor file {} is damaged ({e}); starting every container from DEFAULT_LOGS_SINCE_NOW",
+                            path.display()
+                        );
+                        HashMap::new()
+                    }
+                }
+            }
+            // No file yet, or no usable LOGS_DIR to hold one (said above).
+            Err(e) if !dir_usable || e.kind() == io::ErrorKind::NotFound => HashMap::new(),
+            Err(source) => return Err(LogsError::ReadState { path, source }),
+        };
+        Ok((StateFile { path, dirty: false }, committed))
+    }
+
+    /// A commit changed: the next [`StateFile::save`] writes the file.
+    pub(super) fn changed(&mut self) {
+        self.dirty = true;
+    }
+
+    /// Writes every container's commit, if any changed since the file was last written.
+    pub(super) fn save<'a>(&mut self, commits: impl Iterator<Item = (&'a str, &'a Committed)>) {
+        if !self.dirty {
+            return;
+        }
+        let state = Content {
+            version: 1,
+            containers: commits.collect::<HashMap<&str, &Committed>>(),
+        };
+        let result = serde_json::to_vec(&state)
+            .map_err(io::Error::other)
+            .and_then(|bytes| write_atomically(&self.path, &bytes));
+        match result {
+            Ok(()) => self.dirty = false,
+            Err(e) => error!(
+                target: TARGET,
+                "cannot write the cursor file {}: {e}",
+                self.path.display()
+            ),
+        }
+    }
+}
+
+/// Writes `bytes` to `path` so that a reader sees the old content or the new, never a mix.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    fs::rename(&tmp, path)
+}
+
+/// Lines and bytes handed to a container's file since its last commit: they count once the commit
+/// that covers them succeeds, and not at all when it is rolled back.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    /// Lines by level, in [`Level::ALL`] order.
+    lines: [u64; 3],
+    bytes: u64,
+}
+
+impl Pending {
+    /// A line of `level`, `bytes` long with its line end, was handed to the file.
+    pub(super) fn line(&mut self, level: Level, bytes: usize) {
+        self.lines[level.index()] += 1;
+        self.bytes += bytes as u64;
+    }
+
+    /// What a successful commit counts for `container`, if anything; nothing is pending afterwards.
+    fn take(&mut self, container: &str) -> Option<Written> {
+        let Pending { lines, bytes } = std::mem::take(self);
+        (lines.iter().any(|n| *n > 0) || bytes > 0).then(|| Written {
+            container: container.to_string(),
+            lines,
+            bytes,
+        })
+    }
+}
+
+/// Lines and bytes of one container that a commit made durable: what `container_logs_total` and
+/// the collector's written-lines and written-bytes counters count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The container's name.
+    pub container: String,
+    /// Lines by level, in [`Level::ALL`] order.
+    lines: [u64; 3],
+    /// Bytes, line ends included.
+    pub bytes: u64,
+}
+
+impl Written {
+    /// Lines of `level`.
+    pub fn lines(&self, level: Level) -> u64 {
+        self.lines[level.index()]
+    }
+
+    /// Lines of every level.
+    pub fn total_lines(&self) -> u64 {
+        self.lines.iter().sum()
+    }
+}
+
+/// What [`commit`] did to a container's [`Committed`].
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Outcome {
+    /// Nothing new since the last commit.
+    Unchanged,
+    /// The commit moved on, counting what it made durable, if anything.
+    Made(Option<Written>),
+    /// A write had failed: the file and the cursor went back to the last commit.
+    Undone,
+}
+
+/// Makes what `log` handed to its file durable in `committed`: the cursor those lines reach and
+/// where the file ended. After a failed write, undoes instead everything written since `committed`
+/// and moves the cursor back to it, so those lines are fetched again next tick. Closes the file
+/// either way, so thousands of containers do not hold thousands of descriptors.
+pub(super) fn commit(name: &str, committed: &mut Committed, log: &mut Followed) -> Outcome {
+    if log.cursor == committed.cursor && !log.failed {
+        if let Err(e) = log.file.close() {
+            debug!(target: TARGET, "{name}: close: {e}");
+        }
+        return Outcome::Unchanged;
+    }
+    let mark = match (log.failed, log.mark.take()) {
+        (true, _) => Err(io::Error::other("an earlier write failed")),
+        (false, Some(mark)) => Ok(mark),
+        // The read was cut short (shutdown): where the file ends now.
+        (false, None) => log.file.mark(),
+    };
+    let outcome = match mark {
+        Ok(mark) => {
+            if log.failing {
+                info!(
+                    target: TARGET,
+                    "{name}: writing {} works again",
+                    log.file.path().display()
+                );
+                log.failing = false;
+            }
+            committed.cursor = log.cursor;
+            committed.file = mark;
+            Outcome::Made(log.pending.take(name))
+        }
+        Err(e) => {
+            if !log.failing {
+                error!(
+                    target: TARGET,
+                    "{name}: cannot write {}: {e}; its lines will be fetched again once writing works",
+                    log.file.path().display()
+                );
+                log.failing = true;
+            }
+            if let Err(e) = log.file.rollback(committed.file) {
+                error!(target: TARGET, "{name}: cannot undo the partial write: {e}");
+            }
+            log.cursor = committed.cursor;
+            log.pending = Pending::default();
+            log.failed = false;
+            Outcome::Undone
+        }
+    };
+    if let Err(e) = log.file.close() {
+        debug!(target: TARGET, "{name}: close: {e}");
+    }
+    outcome
+}
+
+/// Undoes what a crash (or a failed write) left in `path` after `committed`, before the container's
+/// log is followed again, and says what it found.
+pub(super) fn recover_file(name: &str, path: &Path, committed: &Committed, backup_count: u32) {
+    match recover(path, committed.file, backup_count) {
+        Ok(Recovery::Clean) => {}
+        Ok(Recovery::MarkNotFound) => warn!(
+            target: TARGET,
+            "{name}: the file of the last commit is gone from {}; lines may be repeated",
+            path.display()
+        ),
+        Ok(Recovery::Shorter { missing }) => warn!(
+            target: TARGET,
+            "{name}: {} is {missing} bytes shorter than at the last commit (lost outside the collector)",
+            path.display()
+        ),
+        Ok(r) => info!(target: TARGET, "{name}: undid writes after the last commit: {r:?}"),
+        Err(e) => error!(
+            target: TARGET,
+            "{name}: cannot check {} against the last commit: {e}",
+            path.display()
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_content() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("f");
+        write_atomically(&p, b"one").expect("write");
+        write_atomically(&p, b"two").expect("write");
+        assert_eq!(fs::read(&p).expect("read"), b"two");
+        assert!(!dir.path().join("f.tmp").exists());
+    }
+
+    #[test]
+    fn the_state_file_reads_back_what_was_saved_and_survives_damage() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (mut state, none) = StateFile::open(dir.path()).expect("open");
+        assert!(none.is_empty(), "a first run has no commits");
+        let web = Committed {
+            id: "abc".into(),
+            cursor: Cursor { since: 7, skip: 2 },
+            file: FileMark::default(),
+        };
+        state.save([("web", &web)].into_iter());
+        assert!(
+            !dir.path().join(STATE_DIR).join(STATE_FILE).exists(),
+            "nothing changed, nothing written"
+        );
+        state.changed();
+        state.save([("web", &web)].into_iter());
+        let (_, read) = StateFile::open(dir.path()).expect("open again");
+        assert_eq!(read.get("web"), Some(&web));
+        fs::write(dir.path().join(STATE_DIR).join(STATE_FILE), b"{not json").expect("damage");
+        let (_, damaged) = StateFile::open(dir.path()).expect("a damaged file is not an error");
+        assert!(damaged.is_empty());
+    }
+
+    #[test]
+    fn pending_lines_are_counted_by_level_once() {
+        let mut pending = Pending::default();
+        assert_eq!(
+            pending.take("web"),
+            None,
+            "nothing pending, nothing counted"
+        );
+        pending.line(Level::Error, 6);
+        pending.line(Level::Info, 3);
+        pending.line(Level::Error, 4);
+        let written = pending.take("web").expect("written");
+        assert_eq!(written.container, "web");
+        assert_eq!(written.lines(Level::Info), 1);
+        assert_eq!(written.lines(Level::Warning), 0);
+        assert_eq!(written.lines(Level::Error), 2);
+        assert_eq!(written.total_lines(), 3);
+        assert_eq!(written.bytes, 13);
+        assert_eq!(pending.take("web"), None, "counted once");
+    }
+}

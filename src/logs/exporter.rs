@@ -1,0 +1,369 @@
+//! [`LogsExporter`]: the one record of every container whose log the collector knows, and a tick of
+//! the logs side: follow the containers to visit, read each one's new lines into its file, commit,
+//! and report what was written.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt;
+use tracing::{debug, error, warn};
+
+use super::commit::{self, recover_file, Committed, Outcome, Pending, StateFile, Written};
+use super::cursor::Cursor;
+use super::levels::LevelMapping;
+use super::reader::read_new_lines;
+use super::rotating_file::{FileMark, RotatingFile};
+use super::TARGET;
+use crate::containers::{ContainerRef, Containers, EngineError};
+
+/// Containers whose logs are read at the same time. A read takes milliseconds (unlike stats, which
+/// wait for the engine's sampler), so a few dozen keep a tick short, while each one in flight holds an
+/// open file, its write buffer and a connection to the engine: this bounds all three.
+const LOG_READS_AT_ONCE: usize = 32;
+
+/// Errors of the logs side that stop the collector from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// The cursor file exists but cannot be read.
+    #[error("cursor file {path} cannot be read: {source}")]
+    ReadState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// How the log files are laid out and rotated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFiles {
+    /// LOGS_DIR.
+    pub dir: PathBuf,
+    /// LOGS_CONTAINER_MAX_FILE_SIZE.
+    pub max_bytes: u64,
+    /// LOGS_CONTAINER_MAX_FILES.
+    pub backup_count: u32,
+    /// DEFAULT_LOGS_SINCE_NOW, seconds.
+    pub default_since: u64,
+    /// MAX_LINE_BYTES.
+    pub max_line: usize,
+    /// ENGINE_TIMEOUT: the most one container's read may take in a tick.
+    pub read_timeout: std::time::Duration,
+}
+
+/// What the logs side did since its last report, for the metrics side to count: the logs side
+/// never calls into the metrics itself.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LogsReport {
+    /// What each commit made durable, one entry per container that wrote anything. Lines count here
+    /// only once their commit succeeded, so a write that was rolled back is never counted twice.
+    pub written: Vec<Written>,
+    /// The kind ([`EngineError::kind`]) of every engine request that failed, once per failure.
+    pub engine_errors: Vec<&'static str>,
+    /// Containers whose read or write failed in this tick (always 0 for a commit alone).
+    pub failed: usize,
+}
+
+/// Everything the logs side holds about one container, under its name.
+#[derive(Debug)]
+struct ContainerLog {
+    /// What the last commit made durable, as in the state file.
+    committed: Committed,
+    /// The log being followed: from the first visit of this run until the container stops running.
+    followed: Option<Followed>,
+}
+
+/// A container whose log is being followed. Its container's id is the one in its
+/// [`ContainerLog::committed`].
+#[derive(Debug)]
+pub(super) struct Followed {
+    pub(super) file: RotatingFile,
+    /// Where the next request starts, counting every line handed to `file`.
+    pub(super) cursor: Cursor,
+    /// What was handed to `file` since the last commit.
+    pub(super) pending: Pending,
+    /// Kinds of the engine errors met since the last commit: reported by it, whatever it does.
+    pub(super) engine_errors: Vec<&'static str>,
+    /// A write failed since the last commit: roll back instead of committing.
+    pub(super) failed: bool,
+    /// Writing has been failing (said once, until it works again).
+    pub(super) failing: bool,
+    /// Where the file ended when this tick's read was done, for the commit.
+    pub(super) mark: Option<FileMark>,
+    /// Entries in the last answer read, to size the next tail request.
+    pub(super) recent: usize,
+    /// The container's answers are multiplexed frames, so the cheap tail request can be used (false
+    /// for a TTY container, whose raw answer has no entry borders to count).
+    pub(super) tail_ok: bool,
+}
+
+/// Docker's own rule for names, which also keeps every path inside LOGS_DIR.
+fn is_safe_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+/// The log file of `container` under `dir`.
+pub fn log_path(dir: &Path, container: &str) -> PathBuf {
+    dir.join(container).join(format!("{container}.log"))
+}
+
+/// The per-container log files and cursors.
+#[derive(Debug)]
+pub struct LogsExporter {
+    files: LogFiles,
+    mapping: LevelMapping,
+    /// Every container known, by name (which is also its directory's name): from the state file at
+    /// start, or from its first visit, until [`LogsExporter::forget`].
+    containers: HashMap<String, ContainerLog>,
+    state: StateFile,
+    /// Names that are not valid Docker names, whose logs are never collected: kept so that each is
+    /// said once.
+    refused: HashSet<String>,
+}
+
+impl LogsExporter {
+    /// Creates LOGS_DIR if needed and reads the cursors a previous run left.
+    pub fn new(files: LogFiles, mapping: LevelMapping) -> Result<LogsExporter, LogsError> {
+        let (state, committed) = StateFile::open(&files.dir)?;
+        let containers = committed
+            .into_iter()
+            .map(|(name, committed)| {
+                let log = ContainerLog {
+                    committed,
+                    followed: None,
+                };
+                (name, log)
+            })
+            .collect();
+        Ok(LogsExporter {
+            files,
+            mapping,
+            containers,
+            state,
+            refused: HashSet::new(),
+        })
+    }
+
+    /// Starts following `container` if it is not followed yet: undoes what a crash left uncommitted in
+    /// its file and picks up its committed cursor (or starts DEFAULT_LOGS_SINCE_NOW seconds back).
+    fn follow(&mut self, container: &ContainerRef, now: i64) {
+        let known = self.containers.get(&container.name);
+        if let Some(log) = known {
+            if log.followed.is_some() && log.committed.id == container.id {
+                return;
+            }
+        }
+        let path = log_path(&self.files.dir, &container.name);
+        if let Some(log) = known {
+            recover_file(
+                &container.name,
+                &path,
+                &log.committed,
+                self.files.backup_count,
+            );
+        }
+        let cursor = match known {
+            Some(log) if log.committed.id == container.id => log.committed.cursor,
+            _ => Cursor::starting_at(
+                now - i64::try_from(self.files.default_since)
+                    .unwrap_or(i64::MAX)
+                    .min(now),
+            ),
+        };
+        let mut file = RotatingFile::new(path, self.files.max_bytes, self.files.backup_count);
+        let mark = match file.mark() {
+            Ok(m) => m,
+            Err(e) => {
+                error!(
+                    target: TARGET,
+                    "{}: cannot read {}: {e}",
+                    container.name,
+                    file.path().display()
+                );
+                FileMark::default()
+            }
+        };
+        // Committed before the first write, so a crash during the first tick is undone like any other.
+        let committed = Committed {
+            id: container.id.clone(),
+            cursor,
+            file: mark,
+        };
+        self.state.changed();
+        let followed = Followed {
+            file,
+            cursor,
+            pending: Pending::default(),
+            engine_errors: Vec::new(),
+            failed: false,
+            failing: false,
+            mark: None,
+            recent: 0,
+            tail_ok: true,
+        };
+        self.containers.insert(
+            container.name.clone(),
+            ContainerLog {
+                committed,
+                followed: Some(followed),
+            },
+        );
+    }
+
+    /// Lets go of a container for good: its file handle and its cursor (used once it has been gone for
+    /// longer than CONTAINER_RETENTION).
+    pub fn forget(&mut self, container: &str) {
+        if let Some(log) = self.containers.remove(container) {
+            if let Some(mut followed) = log.followed {
+                let _ = followed.file.close();
+            }
+            self.state.changed();
+            self.persist();
+        }
+        self.refused.remove(container);
+    }
+
+    /// Fetches the new lines of every container in `visit`, writes them, and commits. Containers that
+    /// are not running any more are visited this once and then let go. Reports what the commit made
+    /// durable, the engine errors met, and how many containers' reads or writes failed.
+    pub async fn collect(&mut self, containers: &Containers, visit: &[ContainerRef]) -> LogsReport {
+        let now = chrono::Utc::now();
+        let mut wanted = Vec::with_capacity(visit.len());
+        for c in visit {
+            if !is_safe_name(&c.name) {
+                if self.refused.insert(c.name.clone()) {
+                    warn!(
+                        target: TARGET,
+                        "container name {:?} is not a valid Docker name: its logs are not collected",
+                        c.name
+                    );
+                }
+                continue;
+            }
+            self.follow(c, now.timestamp());
+            wanted.push(c);
+        }
+        self.persist();
+        let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let by_name: HashMap<&str, &ContainerRef> =
+            wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
+        let mapping = &self.mapping;
+        let files = &self.files;
+        let reads = self
+            .containers
+            .iter_mut()
+            .filter_map(|(name, log)| Some((*by_name.get(name.as_str())?, log.followed.as_mut()?)))
+            .map(|(c, log)| async move {
+                // A mark always belongs to this tick's read: an old one must not meet a new cursor.
+                log.mark = None;
+                // A stuck answer keeps what it delivered: the cursor matches the file at every await.
+                let read = read_new_lines(containers, c, log, mapping, files.max_line, now_ns);
+                let mut ok = match tokio::time::timeout(files.read_timeout, read).await {
+                    Ok(ok) => ok,
+                    Err(_) => {
+                        warn!(
+                            target: TARGET,
+                            "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
+                            c.name
+                        );
+                        log.engine_errors.push(EngineError::Timeout.kind());
+                        false
+                    }
+                };
+                // Flushed and closed as soon as the read is done, not at the commit: only the reads in
+                // flight hold a write buffer and a descriptor, not every container that logged.
+                if !log.failed {
+                    match log.file.mark() {
+                        Ok(mark) => log.mark = Some(mark),
+                        Err(e) => {
+                            debug!(target: TARGET, "{}: {e}", c.name);
+                            log.failed = true;
+                            ok = false;
+                        }
+                    }
+                    if let Err(e) = log.file.close() {
+                        debug!(target: TARGET, "{}: close: {e}", c.name);
+                    }
+                }
+                ok && !log.failed
+            });
+        let failed = futures_util::stream::iter(reads)
+            .buffer_unordered(LOG_READS_AT_ONCE)
+            .filter(|ok| std::future::ready(!ok))
+            .count()
+            .await;
+        let mut report = self.commit();
+        report.failed = failed;
+        for c in visit.iter().filter(|c| !c.running) {
+            let followed = self
+                .containers
+                .get_mut(&c.name)
+                .and_then(|log| log.followed.take());
+            if let Some(mut followed) = followed {
+                if let Err(e) = followed.file.close() {
+                    error!(
+                        target: TARGET,
+                        "{}: cannot close {}: {e}",
+                        c.name,
+                        followed.file.path().display()
+                    );
+                }
+            }
+        }
+        report
+    }
+
+    /// Flushes every file, then records the cursors that the flushed lines reach. A container whose
+    /// write failed is rolled back to its previous commit instead, to be fetched again next tick.
+    /// Files are closed afterwards, so thousands of containers do not hold thousands of descriptors.
+    /// Reports what was made durable and the engine errors met since the last report.
+    pub fn commit(&mut self) -> LogsReport {
+        let mut report = LogsReport::default();
+        for (name, log) in &mut self.containers {
+            let Some(followed) = log.followed.as_mut() else {
+                continue;
+            };
+            report.engine_errors.append(&mut followed.engine_errors);
+            match commit::commit(name, &mut log.committed, followed) {
+                Outcome::Unchanged | Outcome::Undone => {}
+                Outcome::Made(written) => {
+                    report.written.extend(written);
+                    self.state.changed();
+                }
+            }
+        }
+        self.persist();
+        report
+    }
+
+    /// Writes the cursor file if anything changed since it was last written.
+    fn persist(&mut self) {
+        let commits = self
+            .containers
+            .iter()
+            .map(|(name, log)| (name.as_str(), &log.committed));
+        self.state.save(commits);
+    }
+
+    /// The containers a previous run had cursors for: (id, name). Visiting them once at start picks
+    /// up the last lines of those that stopped while the collector was not running.
+    pub fn known_containers(&self) -> Vec<(String, String)> {
+        self.containers
+            .iter()
+            .map(|(name, log)| (log.committed.id.clone(), name.clone()))
+            .collect()
+    }
+
+    /// Containers whose logs are followed now.
+    pub fn followed(&self) -> impl Iterator<Item = &str> {
+        self.containers
+            .iter()
+            .filter(|(_, log)| log.followed.is_some())
+            .map(|(name, _)| name.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests;

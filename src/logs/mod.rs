@@ -1,0 +1,28 @@
+//! The logs side: every container's log in its own files, `LOGS_DIR/<container>/<container>.log`,
+//! rotated like Python's RotatingFileHandler, each line classified by level and written exactly once,
+//! across restarts and crashes.
+//!
+//! It owns, for each container, the file and its rotation ([`rotating_file`]), the classification of
+//! its lines ([`levels`]), the cursor that says where the next read from the engine starts
+//! ([`cursor`]), and the durable commit of cursors and file ends in `LOGS_DIR/.state/cursors.json`,
+//! with the crash recovery that rests on it. [`LogsExporter`] is the door: the collector hands it the
+//! containers to visit each tick, and gets back a [`LogsReport`] of what was written and committed,
+//! which it passes on to the metrics side. Nothing here calls into the metrics.
+//!
+//! Inside: `exporter` holds the one record per container and drives a tick; `reader` reads one
+//! container's new entries from the engine; `commit` makes what was written durable or undoes it.
+
+pub mod cursor;
+pub mod levels;
+pub mod rotating_file;
+
+mod commit;
+mod exporter;
+mod reader;
+
+pub use commit::{write_atomically, Written, STATE_DIR};
+pub use exporter::{log_path, LogFiles, LogsError, LogsExporter, LogsReport};
+
+/// The tracing target of everything the logs side says: the console shows its last segment as the
+/// module, and the Python tool's logs module was `logs_exporter`, so the lines read as they always did.
+const TARGET: &str = "container_metrics::logs_exporter";
