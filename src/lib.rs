@@ -11,7 +11,7 @@
 //! - [`LogsExporter`]: per-container rotated files, level classification, cursors;
 //! - [`Collector`]: the loop that ties them together.
 //!
-//! Pure pieces with no I/O: [`stats`] (stats to numbers), [`cursor`] (log entries to lines, and the
+//! Pure pieces with no I/O: [`engine::stats`] (stats to numbers), [`cursor`] (log entries to lines, and the
 //! cursor), [`levels`] (level mapping), [`rotating_file`] (Python's rotation rules, crash recovery).
 //!
 //! ```no_run
@@ -25,13 +25,11 @@
 //! # }
 //! ```
 
-pub mod cgroup;
 pub mod collector;
 pub mod config;
 pub mod console;
-pub mod containers;
 pub mod cursor;
-pub mod filter;
+pub mod engine;
 pub mod http;
 pub mod levels;
 pub mod logs_exporter;
@@ -39,10 +37,9 @@ pub mod memory;
 pub mod metrics_exporter;
 pub mod privileges;
 pub mod rotating_file;
-pub mod stats;
 
 pub use collector::Collector;
 pub use config::Config;
-pub use containers::Containers;
+pub use engine::Containers;
 pub use logs_exporter::LogsExporter;
 pub use metrics_exporter::MetricsExporter;

@@ -27,8 +27,8 @@ use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
-use crate::containers::{ContainerRef, Containers};
 use crate::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
+use crate::engine::{ContainerRef, Containers};
 use crate::levels::{Level, LevelMapping};
 use crate::metrics_exporter::MetricsExporter;
 use crate::rotating_file::{recover, FileMark, Recovery, RotatingFile};
@@ -648,9 +648,9 @@ fn is_gone(
     warn!(
         "{}: reading logs failed: {}",
         container.name,
-        crate::containers::with_causes(e)
+        crate::engine::with_causes(e)
     );
-    metrics.on_engine_error(crate::containers::error_kind(e));
+    metrics.on_engine_error(crate::engine::error_kind(e));
     false
 }
 

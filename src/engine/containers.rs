@@ -19,10 +19,10 @@ use futures_util::{Stream, StreamExt};
 use tokio::sync::{watch, Semaphore};
 use tracing::{debug, error, info};
 
-use crate::cgroup::{self, CgroupStats, Cgroups};
-use crate::filter::Filter;
+use super::cgroup::{self, CgroupStats, Cgroups};
+use super::filter::Filter;
+use super::stats::{self, CpuSample};
 use crate::metrics_exporter::{ContainerInfo, ContainerMetrics};
-use crate::stats::{self, CpuSample};
 
 /// A container to visit this tick.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -56,7 +56,7 @@ pub enum EngineError {
 }
 
 /// An error and its causes on one line: bollard's own text ("client error (Connect)") rarely says why.
-pub fn with_causes(e: &dyn std::error::Error) -> String {
+pub(crate) fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(cause) = source {
@@ -71,7 +71,7 @@ pub fn with_causes(e: &dyn std::error::Error) -> String {
 }
 
 /// The `kind` label of `collector_engine_errors_total` for a failed request.
-pub fn error_kind(e: &BollardError) -> &'static str {
+pub(crate) fn error_kind(e: &BollardError) -> &'static str {
     match e {
         BollardError::DockerResponseServerError { .. } => "status",
         BollardError::JsonSerdeError { .. } | BollardError::JsonDataError { .. } => "decode",

@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::stats::Throttling;
+use super::stats::Throttling;
 
 /// Which cgroup hierarchy the host uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
