@@ -13,7 +13,8 @@ use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, MappingSource};
-use crate::engine::{ContainerRef, Containers, EngineError};
+use crate::container::ContainerRef;
+use crate::engine::{Containers, EngineError};
 use crate::levels::{LevelMapping, LevelsError};
 use crate::logs_exporter::{write_atomically, LogFiles, LogsError, LogsExporter};
 use crate::metrics_exporter::{Collection, MetricsError, MetricsExporter};

@@ -28,6 +28,7 @@
 pub mod collector;
 pub mod config;
 pub mod console;
+pub mod container;
 pub mod cursor;
 pub mod engine;
 pub mod http;

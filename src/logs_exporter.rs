@@ -22,13 +22,13 @@ use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use bollard::container::LogOutput;
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
+use crate::container::ContainerRef;
 use crate::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
-use crate::engine::{ContainerRef, Containers};
+use crate::engine::{Containers, EngineError, LogChunk};
 use crate::levels::{Level, LevelMapping};
 use crate::metrics_exporter::MetricsExporter;
 use crate::rotating_file::{recover, FileMark, Recovery, RotatingFile};
@@ -227,7 +227,7 @@ impl LogsExporter {
     /// its file and picks up its committed cursor (or starts DEFAULT_LOGS_SINCE_NOW seconds back).
     fn follow(&mut self, container: &ContainerRef, now: i64) {
         if let Some(log) = self.followed.get(&container.name) {
-            if log.id == container.id {
+            if log.id == container.id.as_str() {
                 return;
             }
         }
@@ -251,7 +251,7 @@ impl LogsExporter {
             }
         }
         let cursor = match &committed {
-            Some(c) if c.id == container.id => c.cursor,
+            Some(c) if c.id == container.id.as_str() => c.cursor,
             _ => Cursor::starting_at(
                 now - i64::try_from(self.files.default_since)
                     .unwrap_or(i64::MAX)
@@ -274,7 +274,7 @@ impl LogsExporter {
         self.committed.insert(
             container.name.clone(),
             Committed {
-                id: container.id.clone(),
+                id: container.id.to_string(),
                 cursor,
                 file: mark,
             },
@@ -283,7 +283,7 @@ impl LogsExporter {
         self.followed.insert(
             container.name.clone(),
             ContainerLog {
-                id: container.id.clone(),
+                id: container.id.to_string(),
                 file,
                 cursor,
                 pending: [0; 3],
@@ -350,7 +350,7 @@ impl LogsExporter {
                             "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
                             c.name
                         );
-                        metrics.on_engine_error("timeout");
+                        metrics.on_engine_error(EngineError::Timeout.kind());
                         false
                     }
                 };
@@ -558,15 +558,15 @@ async fn read_new_lines(
     let mut framed = false;
     while let Some(item) = stream.next().await {
         let pushed = match item {
-            Ok(LogOutput::StdOut { message }) => {
+            Ok(LogChunk::Stdout(message)) => {
                 framed = true;
                 assembler.push(Chunk::Stdout(&message), &mut sink)
             }
-            Ok(LogOutput::StdErr { message }) => {
+            Ok(LogChunk::Stderr(message)) => {
                 framed = true;
                 assembler.push(Chunk::Stderr(&message), &mut sink)
             }
-            Ok(LogOutput::Console { message }) if framed || is_cut_frame_header(&message) => {
+            Ok(LogChunk::Console(message)) if framed || is_cut_frame_header(&message) => {
                 // The client hands the tail of a reply that ended inside a frame over as raw bytes.
                 // Treat it as the end of a cut read: the cursor stays after the last whole frame
                 // and the rest is asked for again next tick.
@@ -578,16 +578,14 @@ async fn read_new_lines(
                 ended = false;
                 break;
             }
-            Ok(LogOutput::Console { message }) => {
-                assembler.push(Chunk::Console(&message), &mut sink)
-            }
-            Ok(LogOutput::StdIn { .. }) => Ok(()),
-            Err(e) => {
-                if !is_gone(&e, container, metrics) {
-                    return false;
-                }
+            Ok(LogChunk::Console(message)) => assembler.push(Chunk::Console(&message), &mut sink),
+            Err(e) if e.is_gone() => {
                 ended = false;
                 break;
+            }
+            Err(e) => {
+                read_failed(&e, container, metrics);
+                return false;
             }
         };
         if let Err(e) = pushed {
@@ -621,7 +619,7 @@ async fn read_new_lines(
 enum TailRead {
     /// Every entry the full request (`since` = the cursor's) would have brought, in the same order,
     /// and how many entries the tail answer held in all.
-    Answer(Vec<LogOutput>, usize),
+    Answer(Vec<LogChunk>, usize),
     /// The tail did not reach back far enough, or cannot be told apart: ask with a full request.
     Full,
     /// The request failed (said and counted).
@@ -630,28 +628,10 @@ enum TailRead {
     Gone,
 }
 
-/// True when `e` says the container is gone (404); any other error is said and counted.
-fn is_gone(
-    e: &bollard::errors::Error,
-    container: &ContainerRef,
-    metrics: &MetricsExporter,
-) -> bool {
-    if matches!(
-        e,
-        bollard::errors::Error::DockerResponseServerError {
-            status_code: 404,
-            ..
-        }
-    ) {
-        return true;
-    }
-    warn!(
-        "{}: reading logs failed: {}",
-        container.name,
-        crate::engine::with_causes(e)
-    );
-    metrics.on_engine_error(crate::engine::error_kind(e));
-    false
+/// Says and counts a failed logs read.
+fn read_failed(e: &EngineError, container: &ContainerRef, metrics: &MetricsExporter) {
+    warn!("{}: reading logs failed: {e}", container.name);
+    metrics.on_engine_error(e.kind());
 }
 
 /// Asks for the last `wanted` entries from a little before the cursor's `since`, instead of every
@@ -672,8 +652,8 @@ async fn read_tail(
     let mut bytes = 0usize;
     while let Some(item) = stream.next().await {
         let entry = match item {
-            Ok(entry @ (LogOutput::StdOut { .. } | LogOutput::StdErr { .. })) => entry,
-            Ok(LogOutput::Console { message }) => {
+            Ok(entry @ (LogChunk::Stdout(_) | LogChunk::Stderr(_))) => entry,
+            Ok(LogChunk::Console(message)) => {
                 // A TTY container (or a cut reply, which the full request handles).
                 if window.entries == 0 && !is_cut_frame_header(&message) {
                     debug!("{}: TTY logs, read with full requests", container.name);
@@ -681,13 +661,10 @@ async fn read_tail(
                 }
                 return TailRead::Full;
             }
-            Ok(LogOutput::StdIn { .. }) => continue,
+            Err(e) if e.is_gone() => return TailRead::Gone,
             Err(e) => {
-                return if is_gone(&e, container, metrics) {
-                    TailRead::Gone
-                } else {
-                    TailRead::Failed
-                };
+                read_failed(&e, container, metrics);
+                return TailRead::Failed;
             }
         };
         let message = entry.as_ref();
