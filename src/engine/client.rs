@@ -39,11 +39,6 @@ impl Client {
         }
     }
 
-    /// The bollard client itself.
-    pub(super) fn docker(&self) -> &Docker {
-        &self.docker
-    }
-
     /// The containers running now.
     pub(super) async fn running(&self) -> Result<Vec<ContainerSummary>, EngineError> {
         let _permit = self.requests.acquire().await;

@@ -76,11 +76,6 @@ impl Containers {
         Ok(Containers::new(docker, max_concurrent_requests))
     }
 
-    /// The engine client.
-    pub fn docker(&self) -> &Docker {
-        self.client.docker()
-    }
-
     /// The containers to visit this tick: those running now, and those that were running at the
     /// previous tick but are not any more (visited once more so their last lines are not lost).
     pub async fn to_visit(&mut self) -> Result<Vec<ContainerRef>, EngineError> {
