@@ -41,3 +41,44 @@ impl AsRef<[u8]> for LogChunk {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_frame_keeps_its_stream_and_stdin_frames_are_left_out() {
+        let frame = |output| LogChunk::from_engine(Ok(output)).map(|c| c.expect("a chunk"));
+        let text = Bytes::from_static(b"2026-11-24T18:54:51.5Z hello");
+        assert_eq!(
+            frame(LogOutput::StdOut {
+                message: text.clone()
+            }),
+            Some(LogChunk::Stdout(text.clone()))
+        );
+        assert_eq!(
+            frame(LogOutput::StdErr {
+                message: text.clone()
+            }),
+            Some(LogChunk::Stderr(text.clone()))
+        );
+        assert_eq!(
+            frame(LogOutput::Console {
+                message: text.clone()
+            }),
+            Some(LogChunk::Console(text.clone()))
+        );
+        assert_eq!(frame(LogOutput::StdIn { message: text }), None);
+        assert_eq!(LogChunk::Stderr(Bytes::from_static(b"x")).as_ref(), b"x");
+    }
+
+    #[test]
+    fn a_404_in_the_middle_of_a_read_says_the_container_is_gone() {
+        let gone = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "no such container".into(),
+        };
+        let item = LogChunk::from_engine(Err(gone));
+        assert!(matches!(item, Some(Err(e)) if e.is_gone()));
+    }
+}

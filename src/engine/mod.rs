@@ -5,10 +5,6 @@
 //! Read-only: only GET requests to `/version`, `/containers/json`, `/containers/{id}/json`,
 //! `/containers/{id}/stats` and `/containers/{id}/logs`, at most MAX_CONCURRENT_REQUESTS at once.
 
-/// The tracing target of the engine side's console lines: they read `containers:` as they did
-/// before the engine side was split into files, which users' log searches may rely on.
-const CONSOLE_NAME: &str = "container_metrics::containers";
-
 pub mod cgroup;
 mod client;
 mod containers;
@@ -24,3 +20,7 @@ pub use containers::Containers;
 pub use error::EngineError;
 pub use filter::Filter;
 pub use logs::LogChunk;
+
+/// The tracing target of the engine side's console lines: they read `containers:` as they did
+/// before the engine side was split into files, which users' log searches may rely on.
+const CONSOLE_NAME: &str = "container_metrics::containers";
