@@ -13,7 +13,8 @@ use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, MappingSource};
-use crate::containers::{ContainerRef, Containers, EngineError};
+use crate::container::ContainerRef;
+use crate::engine::{Containers, EngineError};
 use crate::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics_exporter::{Collection, MetricsError, MetricsExporter};
@@ -61,7 +62,7 @@ fn watched(containers: Containers, config: &Config) -> Containers {
             config
                 .cgroup_root
                 .as_deref()
-                .and_then(crate::cgroup::Cgroups::open),
+                .and_then(crate::engine::cgroup::Cgroups::open),
         )
         .with_filter(config.filter.clone())
 }
@@ -221,8 +222,8 @@ impl Collector {
             (Some(root), Some(c)) => info!(
                 "Stats come from the cgroup {} tree at {} for every container found in it, from the Docker Engine for the others",
                 match c.version() {
-                    crate::cgroup::Version::V1 => "v1",
-                    crate::cgroup::Version::V2 => "v2",
+                    crate::engine::cgroup::Version::V1 => "v1",
+                    crate::engine::cgroup::Version::V2 => "v2",
                 },
                 root.display()
             ),

@@ -272,7 +272,7 @@ pub struct Config {
     /// The host's cgroup tree to read stats from; `None`: ask the engine.
     pub cgroup_root: Option<PathBuf>,
     /// Which containers are watched.
-    pub filter: crate::filter::Filter,
+    pub filter: crate::engine::filter::Filter,
     /// Which families beyond the reference ones are exported.
     pub metric_groups: crate::metrics_exporter::MetricGroups,
     /// Collect once, print, exit.
@@ -294,7 +294,7 @@ impl fmt::Display for RunAs {
     }
 }
 
-fn label_text(l: &crate::filter::LabelMatch) -> String {
+fn label_text(l: &crate::engine::filter::LabelMatch) -> String {
     match &l.value {
         Some(v) => format!("{}={v}", l.key),
         None => l.key.clone(),
@@ -528,11 +528,11 @@ impl Config {
             cgroup_root: Some(args.cgroup_root.trim())
                 .filter(|p| !p.is_empty())
                 .map(PathBuf::from),
-            filter: crate::filter::Filter {
-                include: crate::filter::patterns(&args.include_containers),
-                exclude: crate::filter::patterns(&args.exclude_containers),
-                include_label: crate::filter::LabelMatch::parse(&args.include_label),
-                exclude_label: crate::filter::LabelMatch::parse(&args.exclude_label),
+            filter: crate::engine::filter::Filter {
+                include: crate::engine::filter::patterns(&args.include_containers),
+                exclude: crate::engine::filter::patterns(&args.exclude_containers),
+                include_label: crate::engine::filter::LabelMatch::parse(&args.include_label),
+                exclude_label: crate::engine::filter::LabelMatch::parse(&args.exclude_label),
             },
             metric_groups,
             once: args.once,

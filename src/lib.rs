@@ -11,7 +11,7 @@
 //! - [`LogsExporter`]: per-container rotated files, level classification, cursors;
 //! - [`Collector`]: the loop that ties them together.
 //!
-//! Pure pieces with no I/O: [`stats`] (stats to numbers), [`cursor`] (log entries to lines, and the
+//! Pure pieces with no I/O: [`engine::stats`] (stats to numbers), [`cursor`] (log entries to lines, and the
 //! cursor), [`levels`] (level mapping), [`rotating_file`] (Python's rotation rules, crash recovery).
 //!
 //! ```no_run
@@ -26,12 +26,11 @@
 //! ```
 
 pub mod auth;
-pub mod cgroup;
 pub mod collector;
 pub mod config;
 pub mod console;
-pub mod containers;
-pub mod filter;
+pub mod container;
+pub mod engine;
 pub mod http;
 pub mod logs;
 pub mod memory;
@@ -39,12 +38,11 @@ pub mod metrics_exporter;
 pub mod privileges;
 pub mod server;
 pub mod shutdown;
-pub mod stats;
 pub mod web;
 
 pub use collector::Collector;
 pub use config::Config;
-pub use containers::Containers;
+pub use engine::Containers;
 pub use logs::LogsExporter;
 // The pure pieces of the logs side stay at the root, where the library's users know them.
 pub use logs::{cursor, levels, rotating_file};

@@ -18,8 +18,8 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
 
+use crate::engine::stats::Extras;
 use crate::levels::Level;
-use crate::stats::Extras;
 
 /// What inspect says of a container, for the families beyond the reference ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -448,7 +448,7 @@ const fn network(index: usize) -> Family {
     }
 }
 
-/// `container_network_*` families, in the order of [`crate::stats::Interface`]'s rx then tx counters.
+/// `container_network_*` families, in the order of [`crate::engine::stats::Interface`]'s rx then tx counters.
 const NETWORK: [(&str, &str); 8] = [
     (
         "container_network_receive_bytes_total",
@@ -1033,7 +1033,7 @@ impl MetricsExporter {
         }
     }
 
-    /// An engine request failed; `kind` as [`crate::containers::EngineError::kind`] says.
+    /// An engine request failed; `kind` as [`crate::engine::EngineError::kind`] says.
     pub fn on_engine_error(&self, kind: &str) {
         self.engine_errors
             .with_label_values(&[self.machine.as_str(), kind])
@@ -1194,7 +1194,7 @@ impl Iterator for Exposition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{Interface, Throttling};
+    use crate::engine::stats::{Interface, Throttling};
 
     /// The direct text of the per-container families is the registry's text with the table as
     /// a crate `Collector` (the `process_*` values aside, which change between two reads).

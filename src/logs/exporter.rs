@@ -14,7 +14,8 @@ use super::levels::LevelMapping;
 use super::reader::read_new_lines;
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
-use crate::containers::{ContainerRef, Containers, EngineError};
+use crate::container::ContainerRef;
+use crate::engine::{Containers, EngineError};
 
 /// Containers whose logs are read at the same time. A read takes milliseconds (unlike stats, which
 /// wait for the engine's sampler), so a few dozen keep a tick short, while each one in flight holds an
@@ -151,7 +152,7 @@ impl LogsExporter {
     fn follow(&mut self, container: &ContainerRef, now: i64) {
         let known = self.containers.get(&container.name);
         if let Some(log) = known {
-            if log.followed.is_some() && log.committed.id == container.id {
+            if log.followed.is_some() && log.committed.id == container.id.as_str() {
                 return;
             }
         }
@@ -165,7 +166,7 @@ impl LogsExporter {
             );
         }
         let cursor = match known {
-            Some(log) if log.committed.id == container.id => log.committed.cursor,
+            Some(log) if log.committed.id == container.id.as_str() => log.committed.cursor,
             _ => Cursor::starting_at(
                 now - i64::try_from(self.files.default_since)
                     .unwrap_or(i64::MAX)
@@ -187,7 +188,7 @@ impl LogsExporter {
         };
         // Committed before the first write, so a crash during the first tick is undone like any other.
         let committed = Committed {
-            id: container.id.clone(),
+            id: container.id.to_string(),
             cursor,
             file: mark,
         };

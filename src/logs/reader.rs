@@ -16,7 +16,8 @@ use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
 use super::exporter::Followed;
 use super::levels::LevelMapping;
 use super::TARGET;
-use crate::containers::{ContainerRef, Containers, EngineError};
+use crate::container::ContainerRef;
+use crate::engine::{Containers, EngineError, LogChunk};
 
 /// A tail request starts this many seconds before the cursor's `since`, so that it sees entries older
 /// than the cursor: stdout and stderr entries reach the engine's log file slightly out of timestamp
@@ -39,8 +40,6 @@ enum Entry {
     /// Bytes without a frame: a TTY container's raw output, or what is left of a reply cut inside
     /// a frame's header.
     Console(Bytes),
-    /// A frame of its standard input, never asked for: skipped.
-    Stdin,
 }
 
 impl Entry {
@@ -48,7 +47,6 @@ impl Entry {
     fn message(&self) -> &[u8] {
         match self {
             Entry::Stdout(message) | Entry::Stderr(message) | Entry::Console(message) => message,
-            Entry::Stdin => &[],
         }
     }
 }
@@ -61,16 +59,15 @@ async fn engine_logs(
     since: i64,
     tail: Option<usize>,
 ) -> impl Stream<Item = Result<Entry, EngineError>> + Send + Unpin + 'static {
-    use bollard::container::LogOutput;
     containers
         .logs(container, since, tail)
         .await
-        .map(|item| match item {
-            Ok(LogOutput::StdOut { message }) => Ok(Entry::Stdout(message)),
-            Ok(LogOutput::StdErr { message }) => Ok(Entry::Stderr(message)),
-            Ok(LogOutput::Console { message }) => Ok(Entry::Console(message)),
-            Ok(LogOutput::StdIn { .. }) => Ok(Entry::Stdin),
-            Err(e) => Err(EngineError::Request(e)),
+        .map(|item| {
+            item.map(|chunk| match chunk {
+                LogChunk::Stdout(message) => Entry::Stdout(message),
+                LogChunk::Stderr(message) => Entry::Stderr(message),
+                LogChunk::Console(message) => Entry::Console(message),
+            })
         })
 }
 
@@ -146,7 +143,6 @@ pub(super) async fn read_new_lines(
                 break;
             }
             Ok(Entry::Console(message)) => assembler.push(Chunk::Console(&message), &mut sink),
-            Ok(Entry::Stdin) => Ok(()),
             Err(e) => {
                 if !is_gone(&e, container, &mut log.engine_errors) {
                     return false;
@@ -230,7 +226,6 @@ async fn read_tail(
                 }
                 return TailRead::Full;
             }
-            Ok(Entry::Stdin) => continue,
             Err(e) => {
                 return if is_gone(&e, container, &mut log.engine_errors) {
                     TailRead::Gone

@@ -43,7 +43,7 @@ fn exporter(dir: &Path) -> LogsExporter {
 
 fn container(name: &str) -> ContainerRef {
     ContainerRef {
-        id: format!("{name}-id"),
+        id: format!("{name}-id").into(),
         name: name.to_string(),
         running: true,
     }

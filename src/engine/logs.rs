@@ -1,0 +1,84 @@
+//! What a logs request brings, in the collector's own words, so the logs side does not depend on the
+//! client library.
+
+use bollard::container::LogOutput;
+use bytes::Bytes;
+
+use super::error::EngineError;
+
+/// One piece of a logs answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogChunk {
+    /// One stdout entry of a container without a TTY: a timestamp, a space, then the text.
+    Stdout(Bytes),
+    /// One stderr entry of a container without a TTY.
+    Stderr(Bytes),
+    /// Bytes that came without a frame header: the log of a TTY container, or the tail of an answer
+    /// that was cut inside a frame.
+    Console(Bytes),
+}
+
+impl LogChunk {
+    /// The chunk the client's item stands for; `None` for stdin frames, which a logs request for
+    /// stdout and stderr does not ask for, so the logs side never sees them.
+    pub(super) fn from_engine(
+        item: Result<LogOutput, bollard::errors::Error>,
+    ) -> Option<Result<LogChunk, EngineError>> {
+        match item {
+            Ok(LogOutput::StdOut { message }) => Some(Ok(LogChunk::Stdout(message))),
+            Ok(LogOutput::StdErr { message }) => Some(Ok(LogChunk::Stderr(message))),
+            Ok(LogOutput::Console { message }) => Some(Ok(LogChunk::Console(message))),
+            Ok(LogOutput::StdIn { .. }) => None,
+            Err(e) => Some(Err(e.into())),
+        }
+    }
+}
+
+impl AsRef<[u8]> for LogChunk {
+    fn as_ref(&self) -> &[u8] {
+        match self {
+            LogChunk::Stdout(bytes) | LogChunk::Stderr(bytes) | LogChunk::Console(bytes) => bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_frame_keeps_its_stream_and_stdin_frames_are_left_out() {
+        let frame = |output| LogChunk::from_engine(Ok(output)).map(|c| c.expect("a chunk"));
+        let text = Bytes::from_static(b"2026-11-24T18:54:51.5Z hello");
+        assert_eq!(
+            frame(LogOutput::StdOut {
+                message: text.clone()
+            }),
+            Some(LogChunk::Stdout(text.clone()))
+        );
+        assert_eq!(
+            frame(LogOutput::StdErr {
+                message: text.clone()
+            }),
+            Some(LogChunk::Stderr(text.clone()))
+        );
+        assert_eq!(
+            frame(LogOutput::Console {
+                message: text.clone()
+            }),
+            Some(LogChunk::Console(text.clone()))
+        );
+        assert_eq!(frame(LogOutput::StdIn { message: text }), None);
+        assert_eq!(LogChunk::Stderr(Bytes::from_static(b"x")).as_ref(), b"x");
+    }
+
+    #[test]
+    fn a_404_in_the_middle_of_a_read_says_the_container_is_gone() {
+        let gone = bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message: "no such container".into(),
+        };
+        let item = LogChunk::from_engine(Err(gone));
+        assert!(matches!(item, Some(Err(e)) if e.is_gone()));
+    }
+}
