@@ -20,8 +20,8 @@ use tokio::sync::{watch, Semaphore};
 use tracing::{debug, error, info};
 
 use crate::cgroup::{self, CgroupStats, Cgroups};
+use crate::container::{ContainerInfo, ContainerMetrics};
 use crate::filter::Filter;
-use crate::metrics_exporter::{ContainerInfo, ContainerMetrics};
 use crate::stats::{self, CpuSample};
 
 /// A container to visit this tick.

@@ -29,6 +29,7 @@ pub mod cgroup;
 pub mod collector;
 pub mod config;
 pub mod console;
+pub mod container;
 pub mod containers;
 pub mod cursor;
 pub mod filter;

@@ -18,27 +18,8 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 use prometheus::{Encoder, GaugeVec, IntCounterVec, Opts, Registry, TextEncoder};
 
+use crate::container::{ContainerInfo, ContainerMetrics};
 use crate::levels::Level;
-use crate::stats::Extras;
-
-/// What inspect says of a container, for the families beyond the reference ones.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerInfo {
-    /// The full id.
-    pub id: String,
-    /// `Config.Image`, as the container was created.
-    pub image: String,
-    /// Label `com.docker.compose.project`, or empty.
-    pub compose_project: String,
-    /// Label `com.docker.compose.service`, or empty.
-    pub compose_service: String,
-    /// `RestartCount`.
-    pub restart_count: Option<i64>,
-    /// `State.OOMKilled`.
-    pub oom_killed: Option<bool>,
-    /// `State.Health.Status` (`starting`, `healthy`, `unhealthy`); `None`: no health check.
-    pub health: Option<String>,
-}
 
 /// Which families beyond the reference ones are exported (METRIC_GROUPS).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,33 +117,6 @@ impl std::fmt::Display for MetricGroups {
 
 /// The health states `container_health_status` has a series for.
 pub const HEALTH_STATES: [&str; 4] = ["starting", "healthy", "unhealthy", "none"];
-
-/// What one metrics collection found for one container.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct ContainerMetrics {
-    /// Unix seconds of inspect's `State.StartedAt`, truncated; `None` if the engine gave no time.
-    pub started_at: Option<i64>,
-    /// Unix seconds when these metrics were collected.
-    pub collected_at: i64,
-    /// `memory_stats.usage`, page cache included.
-    pub memory_used: u64,
-    /// `memory_stats.limit`.
-    pub memory_limit: u64,
-    /// Cores in use (the reference's `container_cpu_usage_percent`), `None` while no earlier sample
-    /// exists to compare with.
-    pub cpu_cores: Option<f64>,
-    /// CPUs the container may use.
-    pub cpus_available: f64,
-    /// CPU time used since the container started, seconds.
-    pub cpu_seconds: Option<f64>,
-    /// Numbers beyond the reference families.
-    pub extras: Extras,
-    /// What inspect said.
-    pub info: ContainerInfo,
-    /// `Some(exit code)` for a container that is not running: only the exit code and inspect's
-    /// values are recorded, the others keep their last values.
-    pub exited: Option<i64>,
-}
 
 /// Errors of the metrics side.
 #[derive(Debug, thiserror::Error)]
@@ -448,7 +402,7 @@ const fn network(index: usize) -> Family {
     }
 }
 
-/// `container_network_*` families, in the order of [`crate::stats::Interface`]'s rx then tx counters.
+/// `container_network_*` families, in the order of [`crate::container::Interface`]'s rx then tx counters.
 const NETWORK: [(&str, &str); 8] = [
     (
         "container_network_receive_bytes_total",
@@ -1194,7 +1148,7 @@ impl Iterator for Exposition {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stats::{Interface, Throttling};
+    use crate::container::{Extras, Interface, Throttling};
 
     /// The direct text of the per-container families is the registry's text with the table as
     /// a crate `Collector` (the `process_*` values aside, which change between two reads).
