@@ -11,7 +11,7 @@ use container_metrics::container::{
 };
 use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
 use container_metrics::levels::{Level, LevelMapping};
-use container_metrics::metrics_exporter::MetricsExporter;
+use container_metrics::metrics::MetricsExporter;
 use container_metrics::rotating_file::RotatingFile;
 use container_metrics::stats;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};

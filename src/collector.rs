@@ -16,7 +16,7 @@ use crate::config::{Config, MappingSource};
 use crate::containers::{ContainerRef, Containers, EngineError};
 use crate::levels::{LevelMapping, LevelsError};
 use crate::logs_exporter::{write_atomically, LogFiles, LogsError, LogsExporter};
-use crate::metrics_exporter::{Collection, MetricsError, MetricsExporter};
+use crate::metrics::{Collection, MetricsError, MetricsExporter};
 
 /// Why the collector could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -228,7 +228,7 @@ impl Collector {
                 root.display()
             ),
         }
-        let server = tokio::spawn(crate::http::serve(
+        let server = tokio::spawn(crate::metrics::serve(
             listener,
             Arc::new(self.metrics.clone()),
             shutdown.clone(),

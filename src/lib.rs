@@ -7,7 +7,7 @@
 //! The pieces, in the order data flows through them:
 //! - [`Config`]: every setting, from flags or environment, validated once;
 //! - [`Containers`]: which containers to visit, their stats and logs, from the Docker Engine;
-//! - [`MetricsExporter`]: the Prometheus families, and [`http`] to serve them;
+//! - [`MetricsExporter`]: the Prometheus families, and [`metrics::serve`] to serve them;
 //! - [`LogsExporter`]: per-container rotated files, level classification, cursors;
 //! - [`Collector`]: the loop that ties them together.
 //!
@@ -33,11 +33,10 @@ pub mod container;
 pub mod containers;
 pub mod cursor;
 pub mod filter;
-pub mod http;
 pub mod levels;
 pub mod logs_exporter;
 pub mod memory;
-pub mod metrics_exporter;
+pub mod metrics;
 pub mod privileges;
 pub mod rotating_file;
 pub mod stats;
@@ -46,4 +45,4 @@ pub use collector::Collector;
 pub use config::Config;
 pub use containers::Containers;
 pub use logs_exporter::LogsExporter;
-pub use metrics_exporter::MetricsExporter;
+pub use metrics::MetricsExporter;

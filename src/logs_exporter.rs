@@ -30,7 +30,7 @@ use tracing::{debug, error, info, warn};
 use crate::containers::{ContainerRef, Containers};
 use crate::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
 use crate::levels::{Level, LevelMapping};
-use crate::metrics_exporter::MetricsExporter;
+use crate::metrics::MetricsExporter;
 use crate::rotating_file::{recover, FileMark, Recovery, RotatingFile};
 
 /// Name of the directory, inside LOGS_DIR, that holds the cursors. Docker container names cannot start
