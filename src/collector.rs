@@ -228,13 +228,18 @@ impl Collector {
                 root.display()
             ),
         }
+        let mut stop = shutdown.clone();
         let server = tokio::spawn(crate::metrics::serve(
             listener,
             Arc::new(self.metrics.clone()),
-            shutdown.clone(),
+            // A closed channel stops the server too, as it stops the loop.
+            async move { _ = stop.wait_for(|stop| *stop).await },
         ));
         self.run_loop(containers, &mut shutdown).await;
-        server.abort();
+        // The scrapes in flight get their whole answer before the collector returns.
+        if let Err(e) = server.await {
+            error!("The metrics endpoint failed: {e}");
+        }
         Ok(())
     }
 
