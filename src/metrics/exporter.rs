@@ -257,10 +257,10 @@ impl MetricsExporter {
         Ok(out)
     }
 
-    /// The same text as [`MetricsExporter::encode`], in chunks of about [`CHUNK_BYTES`](super::CHUNK_BYTES) written one
-    /// at a time as the iterator is advanced: a scrape of 1000 containers (a few MB of text) then
-    /// holds one chunk at a time instead of the whole text. Each family is written from the table
-    /// as it is at that moment.
+    /// The same text as [`MetricsExporter::encode`], in chunks of about
+    /// [`CHUNK_BYTES`](super::CHUNK_BYTES) written one at a time as the iterator is advanced: a
+    /// scrape of 1000 containers (a few MB of text) then holds one chunk at a time instead of the
+    /// whole text. Each family is written from the table as it is at that moment.
     pub fn exposition(&self) -> Exposition {
         Exposition::new(self)
     }

@@ -92,8 +92,8 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Serves scrapes on `listener` until `shutdown` resolves. Then it stops accepting, lets every
 /// connection finish the answer it is writing (an idle keep-alive connection closes at once), and
-/// returns when they are all closed, or after [`DRAIN_TIMEOUT`] at the latest: a stop does not cut
-/// off a scrape that its client reads at the usual pace, and a stalled client cannot hold it up.
+/// returns when they are all closed, or after 5 s (`DRAIN_TIMEOUT`) at the latest: a stop does not
+/// cut off a scrape its client reads at the usual pace, and a stalled client cannot hold it up.
 pub async fn serve(
     listener: TcpListener,
     exporter: Arc<MetricsExporter>,
