@@ -6,10 +6,13 @@
 use std::hint::black_box;
 
 use bollard::models::ContainerStatsResponse;
+use container_metrics::container::{
+    ContainerInfo, ContainerMetrics, Extras, Interface, Throttling,
+};
 use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
-use container_metrics::engine::stats::{self, Extras, Interface, Throttling};
+use container_metrics::engine::stats;
 use container_metrics::levels::{Level, LevelMapping};
-use container_metrics::metrics_exporter::{ContainerInfo, ContainerMetrics, MetricsExporter};
+use container_metrics::metrics::MetricsExporter;
 use container_metrics::rotating_file::RotatingFile;
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 

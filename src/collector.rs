@@ -17,7 +17,7 @@ use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
 use crate::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
-use crate::metrics_exporter::{Collection, MetricsError, MetricsExporter};
+use crate::metrics::{Collection, MetricsError, MetricsExporter};
 
 /// Why the collector could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -228,13 +228,18 @@ impl Collector {
                 root.display()
             ),
         }
-        let server = tokio::spawn(crate::http::serve(
+        let mut stop = shutdown.clone();
+        let server = tokio::spawn(crate::metrics::serve(
             listener,
             Arc::new(self.metrics.clone()),
-            shutdown.clone(),
+            // A closed channel stops the server too, as it stops the loop.
+            async move { _ = stop.wait_for(|stop| *stop).await },
         ));
         self.run_loop(containers, &mut shutdown).await;
-        server.abort();
+        // The scrapes in flight get their whole answer before the collector returns.
+        if let Err(e) = server.await {
+            error!("The metrics endpoint failed: {e}");
+        }
         Ok(())
     }
 

@@ -274,7 +274,7 @@ pub struct Config {
     /// Which containers are watched.
     pub filter: crate::engine::filter::Filter,
     /// Which families beyond the reference ones are exported.
-    pub metric_groups: crate::metrics_exporter::MetricGroups,
+    pub metric_groups: crate::metrics::MetricGroups,
     /// Collect once, print, exit.
     pub once: bool,
 }
@@ -494,7 +494,7 @@ impl Config {
             "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::",
         )?;
         let run_as = parse_run_as(&args.run_as)?;
-        let metric_groups = crate::metrics_exporter::MetricGroups::parse(&args.metric_groups)
+        let metric_groups = crate::metrics::MetricGroups::parse(&args.metric_groups)
             .ok_or_else(|| ConfigError::Invalid {
                 name: "METRIC_GROUPS",
                 value: args.metric_groups.clone(),

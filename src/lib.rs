@@ -7,7 +7,7 @@
 //! The pieces, in the order data flows through them:
 //! - [`Config`]: every setting, from flags or environment, validated once;
 //! - [`Containers`]: which containers to visit, their stats and logs, from the Docker Engine;
-//! - [`MetricsExporter`]: the Prometheus families, and [`http`] to serve them;
+//! - [`MetricsExporter`]: the Prometheus families, and [`metrics::serve`] to serve them;
 //! - [`LogsExporter`]: per-container rotated files, level classification, cursors;
 //! - [`Collector`]: the loop that ties them together.
 //!
@@ -31,10 +31,9 @@ pub mod config;
 pub mod console;
 pub mod container;
 pub mod engine;
-pub mod http;
 pub mod logs;
 pub mod memory;
-pub mod metrics_exporter;
+pub mod metrics;
 pub mod privileges;
 pub mod server;
 pub mod shutdown;
@@ -46,4 +45,4 @@ pub use engine::Containers;
 pub use logs::LogsExporter;
 // The pure pieces of the logs side stay at the root, where the library's users know them.
 pub use logs::{cursor, levels, rotating_file};
-pub use metrics_exporter::MetricsExporter;
+pub use metrics::MetricsExporter;

@@ -15,7 +15,7 @@ use super::list::Visits;
 use super::logs::LogChunk;
 use super::sampler::Sampler;
 use crate::container::{ContainerId, ContainerRef};
-use crate::metrics_exporter::ContainerMetrics;
+use crate::container::ContainerMetrics;
 
 /// The engine client and what the collector remembers between ticks.
 #[derive(Debug)]

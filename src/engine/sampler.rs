@@ -20,7 +20,7 @@ use super::error::EngineError;
 use super::stats::{self, CpuSample};
 use super::CONSOLE_NAME;
 use crate::container::{ContainerId, ContainerRef};
-use crate::metrics_exporter::{ContainerInfo, ContainerMetrics};
+use crate::container::{ContainerInfo, ContainerMetrics};
 
 #[cfg(test)]
 mod tests;

@@ -7,6 +7,9 @@
 
 use bollard::models::{ContainerCpuStats, ContainerStatsResponse};
 
+/// The sample types filled in here live with the other data of a container; these paths stay.
+pub use crate::container::{Extras, Interface, Throttling};
+
 /// The engine's "no sample" time, sent for a container that is not running.
 const ZERO_TIME: &str = "0001-01-01T00:00:00Z";
 
@@ -98,44 +101,6 @@ pub fn reading(stats: &ContainerStatsResponse) -> Result<StatsReading, StatsErro
         cpu,
         precpu,
     })
-}
-
-/// One network interface's counters.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Interface {
-    /// Its name inside the container (`eth0`).
-    pub name: String,
-    /// Bytes, packets, errors and dropped packets received.
-    pub rx: [u64; 4],
-    /// Bytes, packets, errors and dropped packets sent.
-    pub tx: [u64; 4],
-}
-
-/// CFS throttling counters of a container with a CPU limit.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Throttling {
-    /// Enforcement periods that passed.
-    pub periods: u64,
-    /// Periods in which the container was throttled.
-    pub throttled_periods: u64,
-    /// Time it was throttled, nanoseconds.
-    pub throttled_ns: u64,
-}
-
-/// The numbers of a stats answer beyond the reference families, each absent when the engine left it
-/// out (cgroup v2 and v1 fill different fields).
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Extras {
-    /// `memory_stats.stats.total_inactive_file` (v1) or `inactive_file` (v2).
-    pub inactive_file: Option<u64>,
-    /// `pids_stats.current`.
-    pub pids: Option<u64>,
-    /// `cpu_stats.throttling_data`.
-    pub throttling: Option<Throttling>,
-    /// `networks`, sorted by interface name.
-    pub interfaces: Vec<Interface>,
-    /// Bytes read and written, summed over devices (`Read`/`Write`, or `read`/`write` on v2).
-    pub io_bytes: Option<(u64, u64)>,
 }
 
 /// The extra numbers of one stats answer.
