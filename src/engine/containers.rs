@@ -14,8 +14,8 @@ use super::filter::Filter;
 use super::list::Visits;
 use super::logs::LogChunk;
 use super::sampler::Sampler;
-use crate::container::{ContainerId, ContainerRef};
 use crate::container::ContainerMetrics;
+use crate::container::{ContainerId, ContainerRef};
 
 /// The engine client and what the collector remembers between ticks.
 #[derive(Debug)]

@@ -24,6 +24,7 @@ use super::cursor::Cursor;
 use super::exporter::{Followed, LogsError};
 use super::levels::Level;
 use super::rotating_file::{recover, FileMark, Recovery};
+use super::times;
 use super::TARGET;
 
 /// Name of the directory, inside LOGS_DIR, that holds the cursors. Docker container names cannot start
@@ -40,6 +41,12 @@ pub(super) struct Committed {
     pub(super) id: String,
     pub(super) cursor: Cursor,
     pub(super) file: FileMark,
+    /// Rotations of the container's file before the committed `.log`: its place in the time index.
+    #[serde(default)]
+    pub(super) generation: u64,
+    /// Length of the container's time index at the commit (see [`super::times`]).
+    #[serde(default)]
+    pub(super) times_len: u64,
 }
 
 /// What the state file holds: every container's [`Committed`], by name.
@@ -205,7 +212,13 @@ pub(super) enum Outcome {
 /// where the file ended. After a failed write, undoes instead everything written since `committed`
 /// and moves the cursor back to it, so those lines are fetched again next tick. Closes the file
 /// either way, so thousands of containers do not hold thousands of descriptors.
-pub(super) fn commit(name: &str, committed: &mut Committed, log: &mut Followed) -> Outcome {
+pub(super) fn commit(
+    name: &str,
+    committed: &mut Committed,
+    log: &mut Followed,
+    logs_dir: &Path,
+    backup_count: u32,
+) -> Outcome {
     if log.cursor == committed.cursor && !log.failed {
         if let Err(e) = log.file.close() {
             debug!(target: TARGET, "{name}: close: {e}");
@@ -230,6 +243,24 @@ pub(super) fn commit(name: &str, committed: &mut Committed, log: &mut Followed) 
             }
             committed.cursor = log.cursor;
             committed.file = mark;
+            let rotations = log.file.take_rotations();
+            if let Some(first) = log.tick_first.take() {
+                let tick = times::Tick {
+                    ts: first.ts.unwrap_or(i64::MIN),
+                    generation: committed.generation + first.rotations,
+                    offset: first.offset,
+                    newest: committed.generation + rotations,
+                };
+                let path = times::path(logs_dir, name);
+                match times::append(&path, committed.times_len, tick)
+                    .and_then(|len| times::prune(&path, len, tick.newest, backup_count))
+                {
+                    Ok(len) => committed.times_len = len,
+                    // The index only speeds up time ranges: a failure costs precision, not lines.
+                    Err(e) => debug!(target: TARGET, "{name}: time index {}: {e}", path.display()),
+                }
+            }
+            committed.generation += rotations;
             Outcome::Made(log.pending.take(name))
         }
         Err(e) => {
@@ -246,6 +277,7 @@ pub(super) fn commit(name: &str, committed: &mut Committed, log: &mut Followed) 
             }
             log.cursor = committed.cursor;
             log.pending = Pending::default();
+            log.tick_first = None;
             log.failed = false;
             Outcome::Undone
         }
@@ -258,7 +290,17 @@ pub(super) fn commit(name: &str, committed: &mut Committed, log: &mut Followed) 
 
 /// Undoes what a crash (or a failed write) left in `path` after `committed`, before the container's
 /// log is followed again, and says what it found.
-pub(super) fn recover_file(name: &str, path: &Path, committed: &Committed, backup_count: u32) {
+pub(super) fn recover_file(
+    name: &str,
+    path: &Path,
+    committed: &Committed,
+    backup_count: u32,
+    logs_dir: &Path,
+) {
+    let index = times::path(logs_dir, name);
+    if let Err(e) = times::recover(&index, committed.times_len) {
+        debug!(target: TARGET, "{name}: time index {}: {e}", index.display());
+    }
     match recover(path, committed.file, backup_count) {
         Ok(Recovery::Clean) => {}
         Ok(Recovery::MarkNotFound) => warn!(
@@ -303,6 +345,8 @@ mod tests {
             id: "abc".into(),
             cursor: Cursor { since: 7, skip: 2 },
             file: FileMark::default(),
+            generation: 3,
+            times_len: 64,
         };
         state.save([("web", &web)].into_iter());
         assert!(

@@ -96,6 +96,17 @@ pub(super) struct Followed {
     /// The container's answers are multiplexed frames, so the cheap tail request can be used (false
     /// for a TTY container, whose raw answer has no entry borders to count).
     pub(super) tail_ok: bool,
+    /// Where the first line written since the last commit starts, for the time index.
+    pub(super) tick_first: Option<TickStart>,
+}
+
+/// The first line of a tick: its engine timestamp, and where it starts (rotations since the last
+/// commit, offset).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct TickStart {
+    pub(super) ts: Option<i64>,
+    pub(super) rotations: u64,
+    pub(super) offset: u64,
 }
 
 /// Docker's own rule for names, which also keeps every path inside LOGS_DIR.
@@ -163,6 +174,7 @@ impl LogsExporter {
                 &path,
                 &log.committed,
                 self.files.backup_count,
+                &self.files.dir,
             );
         }
         let cursor = match known {
@@ -187,10 +199,18 @@ impl LogsExporter {
             }
         };
         // Committed before the first write, so a crash during the first tick is undone like any other.
+        // The time index goes with the files, which are the name's whatever the container: it
+        // continues from the last commit, or from what an earlier run left.
+        let (generation, times_len) = match known {
+            Some(log) => (log.committed.generation, log.committed.times_len),
+            None => super::times::resume(&super::times::path(&self.files.dir, &container.name)),
+        };
         let committed = Committed {
             id: container.id.to_string(),
             cursor,
             file: mark,
+            generation,
+            times_len,
         };
         self.state.changed();
         let followed = Followed {
@@ -203,6 +223,7 @@ impl LogsExporter {
             mark: None,
             recent: 0,
             tail_ok: true,
+            tick_first: None,
         };
         self.containers.insert(
             container.name.clone(),
@@ -327,7 +348,8 @@ impl LogsExporter {
                 continue;
             };
             report.engine_errors.append(&mut followed.engine_errors);
-            match commit::commit(name, &mut log.committed, followed) {
+            let (dir, backups) = (&self.files.dir, self.files.backup_count);
+            match commit::commit(name, &mut log.committed, followed, dir, backups) {
                 Outcome::Unchanged | Outcome::Undone => {}
                 Outcome::Made(written) => {
                     report.written.extend(written);

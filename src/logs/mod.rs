@@ -19,6 +19,7 @@ pub mod rotating_file;
 mod commit;
 mod exporter;
 mod reader;
+pub mod times;
 
 pub use commit::{write_atomically, Written, STATE_DIR};
 pub use exporter::{log_path, LogFiles, LogsError, LogsExporter, LogsReport};

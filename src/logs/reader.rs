@@ -13,7 +13,7 @@ use futures_util::{Stream, StreamExt};
 use tracing::{debug, warn};
 
 use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
-use super::exporter::Followed;
+use super::exporter::{Followed, TickStart};
 use super::levels::LevelMapping;
 use super::TARGET;
 use crate::container::ContainerRef;
@@ -59,16 +59,13 @@ async fn engine_logs(
     since: i64,
     tail: Option<usize>,
 ) -> impl Stream<Item = Result<Entry, EngineError>> + Send + Unpin + 'static {
-    containers
-        .logs(container, since, tail)
-        .await
-        .map(|item| {
-            item.map(|chunk| match chunk {
-                LogChunk::Stdout(message) => Entry::Stdout(message),
-                LogChunk::Stderr(message) => Entry::Stderr(message),
-                LogChunk::Console(message) => Entry::Console(message),
-            })
+    containers.logs(container, since, tail).await.map(|item| {
+        item.map(|chunk| match chunk {
+            LogChunk::Stdout(message) => Entry::Stdout(message),
+            LogChunk::Stderr(message) => Entry::Stderr(message),
+            LogChunk::Console(message) => Entry::Console(message),
         })
+    })
 }
 
 /// Reads one container's new entries and writes its new lines. Leaves `log.cursor` matching exactly
@@ -109,17 +106,31 @@ pub(super) async fn read_new_lines(
     let mut line_buf = Vec::with_capacity(256);
     let file = &mut log.file;
     let pending = &mut log.pending;
+    let tick_first = &mut log.tick_first;
+    // The timestamp of the entry being pushed: that of the tick's first line, for the time index.
+    let entry_ts = std::cell::Cell::new(None::<i64>);
     let mut sink = |line: Line<'_>| -> io::Result<()> {
         line_buf.clear();
         line_buf.extend_from_slice(line.text);
         line_buf.push(b'\n');
         file.write_line(&line_buf)?;
+        if tick_first.is_none() {
+            let (rotations, offset) = file.last_line_at();
+            *tick_first = Some(TickStart {
+                ts: entry_ts.get(),
+                rotations,
+                offset,
+            });
+        }
         pending.line(rules.classify(line.text), line_buf.len());
         Ok(())
     };
     let mut ended = true;
     let mut framed = false;
     while let Some(item) = stream.next().await {
+        if let Ok(entry) = &item {
+            entry_ts.set(split_timestamp(entry.message()).0);
+        }
         let pushed = match item {
             Ok(Entry::Stdout(message)) => {
                 framed = true;

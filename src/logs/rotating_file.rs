@@ -119,6 +119,10 @@ pub struct RotatingFile {
     size: u64,
     /// (inode, head hash) of the base file once it is at least HEAD bytes long.
     head: Option<(u64, u64)>,
+    /// Rotations since the last [`RotatingFile::take_rotations`].
+    rotations: u64,
+    /// Offset in the base file where the last line written starts.
+    last_start: u64,
 }
 
 impl RotatingFile {
@@ -131,7 +135,21 @@ impl RotatingFile {
             writer: None,
             size: 0,
             head: None,
+            rotations: 0,
+            last_start: 0,
         }
+    }
+
+    /// Where the last line written starts: rotations since [`RotatingFile::take_rotations`], and its
+    /// offset in the base file.
+    pub fn last_line_at(&self) -> (u64, u64) {
+        (self.rotations, self.last_start)
+    }
+
+    /// The rotations since the last call: the commit adds them to the file's generation (a rollback
+    /// undoes them, and drops the count).
+    pub fn take_rotations(&mut self) -> u64 {
+        std::mem::take(&mut self.rotations)
     }
 
     /// The base file's path.
@@ -183,6 +201,7 @@ impl RotatingFile {
         if exists(&self.path) {
             fs::rename(&self.path, &first)?;
         }
+        self.rotations += 1;
         self.open()
     }
 
@@ -193,6 +212,7 @@ impl RotatingFile {
         if self.should_roll_over(len) {
             self.roll_over()?;
         }
+        self.last_start = self.size;
         match self.writer.as_mut() {
             Some(w) => w.write_all(line)?,
             None => return Err(io::Error::other("log file not open")),
@@ -260,6 +280,7 @@ impl RotatingFile {
             // into_parts hands back the file without flushing the buffer.
             drop(w.into_parts());
         }
+        self.rotations = 0;
         recover(&self.path, mark, self.backup_count)
     }
 }

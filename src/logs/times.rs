@@ -119,7 +119,10 @@ pub fn prune(path: &Path, len: u64, newest: u64, backup_count: u32) -> io::Resul
     }
     let oldest_kept = newest.saturating_sub(u64::from(backup_count));
     let ticks = read(path)?;
-    let dead = ticks.iter().take_while(|t| t.generation < oldest_kept).count();
+    let dead = ticks
+        .iter()
+        .take_while(|t| t.generation < oldest_kept)
+        .count();
     if dead < PRUNE_AT {
         return Ok(len);
     }
@@ -134,7 +137,11 @@ pub fn prune(path: &Path, len: u64, newest: u64, backup_count: u32) -> io::Resul
 /// Where the first line at or after `ts_nanos` starts, among `ticks`: (generations before the
 /// newest file, offset), `Err(true)` when every line is older, `Err(false)` when none is kept
 /// that old (the range starts with the history).
-pub fn locate(ticks: &[Tick], ts_nanos: i64, backup_count: Option<u32>) -> Result<(u64, u64), bool> {
+pub fn locate(
+    ticks: &[Tick],
+    ts_nanos: i64,
+    backup_count: Option<u32>,
+) -> Result<(u64, u64), bool> {
     let Some(last) = ticks.last() else {
         return Err(false);
     };
@@ -221,14 +228,21 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = path(dir.path(), "app");
         let mut len = 0;
-        for i in 0..(PRUNE_AT as u64 + 10) {
-            len = append(&p, len, tick(i as i64, i / 100, i, i / 100)).expect("append");
+        // PRUNE_AT + 5 ticks in generation 0, then 10 in generation 5.
+        for i in 0..(PRUNE_AT as u64 + 15) {
+            let generation = if i < PRUNE_AT as u64 + 5 { 0 } else { 5 };
+            len = append(&p, len, tick(i as i64, generation, i, generation)).expect("append");
         }
-        let newest = (PRUNE_AT as u64 + 9) / 100;
-        let pruned = prune(&p, len, newest, 2).expect("prune");
+        assert_eq!(
+            prune(&p, len, 5, 5).expect("kept"),
+            len,
+            "generation 0 is still kept"
+        );
+        let pruned = prune(&p, len, 5, 2).expect("prune");
         let left = read(&p).expect("read");
+        assert_eq!(left.len(), 10);
         assert_eq!(pruned, (left.len() * RECORD) as u64);
-        assert!(left.iter().all(|t| t.generation >= newest - 2));
-        assert_eq!(left.last().map(|t| t.ts), Some(PRUNE_AT as i64 + 9));
+        assert!(left.iter().all(|t| t.generation == 5));
+        assert_eq!(left.last().map(|t| t.ts), Some(PRUNE_AT as i64 + 14));
     }
 }

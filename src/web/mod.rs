@@ -57,3 +57,27 @@ impl Web {
         self.board.knows(name)
     }
 }
+
+/// The logs side's time index files, as [`Times`].
+#[derive(Debug)]
+pub struct IndexFiles {
+    /// LOGS_DIR.
+    pub logs_dir: PathBuf,
+    /// LOGS_CONTAINER_MAX_FILES: older files are deleted, so are their lines.
+    pub backup_count: u32,
+}
+
+impl Times for IndexFiles {
+    fn position(&self, container: &str, ts_nanos: i64) -> Bound {
+        let path = crate::logs::times::path(&self.logs_dir, container);
+        let ticks = crate::logs::times::read(&path).unwrap_or_default();
+        match crate::logs::times::locate(&ticks, ts_nanos, Some(self.backup_count)) {
+            Ok((age, offset)) => Bound::At(Position {
+                file: u32::try_from(age).unwrap_or(u32::MAX),
+                offset,
+            }),
+            Err(true) => Bound::End,
+            Err(false) => Bound::Start,
+        }
+    }
+}
