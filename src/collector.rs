@@ -232,6 +232,8 @@ impl Collector {
         let server = tokio::spawn(crate::metrics::serve(
             listener,
             Arc::new(self.metrics.clone()),
+            crate::metrics::default_limits(),
+            None,
             // A closed channel stops the server too, as it stops the loop.
             async move { _ = stop.wait_for(|stop| *stop).await },
         ));

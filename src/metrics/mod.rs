@@ -24,4 +24,4 @@ mod text;
 pub use exporter::{Collection, MetricsError, MetricsExporter};
 pub use exposition::{Exposition, CHUNK_BYTES};
 pub use groups::{Group, MetricGroups};
-pub use http::{serve, CONTENT_TYPE_TEXT};
+pub use http::{default_limits, serve, CONTENT_TYPE_TEXT};
