@@ -52,8 +52,8 @@ pub fn base_env(engine: &str, root: &Path) -> Vec<(String, String)> {
 }
 
 impl Collector {
-    /// Starts the binary with `env` (on top of a cleared set of the collector's variables) and waits
-    /// until its endpoint is up, which happens once the engine answered.
+    /// Starts the binary with `env` (on top of every setting's variable cleared) and waits until its
+    /// endpoint is up, which happens once the engine answered.
     pub fn start(root: &Path, env: &[(String, String)]) -> Collector {
         let mut c = Collector::spawn(root, env);
         c.port = c.wait_for_port();
@@ -63,13 +63,12 @@ impl Collector {
     /// Starts the binary without waiting for the endpoint (for an engine that is not up yet).
     pub fn spawn(root: &Path, env: &[(String, String)]) -> Collector {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("container-metrics"));
+        // Nothing from the developer's environment may leak into the run: every setting is the
+        // default or what the test gives.
+        for setting in container_metrics::config::SETTINGS {
+            cmd.env_remove(setting.env);
+        }
         cmd.current_dir(root)
-            .env_remove("LOG_LEVELS_MAPPING_PATH")
-            .env_remove("LOG_LEVEL")
-            .env_remove("MAX_CONCURRENT_REQUESTS")
-            .env_remove("LOGS_CONTAINER_MAX_FILES")
-            .env_remove("LOGS_CONTAINER_MAX_FILE_SIZE")
-            .env_remove("RUN_AS")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
