@@ -1,39 +1,13 @@
 //! The binary against a fake Docker Engine that serves responses recorded from a real one: what it
 //! exports, what it writes, and how it survives what engines do (404s, empty stats, being down).
 
-mod harness;
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use harness::{base_env, unix_now, Collector, Scrape};
-use support::{FakeContainer, FakeEngine, LogEntry, StatsReply, Stream};
-
-/// The fake engine lives on a runtime of its own, so the tests can block while it answers.
-struct Engine {
-    _rt: tokio::runtime::Runtime,
-    fake: FakeEngine,
-}
-
-impl std::ops::Deref for Engine {
-    type Target = FakeEngine;
-    fn deref(&self) -> &FakeEngine {
-        &self.fake
-    }
-}
-
-fn start_engine() -> Engine {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let fake = rt.block_on(FakeEngine::start());
-    Engine { _rt: rt, fake }
-}
-
-fn start_engine_on(port: u16) -> Engine {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let fake = rt.block_on(FakeEngine::start_on_port(port));
-    Engine { _rt: rt, fake }
-}
+use crate::support::{
+    self, base_env, unix_now, Collector, Engine, FakeContainer, LogEntry, Scrape, StatsReply,
+    Stream,
+};
 
 /// The lines the recorded t1 log holds, as they must appear in the file.
 fn recorded_t1_lines() -> Vec<String> {
@@ -54,7 +28,7 @@ fn now_ns() -> i64 {
 
 #[test]
 fn recorded_t1_exports_every_family_and_writes_every_line_once() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let before = unix_now();
@@ -124,7 +98,7 @@ fn recorded_t1_exports_every_family_and_writes_every_line_once() {
 
 #[test]
 fn every_path_serves_the_exposition() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -146,7 +120,7 @@ fn every_path_serves_the_exposition() {
 
 #[test]
 fn unlimited_container_gets_the_hosts_cpus() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::new("free").nano_cpus(0));
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -159,7 +133,7 @@ fn unlimited_container_gets_the_hosts_cpus() {
 
 #[test]
 fn empty_partial_and_missing_stats_skip_only_that_container() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(FakeContainer::new("empty").stats(StatsReply::Empty));
     engine.add_container(
@@ -196,7 +170,7 @@ fn empty_partial_and_missing_stats_skip_only_that_container() {
 
 #[test]
 fn a_removed_container_is_skipped_and_its_last_lines_kept() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let t = now_ns();
     engine.add_container(FakeContainer::new("stays").logs(vec![LogEntry::line(
         t,
@@ -246,7 +220,7 @@ fn engine_down_at_start_is_retried_until_it_comes_up() {
     collector.wait_for_line("about the failed connection", |l| {
         l.contains("[ERROR] containers: Cannot connect to the Docker Engine")
     });
-    let engine = start_engine_on(port);
+    let engine = Engine::start_on(port);
     engine.add_container(FakeContainer::t1_from_fixtures());
     let mut collector = collector;
     collector.port = collector.wait_for_port();
@@ -269,7 +243,7 @@ fn engine_down_at_start_is_retried_until_it_comes_up() {
 
 #[test]
 fn sigterm_exits_promptly_with_0_and_keeps_every_line() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let mut collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -297,7 +271,7 @@ fn sigterm_exits_promptly_with_0_and_keeps_every_line() {
 /// coming while the collector is down, both after SIGTERM and after SIGKILL.
 #[test]
 fn restarts_neither_lose_nor_repeat_lines() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let mut n = 0u32;
     let mut push = |count: u32| {
         let entries: Vec<LogEntry> = (0..count)
@@ -352,7 +326,7 @@ fn restarts_neither_lose_nor_repeat_lines() {
 
 /// Waits until the file holds `want` (or fails showing the difference).
 fn collector_wait_lines(collector: &Collector, container: &str, want: &[String]) {
-    let deadline = std::time::Instant::now() + harness::PATIENCE;
+    let deadline = std::time::Instant::now() + support::PATIENCE;
     loop {
         let text = collector.log_text(container);
         let got: Vec<&str> = text.lines().collect();
@@ -379,7 +353,7 @@ fn collector_wait_lines(collector: &Collector, container: &str, want: &[String])
 
 #[test]
 fn tty_and_long_lines() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let t = now_ns() - 10_000_000_000;
     engine.add_container(FakeContainer::new("tty").tty(true).logs(vec![
         LogEntry::raw(t, Stream::Stdout, "tty out\r\n"),
@@ -416,7 +390,7 @@ fn tty_and_long_lines() {
 /// container, whose raw answer cannot be counted in entries, is read with full requests.
 #[test]
 fn long_logs_are_read_from_their_end_and_every_line_once() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let big_id = "b".repeat(64);
     let tty_id = "c".repeat(64);
     let start = (now_ns() / 1_000_000_000 - 200) * 1_000_000_000;
@@ -481,7 +455,7 @@ fn long_logs_are_read_from_their_end_and_every_line_once() {
     collector_wait_lines(&collector, "big", &want);
     collector_wait_lines(&collector, "tty", &tty_lines);
 
-    let requests = engine._rt.block_on(engine.requests());
+    let requests = engine.requests();
     let logs_of = |id: &str| -> Vec<String> {
         requests
             .iter()
@@ -517,7 +491,7 @@ fn long_logs_are_read_from_their_end_and_every_line_once() {
 
 #[test]
 fn rotation_keeps_every_line_within_the_file_count() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let t = now_ns() - 5_000_000_000;
     let lines: Vec<String> = (0..400)
         .map(|i| format!("rotating line {i:04} {}", "x".repeat(40)))
@@ -558,7 +532,7 @@ fn rotation_keeps_every_line_within_the_file_count() {
 
 #[test]
 fn the_collector_only_reads() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let mut collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -566,7 +540,7 @@ fn the_collector_only_reads() {
         s.container("container_max_memory_bytes", "t1").is_some()
     });
     collector.terminate();
-    let requests = engine._rt.block_on(engine.fake.requests());
+    let requests = engine.requests();
     assert!(!requests.is_empty());
     for (method, path) in requests {
         assert_eq!(method, "GET", "{path}");
@@ -587,7 +561,7 @@ fn the_collector_only_reads() {
 /// committed state does not know of. The restart must undo them and fetch those lines again.
 #[test]
 fn writes_after_the_last_commit_are_undone_at_start() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let t = now_ns() - 30_000_000_000;
     let line = |i: i64| LogEntry::line(t + i * 1_000_000, Stream::Stdout, &format!("line {i:03}"));
     engine.add_container(FakeContainer::new("crash").logs((1..=20).map(line).collect()));
@@ -629,7 +603,7 @@ fn writes_after_the_last_commit_are_undone_at_start() {
 /// for a one-shot sample and compare it with the sample kept from the collection before.
 #[test]
 fn cpu_from_precpu_first_then_from_the_kept_sample() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::new("cpu"));
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -648,8 +622,7 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
         s.container("container_cpu_usage_percent", "cpu") == Some(1.5)
     });
     let stats: Vec<String> = engine
-        ._rt
-        .block_on(engine.fake.requests())
+        .requests()
         .into_iter()
         .map(|(_, p)| p)
         .filter(|p| p.contains("/stats"))
@@ -674,7 +647,7 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
 /// every family the monitoring kit uses (`monitoring/families.txt`) is in the exposition.
 #[test]
 fn families_beyond_the_reference_from_recorded_answers() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(
         FakeContainer::new("web-1")
@@ -854,7 +827,7 @@ fn run_once(engine: &str, root: &std::path::Path, extra: &[(&str, &str)]) -> (i3
 /// fails with one line and exit code 1.
 #[test]
 fn once_prints_the_exposition_and_exits() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(FakeContainer::new("web-1"));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -892,7 +865,7 @@ fn once_prints_the_exposition_and_exits() {
 /// Include and exclude by name pattern and by label, the opt-out label, and METRIC_GROUPS.
 #[test]
 fn filters_and_metric_groups() {
-    let engine = start_engine();
+    let engine = Engine::start();
     for name in ["web-1", "web-2", "web-canary", "db"] {
         engine.add_container(FakeContainer::new(name));
     }

@@ -1,6 +1,5 @@
 //! Runs the real binary the way a user would, and reads what it exposes: the scrape, the log files,
-//! the console. Shared by the end-to-end tests (`mod harness;`).
-#![allow(dead_code)]
+//! the console.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -1,7 +1,5 @@
-//! Self-test of the fake engine in `tests/support`: bollard, the client the collector uses, must
+//! Self-test of the fake engine in `support`: bollard, the client the collector uses, must
 //! see it as it sees the real 20.10 engine; raw requests check the bytes against the recordings.
-
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +13,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use support::*;
+use crate::support::*;
 
 const SEC: i64 = 1_000_000_000;
 
@@ -549,4 +547,17 @@ async fn engine_down_at_start_comes_up_later() {
         docker.list_containers(None).await.is_err(),
         "a dropped engine stops answering"
     );
+}
+
+/// The soak runs' engine (`examples/fake_engine.rs`) answers as the others do but keeps no record of
+/// the requests, which would grow for as long as it runs.
+#[tokio::test]
+async fn an_unrecorded_engine_answers_and_keeps_no_record() {
+    let engine = FakeEngine::start_unrecorded(free_port()).await;
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let (status, body) = raw_get(&engine, "/containers/json").await;
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(list[0]["Names"][0], "/t1");
+    assert!(engine.requests().await.is_empty());
 }
