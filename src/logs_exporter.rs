@@ -876,7 +876,7 @@ mod tests {
     }
 
     #[test]
-    fn layout() {
+    fn a_containers_log_lives_in_its_own_directory() {
         assert_eq!(
             log_path(Path::new("/tmp/logs"), "web"),
             PathBuf::from("/tmp/logs/web/web.log")

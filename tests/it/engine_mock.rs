@@ -352,7 +352,7 @@ fn collector_wait_lines(collector: &Collector, container: &str, want: &[String])
 }
 
 #[test]
-fn tty_and_long_lines() {
+fn tty_lines_and_a_40_kib_line_are_written_whole() {
     let engine = Engine::start();
     let t = now_ns() - 10_000_000_000;
     engine.add_container(FakeContainer::new("tty").tty(true).logs(vec![
@@ -602,7 +602,7 @@ fn writes_after_the_last_commit_are_undone_at_start() {
 /// The first collection asks for a plain sample (CPU from the engine's `precpu_stats`); later ones ask
 /// for a one-shot sample and compare it with the sample kept from the collection before.
 #[test]
-fn cpu_from_precpu_first_then_from_the_kept_sample() {
+fn cpu_comes_from_precpu_first_then_from_the_kept_sample() {
     let engine = Engine::start();
     engine.add_container(FakeContainer::new("cpu"));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -646,7 +646,7 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
 /// OOM kill, health, info (with compose labels), and the exit code of a container that stopped. And
 /// every family the monitoring kit uses (`monitoring/families.txt`) is in the exposition.
 #[test]
-fn families_beyond_the_reference_from_recorded_answers() {
+fn families_beyond_the_reference_come_from_the_recorded_answers() {
     let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(
@@ -864,7 +864,7 @@ fn once_prints_the_exposition_and_exits() {
 
 /// Include and exclude by name pattern and by label, the opt-out label, and METRIC_GROUPS.
 #[test]
-fn filters_and_metric_groups() {
+fn filters_choose_the_containers_and_metric_groups_the_families() {
     let engine = Engine::start();
     for name in ["web-1", "web-2", "web-canary", "db"] {
         engine.add_container(FakeContainer::new(name));

@@ -108,7 +108,7 @@ fn is_404(e: &BollardError) -> bool {
 }
 
 #[tokio::test]
-async fn lists_inspects_and_reads_stats_of_t1() {
+async fn t1_is_listed_inspected_and_sampled_as_recorded() {
     let (engine, docker) = engine_with_t1().await;
 
     let listed = docker.list_containers(None).await.expect("list");
@@ -170,7 +170,7 @@ async fn lists_inspects_and_reads_stats_of_t1() {
 }
 
 #[tokio::test]
-async fn version_prefixed_paths_ping_info_and_unknown_paths() {
+async fn versioned_paths_ping_and_info_answer_and_unknown_paths_are_404() {
     let (engine, _docker) = engine_with_t1().await;
     let (status, body) = raw_get(&engine, "/v1.41/containers/json?all=1").await;
     assert_eq!(status, 200);
@@ -311,7 +311,7 @@ async fn logs_bodies_match_the_recordings_byte_for_byte() {
 }
 
 #[tokio::test]
-async fn since_filters_out_of_order_entries_and_until_and_nanos_bounds() {
+async fn since_and_until_bound_the_logs_to_the_nanosecond_late_stamped_entries_too() {
     let engine = FakeEngine::start().await;
     let base = 1_795_546_500 * SEC;
     engine.add_container(FakeContainer::new("app").logs(vec![
@@ -439,7 +439,7 @@ async fn removed_container_is_404_everywhere() {
 }
 
 #[tokio::test]
-async fn stats_replies_a_test_can_choose() {
+async fn a_test_can_make_the_stats_empty_partial_missing_or_exited() {
     let (engine, docker) = engine_with_t1().await;
 
     engine.set_stats("t1", StatsReply::Empty);

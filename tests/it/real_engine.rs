@@ -171,7 +171,7 @@ fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
 
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn limits_started_at_and_unlimited_containers() {
+fn limits_and_start_times_are_the_engines_and_no_limit_means_the_host() {
     require_engine();
     let _engine = sharing_the_engine();
     let limited = Container::run(
@@ -230,7 +230,7 @@ fn limits_started_at_and_unlimited_containers() {
 
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn a_container_burning_cpu_under_half_a_core() {
+fn a_container_capped_at_half_a_core_shows_about_half_a_core() {
     require_engine();
     let _engine = sharing_the_engine();
     let _alone = heavy();
@@ -271,7 +271,7 @@ fn a_container_burning_cpu_under_half_a_core() {
 
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn every_line_once_in_order_and_counted_by_level() {
+fn every_line_is_written_once_in_order_and_counted_by_level() {
     require_engine();
     let _engine = sharing_the_engine();
     let script = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo \"line $i\"; \
@@ -434,7 +434,7 @@ fn containers_that_stop_are_removed_or_restart() {
 
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn tty_container_and_a_40_kib_line() {
+fn a_tty_containers_lines_and_a_40_kib_line_are_written_whole() {
     require_engine();
     let _engine = sharing_the_engine();
     let tty = Container::run(
@@ -474,7 +474,7 @@ fn tty_container_and_a_40_kib_line() {
 /// it, ends up in the file exactly once.
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn the_engine_stops_and_comes_back() {
+fn an_engine_that_stops_and_comes_back_costs_no_line() {
     require_engine();
     let _alone = ENGINE
         .write()
@@ -663,7 +663,7 @@ fn crate_cgroups() -> Option<container_metrics::cgroup::Cgroups> {
 /// (CGROUP_ROOT empty), which fills network and throttling too.
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn families_beyond_the_reference_on_a_real_engine() {
+fn families_beyond_the_reference_are_exported_on_a_real_engine() {
     require_engine();
     let _engine = sharing_the_engine();
     let limited = Container::run(
