@@ -9,7 +9,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::support::{base_env, Collector, Scrape, PATIENCE};
+use crate::support::{alone_on_the_machine, base_env, Collector, Scrape, PATIENCE};
 
 const SOCKET: &str = "unix:///var/run/docker.sock";
 
@@ -69,16 +69,6 @@ struct Container {
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
-
-/// Held by the tests that load the machine (a busy logger) or need it unloaded (a CPU measurement),
-/// so that on a 2-core CI machine they do not run at the same time.
-static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn heavy() -> std::sync::MutexGuard<'static, ()> {
-    HEAVY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
 
 impl Container {
     /// `docker run -d --name <unique> <options> testbox:latest sh -c <script>`
@@ -233,7 +223,7 @@ fn limits_and_start_times_are_the_engines_and_no_limit_means_the_host() {
 fn a_container_capped_at_half_a_core_shows_about_half_a_core() {
     require_engine();
     let _engine = sharing_the_engine();
-    let _alone = heavy();
+    let _alone = alone_on_the_machine();
     let burner = Container::run("burn", &["--cpus", "0.5"], "while :; do :; done");
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = start_collector(
@@ -312,7 +302,7 @@ fn every_line_is_written_once_in_order_and_counted_by_level() {
 fn restarts_of_the_collector_lose_and_repeat_nothing() {
     require_engine();
     let _engine = sharing_the_engine();
-    let _alone = heavy();
+    let _alone = alone_on_the_machine();
     let c = Container::run(
         "steady",
         &[],
@@ -570,7 +560,7 @@ fn cgroup_files_and_engine_stats_agree() {
         "no cgroup tree at /sys/fs/cgroup"
     );
     let _engine = sharing_the_engine();
-    let _alone = heavy();
+    let _alone = alone_on_the_machine();
     let burner = Container::run(
         "agree",
         &["--cpus", "0.5", "--memory", "96m"],

@@ -6,8 +6,11 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::machine::{self, Share};
 
 /// How long a test waits for something that should happen within a few collection ticks.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -21,6 +24,8 @@ pub struct Collector {
     console: Arc<Mutex<Vec<String>>>,
     /// The directory given as LOGS_DIR's parent and for the LAST_* files.
     pub root: PathBuf,
+    /// Its test's share of the machine, for as long as it runs.
+    _machine: Option<Rc<Share>>,
 }
 
 /// Settings for a test run: fast ticks, a port of its own, everything inside `root`.
@@ -61,6 +66,7 @@ impl Collector {
 
     /// Starts the binary without waiting for the endpoint (for an engine that is not up yet).
     pub fn spawn(root: &Path, env: &[(String, String)]) -> Collector {
+        let machine = machine::share();
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("container-metrics"));
         // Nothing from the developer's environment may leak into the run: every setting is the
         // default or what the test gives.
@@ -88,6 +94,7 @@ impl Collector {
             port: 0,
             console,
             root: root.to_path_buf(),
+            _machine: machine,
         }
     }
 

@@ -19,6 +19,7 @@ mod collector;
 mod container;
 mod engine;
 mod logs;
+mod machine;
 
 use std::path::PathBuf;
 
@@ -35,6 +36,7 @@ pub use logs::{
     format_engine_ts, parse_multiplexed_with_timestamps, parse_tty_with_timestamps, LogEntry,
     Stream,
 };
+pub use machine::alone_on_the_machine;
 
 /// `fixtures/docker-20.10/` of this crate.
 pub fn fixtures_dir() -> PathBuf {
