@@ -290,8 +290,9 @@ impl Config {
             .collect()
     }
 
-    /// The value every entry of [`SETTINGS`] then overwrites (checked by the tests: each field is
-    /// read from some setting, so none of these placeholders survives `from_args`).
+    /// The start of [`Config::from_args`]: each field is then written by its entry of [`SETTINGS`]
+    /// (`--once` aside), so none of these placeholders survives. The defaults test compares every
+    /// field, which catches a field that no entry writes.
     fn unset() -> Config {
         Config {
             machine_name: String::new(),
