@@ -6,7 +6,9 @@
 //!
 //! `cargo run --release --example fake_engine -- --port 2375 --containers 1000`
 
-#[path = "../tests/support/mod.rs"]
+// The tests' own fake engine. The example uses only the engine, not the rest the tests share.
+#[path = "../tests/it/support/mod.rs"]
+#[allow(dead_code, unused_imports)]
 mod support;
 
 use std::collections::BTreeMap;

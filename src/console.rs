@@ -88,7 +88,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn module_names() {
+    fn the_module_shown_is_the_last_part_of_the_target() {
         assert_eq!(module_name("container_metrics::collector"), "collector");
         assert_eq!(
             module_name("container_metrics::logs_exporter"),
@@ -98,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn level_names() {
+    fn levels_are_named_as_pythons_logging_names_them() {
         assert_eq!(level_name(&Level::WARN), "WARNING");
         assert_eq!(level_name(&Level::INFO), "INFO");
         assert_eq!(level_name(&Level::ERROR), "ERROR");

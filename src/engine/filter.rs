@@ -136,7 +136,7 @@ mod tests {
     }
 
     #[test]
-    fn globs() {
+    fn a_star_matches_any_run_of_characters() {
         for (p, t) in [
             ("web", "web"),
             ("web-*", "web-1"),
@@ -160,7 +160,7 @@ mod tests {
     }
 
     #[test]
-    fn include_exclude_and_opt_out() {
+    fn a_container_is_watched_when_it_matches_every_include_and_no_exclude() {
         let none = labels(&[]);
         assert!(Filter::default().watches("x", &none));
         assert!(!Filter::default().watches("x", &labels(&[(OPT_OUT_LABEL, "true")])));
@@ -186,7 +186,7 @@ mod tests {
     }
 
     #[test]
-    fn label_matches_parse() {
+    fn a_label_condition_splits_at_the_first_equals_sign() {
         assert_eq!(LabelMatch::parse("  "), None);
         assert_eq!(
             LabelMatch::parse("a=b=c"),

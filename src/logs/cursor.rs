@@ -513,7 +513,7 @@ mod tests {
     }
 
     #[test]
-    fn out_of_order_stdout_stderr_timestamps() {
+    fn stdout_and_stderr_out_of_order_within_a_second_are_read_once() {
         // stderr's entry was stamped before stdout's but logged after it, in the same second and
         // across a second boundary.
         let log: Entries = vec![
@@ -540,7 +540,7 @@ mod tests {
     }
 
     #[test]
-    fn many_lines_with_the_same_timestamp() {
+    fn many_lines_with_the_same_timestamp_are_each_written_once() {
         let t = (T0 + 5) * SEC + 123;
         let mut log: Entries = (0..5)
             .map(|i| line(Stream::Stdout, t, &format!("same {i}")))
@@ -615,7 +615,7 @@ mod tests {
     }
 
     #[test]
-    fn tty_console_bytes_in_any_chunking() {
+    fn tty_console_bytes_give_the_same_lines_in_any_chunking() {
         let raw = std::fs::read(format!(
             "{}/fixtures/docker-20.10/logs_t2_tty_nonmultiplexed.raw",
             env!("CARGO_MANIFEST_DIR")
@@ -633,7 +633,7 @@ mod tests {
     }
 
     #[test]
-    fn recorded_multiplexed_answer() {
+    fn a_recorded_multiplexed_answer_gives_its_40_lines() {
         let raw = std::fs::read(format!(
             "{}/fixtures/docker-20.10/logs_t1_stdout_stderr_timestamps.raw",
             env!("CARGO_MANIFEST_DIR")

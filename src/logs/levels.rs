@@ -234,7 +234,7 @@ mod tests {
     }"#;
 
     #[test]
-    fn builtin_mapping() {
+    fn the_builtin_mapping_knows_error_warn_and_warning() {
         let rules = LevelMapping::builtin().rules_for("anything").clone();
         let cases: &[(&[u8], Level)] = &[
             (b"2024 ERROR db down", Level::Error),

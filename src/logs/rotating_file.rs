@@ -478,7 +478,7 @@ mod tests {
     }
 
     #[test]
-    fn no_rotation_when_disabled() {
+    fn nothing_rotates_when_max_bytes_or_the_file_count_is_0() {
         for (max, count) in [(0, 5), (10, 0), (0, 0)] {
             let dir = tempfile::tempdir().expect("tempdir");
             let after = written(
@@ -496,7 +496,7 @@ mod tests {
     }
 
     #[test]
-    fn a_line_larger_than_max_bytes() {
+    fn a_line_larger_than_max_bytes_gets_a_file_of_its_own() {
         let dir = tempfile::tempdir().expect("tempdir");
         let big = "x".repeat(30) + "\n";
         // Into an empty file: no rotation (an empty file is never rotated).
@@ -527,7 +527,7 @@ mod tests {
     }
 
     #[test]
-    fn creates_the_directory() {
+    fn the_first_write_creates_the_directory() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut f = RotatingFile::new(dir.path().join("web/web.log"), 100, 2);
         f.write_line(b"hello\n").expect("write");
@@ -599,7 +599,7 @@ mod tests {
     }
 
     #[test]
-    fn recover_after_a_rotation_cut_in_the_marked_file_too() {
+    fn recover_undoes_a_rotation_and_cuts_the_marked_file_too() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.log");
         // Mark after "aaa"; then "bbb" lands in the same file, then a rotation.
@@ -616,7 +616,7 @@ mod tests {
     }
 
     #[test]
-    fn recover_when_the_file_was_empty_at_the_mark() {
+    fn recover_empties_a_file_that_was_empty_at_the_mark() {
         let dir = tempfile::tempdir().expect("tempdir");
         let p = dir.path().join("c.log");
         let mark = crash_after(&p, 100, 2, &[], &["x\n", "y\n"]);

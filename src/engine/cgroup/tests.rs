@@ -64,7 +64,7 @@ fn v2_tree(root: &Path, max: &str) {
 }
 
 #[test]
-fn v1_cgroupfs_layout() {
+fn a_v1_cgroupfs_tree_gives_every_number() {
     let dir = tempfile::tempdir().unwrap();
     v1_tree(dir.path(), "67108864\n");
     let cg = Cgroups::open(dir.path()).expect("a v1 tree");
@@ -99,7 +99,7 @@ fn v1_without_a_limit_reports_the_hosts_memory() {
 }
 
 #[test]
-fn v2_systemd_layout() {
+fn a_v2_systemd_tree_gives_every_number() {
     let dir = tempfile::tempdir().unwrap();
     v2_tree(dir.path(), "max\n");
     let cg = Cgroups::open(dir.path()).expect("a v2 tree");
@@ -122,7 +122,7 @@ fn v2_systemd_layout() {
 }
 
 #[test]
-fn v2_cgroupfs_layout_with_a_limit() {
+fn a_v2_cgroupfs_tree_gives_the_memory_limit() {
     let dir = tempfile::tempdir().unwrap();
     v2_tree(dir.path(), "max\n");
     let from = v2_scope(dir.path());
@@ -135,7 +135,7 @@ fn v2_cgroupfs_layout_with_a_limit() {
 }
 
 #[test]
-fn not_a_cgroup_tree_or_odd_ids() {
+fn odd_ids_and_a_directory_without_cgroups_give_nothing() {
     let dir = tempfile::tempdir().unwrap();
     assert!(Cgroups::open(dir.path()).is_none());
     v2_tree(dir.path(), "max\n");

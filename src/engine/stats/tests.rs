@@ -57,7 +57,7 @@ fn one_shot_sample_has_no_precpu() {
 }
 
 #[test]
-fn cgroup_v2_sample() {
+fn a_cgroup_v2_sample_gives_memory_and_cpu() {
     let r = reading(&stats(CGROUP_V2)).expect("complete sample");
     assert_eq!(
         (r.memory_usage, r.memory_limit, r.online_cpus),
@@ -125,7 +125,7 @@ fn online_cpus_falls_back_to_percpu_count() {
 }
 
 #[test]
-fn cpu_cores_table() {
+fn cpu_cores_are_the_share_of_system_time_times_the_cpus() {
     let s = |c, s| CpuSample {
         container_ns: c,
         system_ns: s,
@@ -150,7 +150,7 @@ fn cpu_cores_table() {
 }
 
 #[test]
-fn cpus_available_table() {
+fn cpus_available_is_the_cpu_limit_or_else_the_online_cpus() {
     assert_eq!(cpus_available(Some(500_000_000), 2), 0.5);
     assert_eq!(cpus_available(Some(1_500_000_000), 2), 1.5);
     assert_eq!(cpus_available(Some(0), 2), 2.0);

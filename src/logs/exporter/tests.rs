@@ -15,7 +15,7 @@ fn names_that_could_escape_logs_dir_are_refused() {
 }
 
 #[test]
-fn layout() {
+fn a_containers_log_lives_in_its_own_directory() {
     assert_eq!(
         log_path(Path::new("/tmp/logs"), "web"),
         PathBuf::from("/tmp/logs/web/web.log")

@@ -212,7 +212,7 @@ fn an_empty_table_writes_only_the_collectors_families() {
 }
 
 #[test]
-fn value_rules_of_the_container_families() {
+fn container_families_follow_a_restart_and_a_stop() {
     let m = MetricsExporter::own("m1", false).expect("registry");
     let info = inspected("id1", "img", "p", Some("healthy"));
     m.on_container_metrics("c", &running(100, &["eth0"], info.clone()));
@@ -504,7 +504,7 @@ fn a_large_exposition_comes_in_chunks_of_whole_families() {
 }
 
 #[test]
-fn families_names_labels_and_values() {
+fn the_reference_families_have_their_names_labels_and_values() {
     let m = MetricsExporter::new("m1").expect("registry");
     m.on_container_metrics(
         "t1",

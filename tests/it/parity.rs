@@ -2,12 +2,9 @@
 //! what the reference rules give for those responses, worked out here from the JSON itself (not with
 //! the crate's code); and the console start-up lines follow the reference format line by line.
 
-mod harness;
-mod support;
-
-use harness::{base_env, Collector};
 use serde_json::Value;
-use support::{expected, set_json as json, FakeContainer, FakeEngine};
+
+use crate::support::{base_env, expected, set_json as json, Collector, Engine, FakeContainer};
 
 fn fixture_sets() -> Vec<String> {
     let dir = format!("{}/fixtures", env!("CARGO_MANIFEST_DIR"));
@@ -31,8 +28,7 @@ fn exported_values_follow_the_reference_rules() {
             assert_eq!(want.cpu_usage_percent, 0.005);
             assert_eq!(want.cpus_available, 0.5);
         }
-        let rt = tokio::runtime::Runtime::new().expect("runtime");
-        let engine = rt.block_on(FakeEngine::start());
+        let engine = Engine::start();
         engine.add_container(FakeContainer::t1_from_fixture_set(&set));
         let dir = tempfile::tempdir().expect("tempdir");
         let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -113,8 +109,7 @@ fn split_console_line(line: &str) -> Option<(&str, &str, &str)> {
 
 #[test]
 fn console_start_up_lines_match_the_reference_format() {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let engine = rt.block_on(FakeEngine::start());
+    let engine = Engine::start();
     let dir = tempfile::tempdir().expect("tempdir");
     let env = base_env(&engine.uri(), dir.path());
     let collector = Collector::start(dir.path(), &env);

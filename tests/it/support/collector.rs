@@ -1,14 +1,16 @@
 //! Runs the real binary the way a user would, and reads what it exposes: the scrape, the log files,
-//! the console. Shared by the end-to-end tests (`mod harness;`).
-#![allow(dead_code)]
+//! the console.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use super::machine::{self, Share};
 
 /// How long a test waits for something that should happen within a few collection ticks.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -22,6 +24,8 @@ pub struct Collector {
     console: Arc<Mutex<Vec<String>>>,
     /// The directory given as LOGS_DIR's parent and for the LAST_* files.
     pub root: PathBuf,
+    /// Its test's share of the machine, for as long as it runs.
+    _machine: Option<Rc<Share>>,
 }
 
 /// Settings for a test run: fast ticks, a port of its own, everything inside `root`.
@@ -52,8 +56,8 @@ pub fn base_env(engine: &str, root: &Path) -> Vec<(String, String)> {
 }
 
 impl Collector {
-    /// Starts the binary with `env` (on top of a cleared set of the collector's variables) and waits
-    /// until its endpoint is up, which happens once the engine answered.
+    /// Starts the binary with `env` (on top of every setting's variable cleared) and waits until its
+    /// endpoint is up, which happens once the engine answered.
     pub fn start(root: &Path, env: &[(String, String)]) -> Collector {
         let mut c = Collector::spawn(root, env);
         c.port = c.wait_for_port();
@@ -62,14 +66,14 @@ impl Collector {
 
     /// Starts the binary without waiting for the endpoint (for an engine that is not up yet).
     pub fn spawn(root: &Path, env: &[(String, String)]) -> Collector {
+        let machine = machine::share();
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("container-metrics"));
+        // Nothing from the developer's environment may leak into the run: every setting is the
+        // default or what the test gives.
+        for setting in container_metrics::config::SETTINGS {
+            cmd.env_remove(setting.env);
+        }
         cmd.current_dir(root)
-            .env_remove("LOG_LEVELS_MAPPING_PATH")
-            .env_remove("LOG_LEVEL")
-            .env_remove("MAX_CONCURRENT_REQUESTS")
-            .env_remove("LOGS_CONTAINER_MAX_FILES")
-            .env_remove("LOGS_CONTAINER_MAX_FILE_SIZE")
-            .env_remove("RUN_AS")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
@@ -90,6 +94,7 @@ impl Collector {
             port: 0,
             console,
             root: root.to_path_buf(),
+            _machine: machine,
         }
     }
 

@@ -1,32 +1,42 @@
-//! Test support: a fake Docker Engine (API 1.41, as Debian's docker.io 20.10) built on wiremock
-//! and the fixtures recorded from the real one. Use it from an integration test with `mod support;`.
+//! What the integration tests share: a fake Docker Engine (API 1.41, as Debian's docker.io 20.10)
+//! built on wiremock and the fixtures recorded from the real one ([`FakeEngine`], and [`Engine`] to
+//! run it beside a blocking test), and the collector binary run the way a user runs it ([`Collector`],
+//! with what it exposes read back: [`Scrape`], [`http_get`]).
 //!
 //! ```ignore
-//! let engine = FakeEngine::start().await;
+//! let engine = Engine::start();
 //! engine.add_container(FakeContainer::t1_from_fixtures());
-//! // point the collector at engine.uri() ("tcp://127.0.0.1:PORT"), then change the state:
+//! let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+//! // then change the engine's state and watch the collector follow:
 //! engine.push_logs("t1", vec![LogEntry::line(now_nanos(), Stream::Stdout, "INFO more")]);
 //! engine.stop("t1");
 //! ```
-#![allow(dead_code, unused_imports)]
+//!
+//! `examples/fake_engine.rs` includes this module too, for soak runs against the same fake engine.
 
+mod background;
+mod collector;
 mod container;
 mod engine;
 mod logs;
+mod machine;
 
 use std::path::PathBuf;
 
 use serde_json::Value;
 
+pub use background::Engine;
+pub use collector::{base_env, http_get, unix_now, Collector, Scrape, PATIENCE};
 pub use container::{
-    one_shot_of, stats_advanced, t1_fixture_id, t1_fixture_logs, t1_started_at, FakeContainer,
-    StatsReply, ZERO_TIME,
+    stats_advanced, t1_fixture_id, t1_fixture_logs, t1_started_at, FakeContainer, StatsReply,
+    ZERO_TIME,
 };
 pub use engine::FakeEngine;
 pub use logs::{
-    format_engine_ts, parse_multiplexed_with_timestamps, parse_rfc3339_nanos,
-    parse_tty_with_timestamps, LogEntry, Stream, ENGINE_LINE_SPLIT,
+    format_engine_ts, parse_multiplexed_with_timestamps, parse_tty_with_timestamps, LogEntry,
+    Stream,
 };
+pub use machine::alone_on_the_machine;
 
 /// `fixtures/docker-20.10/` of this crate.
 pub fn fixtures_dir() -> PathBuf {

@@ -180,11 +180,6 @@ impl FakeEngine {
         self.with(name, |c| c.stats = reply);
     }
 
-    /// The exact body for its `one-shot=1` requests; `None` = derive it from the stats reply.
-    pub fn set_stats_one_shot(&self, name: &str, body: Option<Value>) {
-        self.with(name, |c| c.stats_one_shot = body);
-    }
-
     /// Delay of every stats answer for a running container (default zero).
     pub fn set_stats_delay(&self, delay: Duration) {
         self.lock().stats_delay = delay;

@@ -2,44 +2,34 @@
 //! scrape, and a real Prometheus server scraping the collector with the reference config
 //! (`metrics_path: ""`). Debian's `prometheus` package provides both (`.ci/run` installs it).
 //!
-//! Without the tools these tests print why and pass; with `CI` set they fail instead.
-
-mod harness;
-mod support;
+//! These tests need the tools: `cargo test` reports them as ignored, `cargo test -- --include-ignored`
+//! runs them and fails where a tool is missing.
 
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{base_env, http_get, Collector, PATIENCE};
-use support::{FakeContainer, FakeEngine};
+use crate::support::{self, base_env, http_get, Collector, Engine, FakeContainer, PATIENCE};
 
-fn tool_available(tool: &str, test: &str) -> bool {
+/// Fails the test when `tool` does not run.
+pub(crate) fn require(tool: &str) {
     let found = Command::new(tool)
         .arg("--version")
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: {tool} is missing; CI installs Debian's prometheus package");
-        }
-        eprintln!("skipping {test}: {tool} not found (apt-get install prometheus)");
-    }
-    found
+        .is_ok_and(|o| o.status.success());
+    assert!(found, "{tool} is missing (apt-get install prometheus)");
 }
 
+/// A collector against a fake engine, with what must live as long as it.
 struct Running {
-    _rt: tokio::runtime::Runtime,
-    _engine: FakeEngine,
     collector: Collector,
+    _engine: Engine,
     _dir: tempfile::TempDir,
 }
 
 /// A collector with three containers from the recorded fixtures, after its first collection.
 fn collector_with_containers() -> Running {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let engine = rt.block_on(FakeEngine::start());
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(FakeContainer::new("web-1").nano_cpus(0));
     engine.add_container(FakeContainer::new("db_primary.2").memory(0));
@@ -51,18 +41,16 @@ fn collector_with_containers() -> Running {
             .all(|c| s.container("container_up_timestamp_seconds", c).is_some())
     });
     Running {
-        _rt: rt,
-        _engine: engine,
         collector,
+        _engine: engine,
         _dir: dir,
     }
 }
 
 #[test]
+#[ignore = "needs promtool (apt-get install prometheus)"]
 fn promtool_check_metrics_finds_nothing_to_say() {
-    if !tool_available("promtool", "promtool_check_metrics_finds_nothing_to_say") {
-        return;
-    }
+    require("promtool");
     let running = collector_with_containers();
     let (_, _, body) = running.collector.get("/metrics");
     let mut child = Command::new("promtool")
@@ -92,13 +80,9 @@ fn promtool_check_metrics_finds_nothing_to_say() {
 }
 
 #[test]
+#[ignore = "needs the Prometheus server (apt-get install prometheus)"]
 fn a_prometheus_server_with_the_reference_config_sees_the_series() {
-    if !tool_available(
-        "prometheus",
-        "a_prometheus_server_with_the_reference_config_sees_the_series",
-    ) {
-        return;
-    }
+    require("prometheus");
     let running = collector_with_containers();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("prometheus.yml");
@@ -161,10 +145,9 @@ fn a_prometheus_server_with_the_reference_config_sees_the_series() {
 /// use is one the collector exports (`monitoring/families.txt`, checked against a scrape in
 /// `every_family_of_the_kit_is_exported`).
 #[test]
+#[ignore = "needs promtool (apt-get install prometheus)"]
 fn the_monitoring_kit_passes_promtool() {
-    if !tool_available("promtool", "the_monitoring_kit_passes_promtool") {
-        return;
-    }
+    require("promtool");
     let root = env!("CARGO_MANIFEST_DIR");
     let out = Command::new("bash")
         .arg(format!("{root}/scripts/check-monitoring.sh"))
@@ -179,7 +162,14 @@ fn the_monitoring_kit_passes_promtool() {
         out.status.success(),
         "scripts/check-monitoring.sh failed:\n{text}"
     );
-    for step in ["config", "rules", "tests", "dashboard", "families"] {
+    for step in [
+        "config",
+        "rules",
+        "tests",
+        "reference",
+        "dashboard",
+        "families",
+    ] {
         assert!(
             text.lines()
                 .any(|l| l.starts_with("ok") && l.contains(step)),

@@ -1,17 +1,15 @@
 //! The binary against a real Docker Engine (`scripts/engine.sh` installs and starts one). Each test
 //! runs its own containers, named uniquely, and removes them afterwards.
 //!
-//! Where no engine answers these tests print why and pass; with `CI` set they fail instead, because CI
-//! must test against a real engine.
-
-mod harness;
+//! These tests need the engine and its test image: `cargo test` reports them as ignored,
+//! `cargo test -- --include-ignored` runs them and fails where no engine answers.
 
 use std::collections::HashSet;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use harness::{base_env, Collector, Scrape, PATIENCE};
+use crate::support::{alone_on_the_machine, base_env, Collector, Scrape, PATIENCE};
 
 const SOCKET: &str = "unix:///var/run/docker.sock";
 
@@ -25,7 +23,7 @@ fn docker_bin() -> &'static str {
 }
 
 /// Runs the docker CLI, returns its trimmed stdout, panics with its stderr on failure.
-fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new(docker_bin())
         .args(args)
         .output()
@@ -42,60 +40,39 @@ fn docker(args: &[&str]) -> String {
 /// alone.
 static ENGINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-fn sharing_the_engine() -> std::sync::RwLockReadGuard<'static, ()> {
+pub(crate) fn sharing_the_engine() -> std::sync::RwLockReadGuard<'static, ()> {
     ENGINE
         .read()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// True when an engine answers; otherwise says why the test is skipped, or fails under CI.
-fn engine_available(test: &str) -> bool {
+/// Fails the test, saying what is missing, unless an engine answers and has the test image.
+pub(crate) fn require_engine() {
     let answered = Command::new(docker_bin())
         .args(["version", "--format", "{{.Server.APIVersion}}"])
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    let image = answered
-        && Command::new(docker_bin())
-            .args(["image", "inspect", "testbox:latest"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-    if answered && image {
-        return true;
-    }
-    let why = if answered {
-        "the image testbox:latest is missing"
-    } else {
-        "no Docker Engine answers"
-    };
-    if std::env::var_os("CI").is_some() {
-        panic!("{test}: {why}; CI must run scripts/engine.sh first");
-    }
-    eprintln!("skipping {test}: {why} (run scripts/engine.sh)");
-    false
+        .is_ok_and(|o| o.status.success());
+    assert!(answered, "no Docker Engine answers (run scripts/engine.sh)");
+    let image = Command::new(docker_bin())
+        .args(["image", "inspect", "testbox:latest"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        image,
+        "the image testbox:latest is missing (run scripts/engine.sh)"
+    );
 }
 
 /// A container of this test process, removed when dropped.
-struct Container {
-    name: String,
+pub(crate) struct Container {
+    pub(crate) name: String,
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
-/// Held by the tests that load the machine (a busy logger) or need it unloaded (a CPU measurement),
-/// so that on a 2-core CI machine they do not run at the same time.
-static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
-fn heavy() -> std::sync::MutexGuard<'static, ()> {
-    HEAVY
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
 impl Container {
     /// `docker run -d --name <unique> <options> testbox:latest sh -c <script>`
-    fn run(label: &str, options: &[&str], script: &str) -> Container {
+    pub(crate) fn run(label: &str, options: &[&str], script: &str) -> Container {
         let name = format!(
             "cm-{label}-{}-{}",
             std::process::id(),
@@ -183,10 +160,9 @@ fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
 }
 
 #[test]
-fn limits_started_at_and_unlimited_containers() {
-    if !engine_available("limits_started_at_and_unlimited_containers") {
-        return;
-    }
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn limits_and_start_times_are_the_engines_and_no_limit_means_the_host() {
+    require_engine();
     let _engine = sharing_the_engine();
     let limited = Container::run(
         "limited",
@@ -243,12 +219,11 @@ fn limits_started_at_and_unlimited_containers() {
 }
 
 #[test]
-fn a_container_burning_cpu_under_half_a_core() {
-    if !engine_available("a_container_burning_cpu_under_half_a_core") {
-        return;
-    }
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn a_container_capped_at_half_a_core_shows_about_half_a_core() {
+    require_engine();
     let _engine = sharing_the_engine();
-    let _alone = heavy();
+    let _alone = alone_on_the_machine();
     let burner = Container::run("burn", &["--cpus", "0.5"], "while :; do :; done");
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = start_collector(
@@ -285,10 +260,9 @@ fn a_container_burning_cpu_under_half_a_core() {
 }
 
 #[test]
-fn every_line_once_in_order_and_counted_by_level() {
-    if !engine_available("every_line_once_in_order_and_counted_by_level") {
-        return;
-    }
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn every_line_is_written_once_in_order_and_counted_by_level() {
+    require_engine();
     let _engine = sharing_the_engine();
     let script = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo \"line $i\"; \
                   if [ $((i%10)) -eq 0 ]; then echo \"ERROR at $i\" >&2; fi; \
@@ -324,12 +298,11 @@ fn every_line_once_in_order_and_counted_by_level() {
 /// Lines keep coming while the collector is stopped with SIGTERM, killed with SIGKILL, and started
 /// again: in the end the file holds exactly what the engine holds.
 #[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
 fn restarts_of_the_collector_lose_and_repeat_nothing() {
-    if !engine_available("restarts_of_the_collector_lose_and_repeat_nothing") {
-        return;
-    }
+    require_engine();
     let _engine = sharing_the_engine();
-    let _alone = heavy();
+    let _alone = alone_on_the_machine();
     let c = Container::run(
         "steady",
         &[],
@@ -388,10 +361,9 @@ fn restarts_of_the_collector_lose_and_repeat_nothing() {
 }
 
 #[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
 fn containers_that_stop_are_removed_or_restart() {
-    if !engine_available("containers_that_stop_are_removed_or_restart") {
-        return;
-    }
+    require_engine();
     let _engine = sharing_the_engine();
     // It exits when the test says so (by creating /t/go), once the collector has seen it running.
     let trigger = tempfile::tempdir().expect("tempdir");
@@ -451,10 +423,9 @@ fn containers_that_stop_are_removed_or_restart() {
 }
 
 #[test]
-fn tty_container_and_a_40_kib_line() {
-    if !engine_available("tty_container_and_a_40_kib_line") {
-        return;
-    }
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn a_tty_containers_lines_and_a_40_kib_line_are_written_whole() {
+    require_engine();
     let _engine = sharing_the_engine();
     let tty = Container::run(
         "tty",
@@ -492,10 +463,9 @@ fn tty_container_and_a_40_kib_line() {
 /// values, the outage is said once, and the container's log, which goes on after the engine restarts
 /// it, ends up in the file exactly once.
 #[test]
-fn the_engine_stops_and_comes_back() {
-    if !engine_available("the_engine_stops_and_comes_back") {
-        return;
-    }
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn an_engine_that_stops_and_comes_back_costs_no_line() {
+    require_engine();
     let _alone = ENGINE
         .write()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
@@ -582,19 +552,15 @@ fn the_engine_stops_and_comes_back() {
 /// a container capped at half a core within a few percent. Each collector says at start which path it
 /// uses.
 #[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
 fn cgroup_files_and_engine_stats_agree() {
-    if !engine_available("cgroup_files_and_engine_stats_agree") {
-        return;
-    }
-    if crate_cgroups().is_none() {
-        if std::env::var_os("CI").is_some() {
-            panic!("cgroup_files_and_engine_stats_agree: no cgroup tree at /sys/fs/cgroup on CI");
-        }
-        eprintln!("skipping cgroup_files_and_engine_stats_agree: no cgroup tree at /sys/fs/cgroup");
-        return;
-    }
+    require_engine();
+    assert!(
+        crate_cgroups().is_some(),
+        "no cgroup tree at /sys/fs/cgroup"
+    );
     let _engine = sharing_the_engine();
-    let _alone = heavy();
+    let _alone = alone_on_the_machine();
     let burner = Container::run(
         "agree",
         &["--cpus", "0.5", "--memory", "96m"],
@@ -686,10 +652,9 @@ fn crate_cgroups() -> Option<container_metrics::engine::cgroup::Cgroups> {
 /// its restart policy until it stays down (restarts, OOM kill, exit code). Stats from the engine
 /// (CGROUP_ROOT empty), which fills network and throttling too.
 #[test]
-fn families_beyond_the_reference_on_a_real_engine() {
-    if !engine_available("families_beyond_the_reference_on_a_real_engine") {
-        return;
-    }
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn families_beyond_the_reference_are_exported_on_a_real_engine() {
+    require_engine();
     let _engine = sharing_the_engine();
     let limited = Container::run(
         "limited",

@@ -1,39 +1,13 @@
 //! The binary against a fake Docker Engine that serves responses recorded from a real one: what it
-//! exports, what it writes, and how it survives what engines do (404s, empty stats, being down).
+//! exports, what it writes (the log files have a module of their own, `log_files`), and how it
+//! survives what engines do (404s, empty stats, being down).
 
-mod harness;
-mod support;
-
-use std::collections::HashSet;
 use std::time::Duration;
 
-use harness::{base_env, unix_now, Collector, Scrape};
-use support::{FakeContainer, FakeEngine, LogEntry, StatsReply, Stream};
-
-/// The fake engine lives on a runtime of its own, so the tests can block while it answers.
-struct Engine {
-    _rt: tokio::runtime::Runtime,
-    fake: FakeEngine,
-}
-
-impl std::ops::Deref for Engine {
-    type Target = FakeEngine;
-    fn deref(&self) -> &FakeEngine {
-        &self.fake
-    }
-}
-
-fn start_engine() -> Engine {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let fake = rt.block_on(FakeEngine::start());
-    Engine { _rt: rt, fake }
-}
-
-fn start_engine_on(port: u16) -> Engine {
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let fake = rt.block_on(FakeEngine::start_on_port(port));
-    Engine { _rt: rt, fake }
-}
+use crate::support::{
+    self, base_env, unix_now, Collector, Engine, FakeContainer, LogEntry, Scrape, StatsReply,
+    Stream,
+};
 
 /// The lines the recorded t1 log holds, as they must appear in the file.
 fn recorded_t1_lines() -> Vec<String> {
@@ -52,9 +26,11 @@ fn now_ns() -> i64 {
     support::now_nanos()
 }
 
+mod log_files;
+
 #[test]
 fn recorded_t1_exports_every_family_and_writes_every_line_once() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let before = unix_now();
@@ -124,7 +100,7 @@ fn recorded_t1_exports_every_family_and_writes_every_line_once() {
 
 #[test]
 fn every_path_serves_the_exposition() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -146,7 +122,7 @@ fn every_path_serves_the_exposition() {
 
 #[test]
 fn unlimited_container_gets_the_hosts_cpus() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::new("free").nano_cpus(0));
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -159,7 +135,7 @@ fn unlimited_container_gets_the_hosts_cpus() {
 
 #[test]
 fn empty_partial_and_missing_stats_skip_only_that_container() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(FakeContainer::new("empty").stats(StatsReply::Empty));
     engine.add_container(
@@ -196,7 +172,7 @@ fn empty_partial_and_missing_stats_skip_only_that_container() {
 
 #[test]
 fn a_removed_container_is_skipped_and_its_last_lines_kept() {
-    let engine = start_engine();
+    let engine = Engine::start();
     let t = now_ns();
     engine.add_container(FakeContainer::new("stays").logs(vec![LogEntry::line(
         t,
@@ -246,7 +222,7 @@ fn engine_down_at_start_is_retried_until_it_comes_up() {
     collector.wait_for_line("about the failed connection", |l| {
         l.contains("[ERROR] containers: Cannot connect to the Docker Engine")
     });
-    let engine = start_engine_on(port);
+    let engine = Engine::start_on(port);
     engine.add_container(FakeContainer::t1_from_fixtures());
     let mut collector = collector;
     collector.port = collector.wait_for_port();
@@ -269,7 +245,7 @@ fn engine_down_at_start_is_retried_until_it_comes_up() {
 
 #[test]
 fn sigterm_exits_promptly_with_0_and_keeps_every_line() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let mut collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -293,272 +269,9 @@ fn sigterm_exits_promptly_with_0_and_keeps_every_line() {
     assert!(state.contains("\"t1\""), "{state}");
 }
 
-/// The Python tool repeated lines after a short restart and lost them after a long one. Lines keep
-/// coming while the collector is down, both after SIGTERM and after SIGKILL.
-#[test]
-fn restarts_neither_lose_nor_repeat_lines() {
-    let engine = start_engine();
-    let mut n = 0u32;
-    let mut push = |count: u32| {
-        let entries: Vec<LogEntry> = (0..count)
-            .map(|_| {
-                n += 1;
-                let stream = if n % 3 == 0 {
-                    Stream::Stderr
-                } else {
-                    Stream::Stdout
-                };
-                LogEntry::line(now_ns(), stream, &format!("line {n:05}"))
-            })
-            .collect();
-        engine.push_logs("busy", entries);
-        n
-    };
-    engine.add_container(FakeContainer::new("busy"));
-    push(50);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = base_env(&engine.uri(), dir.path());
-    let expect_all =
-        |upto: u32| -> Vec<String> { (1..=upto).map(|i| format!("line {i:05}")).collect() };
-
-    let mut collector = Collector::start(dir.path(), &env);
-    collector.wait_for_scrape("50 lines", |s| {
-        s.logs("busy", "info").unwrap_or(0.0) + s.logs("busy", "error").unwrap_or(0.0) == 50.0
-    });
-    let total = push(30);
-    let (status, _) = collector.terminate();
-    assert_eq!(status.code(), Some(0));
-    let total = total.max(push(40));
-
-    let mut collector = Collector::start(dir.path(), &env);
-    let want = expect_all(total);
-    collector_wait_lines(&collector, "busy", &want);
-    // SIGKILL in the middle of busy ticks, many times.
-    let mut last = total;
-    for round in 0..5 {
-        for _ in 0..5 {
-            push(20);
-            std::thread::sleep(Duration::from_millis(150 + 70 * round));
-        }
-        collector.kill();
-        last = push(10);
-        collector = Collector::start(dir.path(), &env);
-    }
-    let want = expect_all(last);
-    collector_wait_lines(&collector, "busy", &want);
-    let s = collector.wait_for_scrape("counts of this run", |s| s.logs("busy", "info").is_some());
-    assert!(s.logs("busy", "info").is_some());
-}
-
-/// Waits until the file holds `want` (or fails showing the difference).
-fn collector_wait_lines(collector: &Collector, container: &str, want: &[String]) {
-    let deadline = std::time::Instant::now() + harness::PATIENCE;
-    loop {
-        let text = collector.log_text(container);
-        let got: Vec<&str> = text.lines().collect();
-        if got == want {
-            return;
-        }
-        if std::time::Instant::now() > deadline {
-            let seen: HashSet<&str> = got.iter().copied().collect();
-            let dups = got.len() - seen.len();
-            let missing: Vec<&String> = want
-                .iter()
-                .filter(|w| !seen.contains(w.as_str()))
-                .take(5)
-                .collect();
-            panic!(
-                "{container}: {} lines, want {}; {dups} repeated; missing (first 5): {missing:?}",
-                got.len(),
-                want.len()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[test]
-fn tty_and_long_lines() {
-    let engine = start_engine();
-    let t = now_ns() - 10_000_000_000;
-    engine.add_container(FakeContainer::new("tty").tty(true).logs(vec![
-        LogEntry::raw(t, Stream::Stdout, "tty out\r\n"),
-        LogEntry::raw(t + 1, Stream::Stdout, "tty err\r\n"),
-    ]));
-    let long = "0123456789".repeat(4 * 1024); // 40 KiB
-    let mut entries = vec![LogEntry::line(t, Stream::Stdout, "before")];
-    entries.extend(LogEntry::long_line(t + 1, Stream::Stdout, &long));
-    entries.push(LogEntry::line(t + 2, Stream::Stderr, "after ERROR"));
-    engine.add_container(FakeContainer::new("long").logs(entries));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
-    let s = collector.wait_for_scrape("both logs", |s| {
-        s.logs("tty", "info") == Some(2.0) && s.logs("long", "error") == Some(1.0)
-    });
-    assert_eq!(collector.log_text("tty"), "tty out\ntty err\n");
-    let text = collector.log_text("long");
-    let got: Vec<&str> = text.lines().collect();
-    assert_eq!(got.len(), 3, "three lines");
-    assert_eq!(got[0], "before");
-    assert!(
-        got[1] == long,
-        "the 40 KiB line is whole ({} bytes)",
-        got[1].len()
-    );
-    assert_eq!(got[2], "after ERROR");
-    assert_eq!(s.logs("long", "info"), Some(2.0));
-}
-
-/// A container with a long log is read with `tail` requests once caught up (the engine then reads its
-/// log file from the end instead of from its first line), and still every line lands once: through
-/// stdout and stderr entries out of timestamp order across second borders, many entries in one
-/// second, and bursts larger than the tail asked for (read with a full request instead). A TTY
-/// container, whose raw answer cannot be counted in entries, is read with full requests.
-#[test]
-fn long_logs_are_read_from_their_end_and_every_line_once() {
-    let engine = start_engine();
-    let big_id = "b".repeat(64);
-    let tty_id = "c".repeat(64);
-    let start = (now_ns() / 1_000_000_000 - 200) * 1_000_000_000;
-    let mut want: Vec<String> = Vec::new();
-    // The next numbered line, which the file must end up holding in this order.
-    fn entry(want: &mut Vec<String>, ts: i64, stream: Stream) -> LogEntry {
-        let text = format!("line {:06}", want.len() + 1);
-        want.push(text.clone());
-        LogEntry::line(ts, stream, &text)
-    }
-    // 5000 old entries, 25 a second.
-    let history: Vec<LogEntry> = (0..5000)
-        .map(|i| entry(&mut want, start + i * 40_000_000, Stream::Stdout))
-        .collect();
-    engine.add_container(FakeContainer::new("big").id(&big_id).logs(history));
-    engine.add_container(
-        FakeContainer::new("tty")
-            .id(&tty_id)
-            .tty(true)
-            .logs(vec![LogEntry::raw(start, Stream::Stdout, "tty 0\r\n")]),
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
-    collector_wait_lines(&collector, "big", &want);
-
-    // Rounds of new entries, a tick apart: (entries, stderr stamped 0.3 s before the stdout
-    // entry it follows, all in one second).
-    let rounds: [(i64, bool, bool); 8] = [
-        (3, false, false),
-        (0, false, false),
-        (200, false, false),
-        (1, false, false),
-        (6, true, false),
-        (40, false, true),
-        (500, true, false),
-        (2, true, false),
-    ];
-    let mut tty_lines = vec!["tty 0".to_string()];
-    for (round, (count, out_of_order, same_second)) in rounds.into_iter().enumerate() {
-        let base = now_ns();
-        let mut entries = Vec::new();
-        for i in 0..count {
-            let ts = if same_second {
-                base
-            } else {
-                base + i * 1_000_000
-            };
-            entries.push(entry(&mut want, ts, Stream::Stdout));
-            if out_of_order {
-                entries.push(entry(&mut want, ts - 300_000_000, Stream::Stderr));
-            }
-        }
-        engine.push_logs("big", entries);
-        let line = format!("tty {}", round + 1);
-        engine.push_logs(
-            "tty",
-            vec![LogEntry::raw(base, Stream::Stdout, format!("{line}\r\n"))],
-        );
-        tty_lines.push(line);
-        std::thread::sleep(Duration::from_millis(1300));
-    }
-    collector_wait_lines(&collector, "big", &want);
-    collector_wait_lines(&collector, "tty", &tty_lines);
-
-    let requests = engine._rt.block_on(engine.requests());
-    let logs_of = |id: &str| -> Vec<String> {
-        requests
-            .iter()
-            .filter(|(_, target)| target.starts_with(&format!("/containers/{id}/logs")))
-            .filter_map(|(_, target)| {
-                let tail = target
-                    .split(['?', '&'])
-                    .find_map(|p| p.strip_prefix("tail="))?;
-                Some(tail.to_string())
-            })
-            .collect()
-    };
-    let big = logs_of(&big_id);
-    let by_tail = big.iter().filter(|t| t.as_str() != "all").count();
-    let full = big.len() - by_tail;
-    assert!(
-        by_tail >= 6 && full >= 2,
-        "big: most reads by tail, the first read and the large bursts in full: {big:?}"
-    );
-    assert!(
-        big.iter()
-            .filter(|t| t.as_str() != "all")
-            .all(|t| t.parse::<usize>().is_ok_and(|k| (256..=4096).contains(&k))),
-        "{big:?}"
-    );
-    let tty = logs_of(&tty_id);
-    assert_eq!(
-        tty.iter().filter(|t| t.as_str() != "all").count(),
-        1,
-        "tty: one tail request, then full ones: {tty:?}"
-    );
-}
-
-#[test]
-fn rotation_keeps_every_line_within_the_file_count() {
-    let engine = start_engine();
-    let t = now_ns() - 5_000_000_000;
-    let lines: Vec<String> = (0..400)
-        .map(|i| format!("rotating line {i:04} {}", "x".repeat(40)))
-        .collect();
-    engine.add_container(
-        FakeContainer::new("rot").logs(
-            lines
-                .iter()
-                .enumerate()
-                .map(|(i, l)| LogEntry::line(t + i as i64, Stream::Stdout, l))
-                .collect(),
-        ),
-    );
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut env = base_env(&engine.uri(), dir.path());
-    env.push(("LOGS_CONTAINER_MAX_FILE_SIZE".into(), "2000".into()));
-    env.push(("LOGS_CONTAINER_MAX_FILES".into(), "3".into()));
-    let collector = Collector::start(dir.path(), &env);
-    collector.wait_for_scrape("400 lines", |s| s.logs("rot", "info") == Some(400.0));
-    let folder = collector.logs_dir().join("rot");
-    let mut names: Vec<String> = std::fs::read_dir(&folder)
-        .expect("folder")
-        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["rot.log", "rot.log.1", "rot.log.2", "rot.log.3"]);
-    let mut kept = String::new();
-    for name in ["rot.log.3", "rot.log.2", "rot.log.1", "rot.log"] {
-        let content = std::fs::read_to_string(folder.join(name)).expect("file");
-        assert!(content.len() < 2000, "{name} is {} bytes", content.len());
-        kept.push_str(&content);
-    }
-    let kept: Vec<&str> = kept.lines().collect();
-    // The newest lines, in order, ending with the last one.
-    let tail = &lines[lines.len() - kept.len()..];
-    assert_eq!(kept, tail);
-}
-
 #[test]
 fn the_collector_only_reads() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     let dir = tempfile::tempdir().expect("tempdir");
     let mut collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -566,7 +279,7 @@ fn the_collector_only_reads() {
         s.container("container_max_memory_bytes", "t1").is_some()
     });
     collector.terminate();
-    let requests = engine._rt.block_on(engine.fake.requests());
+    let requests = engine.requests();
     assert!(!requests.is_empty());
     for (method, path) in requests {
         assert_eq!(method, "GET", "{path}");
@@ -582,54 +295,11 @@ fn the_collector_only_reads() {
     }
 }
 
-/// What SIGKILL leaves behind between writing lines and persisting the cursor, made on purpose:
-/// bytes after the committed end of the file (a torn last line included), and a rotation the
-/// committed state does not know of. The restart must undo them and fetch those lines again.
-#[test]
-fn writes_after_the_last_commit_are_undone_at_start() {
-    let engine = start_engine();
-    let t = now_ns() - 30_000_000_000;
-    let line = |i: i64| LogEntry::line(t + i * 1_000_000, Stream::Stdout, &format!("line {i:03}"));
-    engine.add_container(FakeContainer::new("crash").logs((1..=20).map(line).collect()));
-    engine.add_container(FakeContainer::new("rotated").logs((1..=20).map(line).collect()));
-    let dir = tempfile::tempdir().expect("tempdir");
-    let env = base_env(&engine.uri(), dir.path());
-    let mut collector = Collector::start(dir.path(), &env);
-    collector.wait_for_scrape("20 + 20 lines", |s| {
-        s.logs("crash", "info") == Some(20.0) && s.logs("rotated", "info") == Some(20.0)
-    });
-    let (status, _) = collector.terminate();
-    assert_eq!(status.code(), Some(0));
-    let logs = dir.path().join("logs");
-    let crash = logs.join("crash/crash.log");
-    let rotated = logs.join("rotated/rotated.log");
-    // A run that died after writing lines 21-22 and half of 23, before committing.
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&crash)
-        .expect("crash.log");
-    std::io::Write::write_all(&mut f, b"line 021\nline 022\nline 0").expect("append");
-    // A run that died after rotating and writing into the fresh file, before committing.
-    std::fs::rename(&rotated, logs.join("rotated/rotated.log.1")).expect("rotate");
-    std::fs::write(&rotated, "line 021\n").expect("fresh file");
-    engine.push_logs("crash", (21..=30).map(line).collect());
-    engine.push_logs("rotated", (21..=30).map(line).collect());
-
-    let collector = Collector::start(dir.path(), &env);
-    let want: Vec<String> = (1..=30).map(|i| format!("line {i:03}")).collect();
-    collector_wait_lines(&collector, "crash", &want);
-    collector_wait_lines(&collector, "rotated", &want);
-    assert!(
-        !logs.join("rotated/rotated.log.1").exists(),
-        "the uncommitted rotation was undone"
-    );
-}
-
 /// The first collection asks for a plain sample (CPU from the engine's `precpu_stats`); later ones ask
 /// for a one-shot sample and compare it with the sample kept from the collection before.
 #[test]
-fn cpu_from_precpu_first_then_from_the_kept_sample() {
-    let engine = start_engine();
+fn cpu_comes_from_precpu_first_then_from_the_kept_sample() {
+    let engine = Engine::start();
     engine.add_container(FakeContainer::new("cpu"));
     let dir = tempfile::tempdir().expect("tempdir");
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
@@ -648,8 +318,7 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
         s.container("container_cpu_usage_percent", "cpu") == Some(1.5)
     });
     let stats: Vec<String> = engine
-        ._rt
-        .block_on(engine.fake.requests())
+        .requests()
         .into_iter()
         .map(|(_, p)| p)
         .filter(|p| p.contains("/stats"))
@@ -673,8 +342,8 @@ fn cpu_from_precpu_first_then_from_the_kept_sample() {
 /// OOM kill, health, info (with compose labels), and the exit code of a container that stopped. And
 /// every family the monitoring kit uses (`monitoring/families.txt`) is in the exposition.
 #[test]
-fn families_beyond_the_reference_from_recorded_answers() {
-    let engine = start_engine();
+fn families_beyond_the_reference_come_from_the_recorded_answers() {
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(
         FakeContainer::new("web-1")
@@ -854,7 +523,7 @@ fn run_once(engine: &str, root: &std::path::Path, extra: &[(&str, &str)]) -> (i3
 /// fails with one line and exit code 1.
 #[test]
 fn once_prints_the_exposition_and_exits() {
-    let engine = start_engine();
+    let engine = Engine::start();
     engine.add_container(FakeContainer::t1_from_fixtures());
     engine.add_container(FakeContainer::new("web-1"));
     let dir = tempfile::tempdir().expect("tempdir");
@@ -891,8 +560,8 @@ fn once_prints_the_exposition_and_exits() {
 
 /// Include and exclude by name pattern and by label, the opt-out label, and METRIC_GROUPS.
 #[test]
-fn filters_and_metric_groups() {
-    let engine = start_engine();
+fn filters_choose_the_containers_and_metric_groups_the_families() {
+    let engine = Engine::start();
     for name in ["web-1", "web-2", "web-canary", "db"] {
         engine.add_container(FakeContainer::new(name));
     }

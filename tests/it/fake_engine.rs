@@ -1,7 +1,5 @@
-//! Self-test of the fake engine in `tests/support`: bollard, the client the collector uses, must
+//! Self-test of the fake engine in `support`: bollard, the client the collector uses, must
 //! see it as it sees the real 20.10 engine; raw requests check the bytes against the recordings.
-
-mod support;
 
 use std::time::{Duration, Instant};
 
@@ -15,7 +13,7 @@ use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use support::*;
+use crate::support::*;
 
 const SEC: i64 = 1_000_000_000;
 
@@ -110,7 +108,7 @@ fn is_404(e: &BollardError) -> bool {
 }
 
 #[tokio::test]
-async fn lists_inspects_and_reads_stats_of_t1() {
+async fn t1_is_listed_inspected_and_sampled_as_recorded() {
     let (engine, docker) = engine_with_t1().await;
 
     let listed = docker.list_containers(None).await.expect("list");
@@ -172,7 +170,7 @@ async fn lists_inspects_and_reads_stats_of_t1() {
 }
 
 #[tokio::test]
-async fn version_prefixed_paths_ping_info_and_unknown_paths() {
+async fn versioned_paths_ping_and_info_answer_and_unknown_paths_are_404() {
     let (engine, _docker) = engine_with_t1().await;
     let (status, body) = raw_get(&engine, "/v1.41/containers/json?all=1").await;
     assert_eq!(status, 200);
@@ -313,7 +311,7 @@ async fn logs_bodies_match_the_recordings_byte_for_byte() {
 }
 
 #[tokio::test]
-async fn since_filters_out_of_order_entries_and_until_and_nanos_bounds() {
+async fn since_and_until_bound_the_logs_to_the_nanosecond_late_stamped_entries_too() {
     let engine = FakeEngine::start().await;
     let base = 1_795_546_500 * SEC;
     engine.add_container(FakeContainer::new("app").logs(vec![
@@ -441,7 +439,7 @@ async fn removed_container_is_404_everywhere() {
 }
 
 #[tokio::test]
-async fn stats_replies_a_test_can_choose() {
+async fn a_test_can_make_the_stats_empty_partial_missing_or_exited() {
     let (engine, docker) = engine_with_t1().await;
 
     engine.set_stats("t1", StatsReply::Empty);
@@ -549,4 +547,17 @@ async fn engine_down_at_start_comes_up_later() {
         docker.list_containers(None).await.is_err(),
         "a dropped engine stops answering"
     );
+}
+
+/// The soak runs' engine (`examples/fake_engine.rs`) answers as the others do but keeps no record of
+/// the requests, which would grow for as long as it runs.
+#[tokio::test]
+async fn an_unrecorded_engine_answers_and_keeps_no_record() {
+    let engine = FakeEngine::start_unrecorded(free_port()).await;
+    engine.add_container(FakeContainer::t1_from_fixtures());
+    let (status, body) = raw_get(&engine, "/containers/json").await;
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+    assert_eq!(list[0]["Names"][0], "/t1");
+    assert!(engine.requests().await.is_empty());
 }

@@ -239,10 +239,6 @@ impl FakeContainer {
         self.exit_code = code;
         self
     }
-    pub fn image(mut self, image: &str) -> Self {
-        self.image = image.to_string();
-        self
-    }
     pub fn command(mut self, command: &str) -> Self {
         self.command = command.to_string();
         self
@@ -255,10 +251,6 @@ impl FakeContainer {
     /// The container's Id.
     pub fn get_id(&self) -> &str {
         &self.id
-    }
-    /// The container's name, without the leading `/`.
-    pub fn get_name(&self) -> &str {
-        &self.name
     }
     /// The stored log entries.
     pub fn get_logs(&self) -> &[LogEntry] {

@@ -5,36 +5,23 @@
 //! Two views: promtool's rule unit tests over the collector's own scrapes (fake engine), and a real
 //! Prometheus server evaluating the rules against the binary on a real Docker Engine.
 //!
-//! Without the tools or the engine these tests print why and pass; with `CI` set they fail instead.
-
-mod harness;
-mod support;
+//! These need promtool, the Prometheus server and (the second) a real engine: `cargo test` reports
+//! them as ignored, `cargo test -- --include-ignored` runs them.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use harness::{base_env, http_get, Collector, Scrape, PATIENCE};
-use support::{now_nanos, FakeContainer, FakeEngine, LogEntry, Stream};
+use crate::prometheus::require;
+use crate::real_engine::{docker, require_engine, sharing_the_engine, Container};
+use crate::support::{
+    self, base_env, http_get, now_nanos, Collector, Engine, FakeContainer, LogEntry, Scrape,
+    Stream, PATIENCE,
+};
 
 fn reference_rules() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("monitoring/reference-rules.yml")
-}
-
-fn tool_available(tool: &str, test: &str) -> bool {
-    let found = Command::new(tool)
-        .arg("--version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !found {
-        if std::env::var_os("CI").is_some() {
-            panic!("{test}: {tool} is missing; CI installs Debian's prometheus package");
-        }
-        eprintln!("skipping {test}: {tool} not found (apt-get install prometheus)");
-    }
-    found
 }
 
 /// The families the reference rules read.
@@ -100,15 +87,10 @@ fn exp_alerts(containers: &[String]) -> String {
 /// logs only INFO lines gets no ContainerLogsErrors alert, one that logs ERROR lines does; the memory
 /// and CPU alerts follow the rules' arithmetic on the exported values.
 #[test]
+#[ignore = "needs promtool (apt-get install prometheus)"]
 fn the_python_tools_rules_fire_over_our_scrapes_as_over_the_python_tools() {
-    if !tool_available(
-        "promtool",
-        "the_python_tools_rules_fire_over_our_scrapes_as_over_the_python_tools",
-    ) {
-        return;
-    }
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let engine = rt.block_on(FakeEngine::start());
+    require("promtool");
+    let engine = Engine::start();
     let line =
         |n: i64, text: &str| LogEntry::line(now_nanos() - 10_000_000_000 + n, Stream::Stdout, text);
     engine.add_container(FakeContainer::new("quiet").logs(vec![line(0, "INFO all good 1")]));
@@ -255,94 +237,40 @@ impl Drop for Prometheus {
     }
 }
 
-fn docker_bin() -> &'static str {
-    if Path::new("/usr/bin/docker").exists() {
-        "/usr/bin/docker"
-    } else {
-        "docker"
-    }
-}
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new(docker_bin())
-        .args(args)
-        .output()
-        .expect("the docker client runs");
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn engine_available(test: &str) -> bool {
-    let ok = Command::new(docker_bin())
-        .args(["image", "inspect", "testbox:latest"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "{test}: no Docker Engine with testbox:latest; CI must run scripts/engine.sh first"
-            );
-        }
-        eprintln!("skipping {test}: no Docker Engine with testbox:latest (run scripts/engine.sh)");
-    }
-    ok
-}
-
-/// Containers of this test, removed when dropped.
-struct Containers(Vec<String>);
-
-impl Drop for Containers {
-    fn drop(&mut self) {
-        for name in &self.0 {
-            let _ = Command::new(docker_bin()).args(["rm", "-f", name]).output();
-        }
-    }
-}
-
 /// A real Prometheus evaluates the Python tool's rules every second against the binary on a real
 /// engine: ContainerLogsErrors fires for the container that logs ERROR lines and never for the one
 /// that logs INFO lines; ContainerDown fires for a container stopped a minute ago and for no running
 /// one.
 #[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and the Prometheus server (apt-get install prometheus)"]
 fn the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool() {
-    let test = "the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool";
-    if !engine_available(test) || !tool_available("prometheus", test) {
-        return;
-    }
-    let prefix = format!("cm-alerts-{}", std::process::id());
-    let [quiet, broken, stopped] = ["quiet", "broken", "stopped"].map(|n| format!("{prefix}-{n}"));
-    let _containers = Containers(vec![quiet.clone(), broken.clone(), stopped.clone()]);
-    let run = |name: &str, script: &str| {
-        docker(&[
-            "run",
-            "-d",
-            "--name",
-            name,
-            "testbox:latest",
-            "sh",
-            "-c",
-            script,
-        ]);
-    };
-    run(
-        &quiet,
+    require_engine();
+    require("prometheus");
+    let _engine = sharing_the_engine();
+    let quiet_c = Container::run(
+        "alerts-quiet",
+        &[],
         "i=0; while true; do i=$((i+1)); echo \"INFO all good $i\"; sleep 1; done",
     );
-    run(
-        &broken,
+    let broken_c = Container::run(
+        "alerts-broken",
+        &[],
         "i=0; while true; do i=$((i+1)); echo \"ERROR it broke $i\"; sleep 1; done",
     );
-    run(&stopped, "sleep 600");
+    let stopped_c = Container::run("alerts-stopped", &[], "sleep 600");
+    let (quiet, broken, stopped) = (
+        quiet_c.name.clone(),
+        broken_c.name.clone(),
+        stopped_c.name.clone(),
+    );
 
     let dir = tempfile::tempdir().expect("tempdir");
     let mut env = base_env("unix:///var/run/docker.sock", dir.path());
     // Only this test's containers: other tests' containers would bring alerts of their own.
-    env.push(("INCLUDE_CONTAINERS".into(), format!("{prefix}-*")));
+    env.push((
+        "INCLUDE_CONTAINERS".into(),
+        format!("{quiet},{broken},{stopped}"),
+    ));
     env.retain(|(k, _)| k != "DEFAULT_LOGS_SINCE_NOW");
     env.push(("DEFAULT_LOGS_SINCE_NOW".into(), "60".into()));
     let collector = Collector::start(dir.path(), &env);

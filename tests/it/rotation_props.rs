@@ -41,7 +41,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
 
     #[test]
-    fn rotation_invariants(
+    fn rotation_keeps_whole_lines_in_at_most_the_file_count_dropping_only_the_oldest(
         lens in prop::collection::vec(1usize..200, 1..60),
         max_bytes in 0u64..2000,
         backup_count in 0u32..5,

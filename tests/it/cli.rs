@@ -3,37 +3,74 @@
 
 use assert_cmd::Command;
 
-/// Every setting's environment variable.
-const VARIABLES: [&str; 19] = [
+use container_metrics::config::SETTINGS;
+
+/// A value each setting refuses, for every setting that refuses any; a setting may have several.
+const BAD_VALUES: &[(&str, &str)] = &[
+    ("METRICS_COLLECTION_INTERVAL", "abc"),
+    ("METRICS_COLLECTION_INTERVAL", "0"),
+    ("METRICS_COLLECTION_INTERVAL", "-20"),
+    ("LOGS_COLLECTION_INTERVAL", "five"),
+    ("MAX_COLLECTOR_THREADS", "0"),
+    ("MAX_CONCURRENT_REQUESTS", "-1"),
+    ("METRICS_EXPORTER_PORT", "65536"),
+    ("LOGS_CONTAINER_MAX_FILES", "ten"),
+    ("LOGS_CONTAINER_MAX_FILE_SIZE", "10MB"),
+    ("DEFAULT_LOGS_SINCE_NOW", "-1"),
+    ("DOCKER_HOST", "ssh://somewhere"),
+    ("LOG_LEVEL", "verbose"),
+    ("ENGINE_TIMEOUT", "0"),
+    ("CONTAINER_RETENTION", "1h"),
+    ("MAX_LINE_BYTES", "100"),
+    ("METRICS_EXPORTER_ADDRESS", "localhost"),
+    ("METRIC_GROUPS", "cpu,disk"),
+    ("RUN_AS", "nobody"),
+];
+
+/// The settings for which any text is a value (a path, a name, patterns, a label). A mapping file that
+/// is missing or malformed is refused when it is read, by its own test below.
+const ANY_TEXT: &[&str] = &[
     "MACHINE_NAME",
-    "METRICS_COLLECTION_INTERVAL",
-    "LOGS_COLLECTION_INTERVAL",
-    "MAX_COLLECTOR_THREADS",
-    "MAX_CONCURRENT_REQUESTS",
-    "METRICS_EXPORTER_PORT",
     "LAST_METRICS_COLLECTED_AT_FILE",
     "LAST_LOGS_COLLECTED_AT_FILE",
     "LOGS_DIR",
-    "LOGS_CONTAINER_MAX_FILES",
-    "LOGS_CONTAINER_MAX_FILE_SIZE",
     "LOG_LEVELS_MAPPING_PATH",
-    "DEFAULT_LOGS_SINCE_NOW",
-    "DOCKER_HOST",
-    "LOG_LEVEL",
-    "ENGINE_TIMEOUT",
-    "CONTAINER_RETENTION",
-    "MAX_LINE_BYTES",
-    "METRICS_EXPORTER_ADDRESS",
+    "CGROUP_ROOT",
+    "INCLUDE_CONTAINERS",
+    "EXCLUDE_CONTAINERS",
+    "INCLUDE_LABEL",
+    "EXCLUDE_LABEL",
 ];
 
 fn collector() -> Command {
     let mut cmd = Command::cargo_bin("container-metrics").expect("binary built");
     // Nothing from the developer's environment may leak into these runs.
-    for var in VARIABLES {
-        cmd.env_remove(var);
+    for setting in SETTINGS {
+        cmd.env_remove(setting.env);
     }
     cmd.timeout(std::time::Duration::from_secs(20));
     cmd
+}
+
+#[test]
+fn every_setting_either_refuses_a_bad_value_here_or_takes_any_text() {
+    for setting in SETTINGS {
+        let refused = BAD_VALUES.iter().any(|(var, _)| *var == setting.env);
+        let any = ANY_TEXT.contains(&setting.env);
+        assert!(
+            refused != any,
+            "{}: give it a bad value in BAD_VALUES or list it in ANY_TEXT (not both)",
+            setting.env
+        );
+    }
+    let known = |var: &str| SETTINGS.iter().any(|s| s.env == var);
+    for var in BAD_VALUES
+        .iter()
+        .map(|(var, _)| *var)
+        .chain(ANY_TEXT.iter().copied())
+    {
+        assert!(known(var), "{var} is not a setting");
+    }
 }
 
 #[test]
@@ -41,10 +78,16 @@ fn help_documents_every_variable() {
     let out = collector().arg("--help").output().expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for var in VARIABLES {
+    for setting in SETTINGS {
+        let var = setting.env;
         assert!(
             text.contains(&format!("[env: {var}")),
             "--help lacks {var}:\n{text}"
+        );
+        assert!(
+            text.contains(&format!("--{} <{var}>", setting.flag)),
+            "--help lacks --{}:\n{text}",
+            setting.flag
         );
     }
     assert!(text.contains("[default: 10101]"));
@@ -62,21 +105,7 @@ fn version_prints_the_crate_version() {
 
 #[test]
 fn bad_environment_values_exit_2_with_one_line() {
-    let cases = [
-        ("METRICS_COLLECTION_INTERVAL", "abc"),
-        ("METRICS_COLLECTION_INTERVAL", "0"),
-        ("METRICS_COLLECTION_INTERVAL", "-20"),
-        ("LOGS_COLLECTION_INTERVAL", "five"),
-        ("MAX_COLLECTOR_THREADS", "0"),
-        ("MAX_CONCURRENT_REQUESTS", "-1"),
-        ("METRICS_EXPORTER_PORT", "65536"),
-        ("LOGS_CONTAINER_MAX_FILES", "ten"),
-        ("LOGS_CONTAINER_MAX_FILE_SIZE", "10MB"),
-        ("DEFAULT_LOGS_SINCE_NOW", "-1"),
-        ("DOCKER_HOST", "ssh://somewhere"),
-        ("LOG_LEVEL", "verbose"),
-    ];
-    for (var, value) in cases {
+    for &(var, value) in BAD_VALUES {
         let out = collector().env(var, value).output().expect("runs");
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{var}={value}: {stderr}");
@@ -90,6 +119,34 @@ fn bad_environment_values_exit_2_with_one_line() {
             "{var}={value}: {stderr:?}"
         );
         assert!(out.stdout.is_empty());
+    }
+}
+
+#[test]
+fn settings_that_take_any_text_accept_odd_text() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mapping = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/log_levels_mapping.json"
+    );
+    for &var in ANY_TEXT {
+        let value = match var {
+            "LOG_LEVELS_MAPPING_PATH" => mapping.to_string(),
+            "LOGS_DIR" | "LAST_METRICS_COLLECTED_AT_FILE" | "LAST_LOGS_COLLECTED_AT_FILE" => {
+                dir.path().join("odd name, *=x").display().to_string()
+            }
+            _ => " odd text, *=x ".to_string(),
+        };
+        // --once against an address that refuses connections: 1 (no engine), never 2 (a bad setting).
+        let out = collector()
+            .env(var, &value)
+            .env("DOCKER_HOST", "tcp://127.0.0.1:9")
+            .arg("--once")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{var}={value:?}: {stderr}");
+        assert!(!stderr.contains("invalid"), "{var}={value:?}: {stderr}");
     }
 }
 
