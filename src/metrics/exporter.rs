@@ -219,7 +219,7 @@ impl MetricsExporter {
         }
     }
 
-    /// An engine request failed; `kind` as [`crate::containers::EngineError::kind`] says.
+    /// An engine request failed; `kind` as [`crate::engine::EngineError::kind`] says.
     pub fn on_engine_error(&self, kind: &str) {
         self.engine_errors
             .with_label_values(&[self.machine.as_str(), kind])
