@@ -9,7 +9,6 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, MappingSource};
@@ -18,6 +17,7 @@ use crate::engine::{Containers, EngineError};
 use crate::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
+use crate::shutdown::Shutdown;
 
 /// Why the collector could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -194,7 +194,7 @@ impl Collector {
 
     /// Connects to the engine (retrying until it answers), opens the Prometheus port, and runs the loop
     /// until `shutdown` turns true.
-    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), CollectorError> {
+    pub async fn run(mut self, mut shutdown: Shutdown) -> Result<(), CollectorError> {
         let Some(containers) = Containers::connect(
             &self.config.docker_host,
             self.config.max_concurrent_requests,
@@ -235,7 +235,7 @@ impl Collector {
             crate::metrics::default_limits(),
             None,
             // A closed channel stops the server too, as it stops the loop.
-            async move { _ = stop.wait_for(|stop| *stop).await },
+            async move { stop.recv().await },
         ));
         self.run_loop(containers, &mut shutdown).await;
         // The scrapes in flight get their whole answer before the collector returns.
@@ -246,11 +246,7 @@ impl Collector {
     }
 
     /// The loop itself, on an engine client that is already connected.
-    pub async fn run_loop(
-        &mut self,
-        mut containers: Containers,
-        shutdown: &mut watch::Receiver<bool>,
-    ) {
+    pub async fn run_loop(&mut self, mut containers: Containers, shutdown: &mut Shutdown) {
         let tick = self.config.logs_collection_interval;
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -264,13 +260,13 @@ impl Collector {
         loop {
             tokio::select! {
                 _ = interval.tick() => {}
-                _ = shutdown.wait_for(|stop| *stop) => break,
+                () = shutdown.recv() => break,
             }
             let started = Instant::now();
             let iteration = self.iteration(&mut containers, &mut last_metrics);
             tokio::select! {
                 _ = iteration => {}
-                _ = shutdown.wait_for(|stop| *stop) => break,
+                () = shutdown.recv() => break,
             }
             crate::memory::give_back();
             let next = tick.saturating_sub(started.elapsed());

@@ -20,7 +20,7 @@
 //! use container_metrics::{Collector, Config, config::Args};
 //! let config = Config::from_args(Args::parse_from(["container-metrics", "--machine-name", "web-1"]))
 //!     .expect("valid settings");
-//! let (_stop, shutdown) = tokio::sync::watch::channel(false);
+//! let (_stop, shutdown) = container_metrics::shutdown::channel();
 //! Collector::new(config)?.run(shutdown).await
 //! # }
 //! ```

@@ -8,10 +8,10 @@ use container_metrics::collector::{Collector, CollectorError};
 use container_metrics::config::{Args, Config};
 use container_metrics::console;
 use container_metrics::privileges::{self, Outcome};
-use tokio::sync::watch;
+use container_metrics::shutdown::{self, Stop};
 
 /// Turns the first SIGTERM or SIGINT into the shutdown signal.
-async fn forward_signals(stop: watch::Sender<bool>) {
+async fn forward_signals(stop: Stop) {
     use tokio::signal::unix::{signal, SignalKind};
     let (mut term, mut int) = match (
         signal(SignalKind::terminate()),
@@ -20,6 +20,8 @@ async fn forward_signals(stop: watch::Sender<bool>) {
         (Ok(t), Ok(i)) => (t, i),
         (Err(e), _) | (_, Err(e)) => {
             tracing::error!("cannot listen for SIGTERM/SIGINT: {e}");
+            // Dropping the Stop would stop the collector: keep it, and run until killed.
+            std::future::pending::<()>().await;
             return;
         }
     };
@@ -27,7 +29,7 @@ async fn forward_signals(stop: watch::Sender<bool>) {
         _ = term.recv() => tracing::info!("SIGTERM received"),
         _ = int.recv() => tracing::info!("SIGINT received"),
     }
-    let _ = stop.send(true);
+    stop.stop();
 }
 
 /// Raises the soft limit on open files to the hard one: each container being read holds a
@@ -132,7 +134,7 @@ fn main() -> ExitCode {
         return code;
     }
     let code = runtime.block_on(async {
-        let (stop, shutdown) = watch::channel(false);
+        let (stop, shutdown) = shutdown::channel();
         tokio::spawn(forward_signals(stop));
         let collector = match Collector::new(config) {
             Ok(c) => c,

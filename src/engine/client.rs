@@ -10,13 +10,14 @@ use bollard::models::{ContainerInspectResponse, ContainerStatsResponse, Containe
 use bollard::query_parameters::{ListContainersOptions, LogsOptions, StatsOptions};
 use bollard::Docker;
 use futures_util::{Stream, StreamExt};
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::Semaphore;
 use tracing::{error, info};
 
 use super::error::{with_causes, EngineError};
 use super::logs::LogChunk;
 use super::CONSOLE_NAME;
 use crate::container::ContainerId;
+use crate::shutdown::Shutdown;
 
 /// Idle connections to the engine kept open for the next requests. bollard's own clients open a
 /// connection per request; a tick of 1000 containers makes thousands of requests, so reusing
@@ -112,7 +113,7 @@ impl Client {
 pub(super) async fn connect(
     docker_host: &str,
     timeout: Duration,
-    shutdown: &mut watch::Receiver<bool>,
+    shutdown: &mut Shutdown,
 ) -> Result<Option<Docker>, EngineError> {
     let client = transport(docker_host, timeout)?;
     info!(target: CONSOLE_NAME, "Trying to get client...");
@@ -124,7 +125,7 @@ pub(super) async fn connect(
         };
         let result = tokio::select! {
             r = attempt => r,
-            _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+            () = shutdown.recv() => return Ok(None),
         };
         match result {
             Ok((docker, version)) => {
@@ -143,7 +144,7 @@ pub(super) async fn connect(
                 );
                 tokio::select! {
                     _ = tokio::time::sleep(pause) => {}
-                    _ = shutdown.wait_for(|stop| *stop) => return Ok(None),
+                    () = shutdown.recv() => return Ok(None),
                 }
             }
         }

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use bollard::Docker;
 use futures_util::Stream;
-use tokio::sync::watch;
 
 use super::cgroup::Cgroups;
 use super::client::{self, Client};
@@ -16,6 +15,7 @@ use super::logs::LogChunk;
 use super::sampler::Sampler;
 use crate::container::ContainerMetrics;
 use crate::container::{ContainerId, ContainerRef};
+use crate::shutdown::Shutdown;
 
 /// The engine client and what the collector remembers between ticks.
 #[derive(Debug)]
@@ -60,7 +60,7 @@ impl Containers {
         docker_host: &str,
         max_concurrent_requests: usize,
         timeout: Duration,
-        shutdown: &mut watch::Receiver<bool>,
+        shutdown: &mut Shutdown,
     ) -> Result<Option<Containers>, EngineError> {
         let docker = client::connect(docker_host, timeout, shutdown).await?;
         Ok(docker.map(|docker| Containers::new(docker, max_concurrent_requests)))
