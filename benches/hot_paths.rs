@@ -6,14 +6,12 @@
 use std::hint::black_box;
 
 use bollard::models::ContainerStatsResponse;
-use container_metrics::container::{
-    ContainerInfo, ContainerMetrics, Extras, Interface, Throttling,
-};
 use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
-use container_metrics::engine::stats;
 use container_metrics::levels::{Level, LevelMapping};
-use container_metrics::metrics::MetricsExporter;
 use container_metrics::rotating_file::RotatingFile;
+use container_metrics::stats;
+use container_metrics::MetricsExporter;
+use container_metrics::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 
 const ENTRIES: usize = 10_000;

@@ -11,13 +11,16 @@ use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
+use crate::auth::{AuthError, Users};
 use crate::config::{Config, MappingSource};
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
 use crate::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
+use crate::server::Limits;
 use crate::shutdown::Shutdown;
+use crate::web::{Board, Figures, IndexFiles, Web};
 
 /// Why the collector could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -34,6 +37,17 @@ pub enum CollectorError {
     /// DOCKER_HOST cannot be used.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// WEB_CONFIG_FILE cannot be used.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The logs browser's port cannot be opened.
+    #[error("WEB_PORT {port} cannot be opened: {source}")]
+    WebListen {
+        /// The port.
+        port: u16,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The Prometheus port cannot be opened.
     #[error("METRICS_EXPORTER_PORT {port} cannot be opened: {source}")]
     Listen {
@@ -80,12 +94,13 @@ pub async fn collect_once(config: &Config) -> Result<Vec<u8>, CollectorError> {
         .await?,
         config,
     );
-    let visit = containers.to_visit().await?;
+    let visit = containers.this_tick().await?;
     let started = Instant::now();
     let failures = collect_metrics(
         &containers,
         &visit,
         &metrics,
+        None,
         config.max_concurrent_requests,
         config.engine_timeout,
     )
@@ -127,9 +142,13 @@ pub struct Collector {
     /// When each container known to the collector was last seen running.
     last_running: HashMap<String, Instant>,
     /// The engine failure reported last, so an outage is said once, not every tick.
-    engine_failure: Option<String>,
+    engine_failure: Reported,
     /// The metrics failures reported last, likewise.
-    metrics_failure: Option<String>,
+    metrics_failure: Reported,
+    /// Basic auth for both ports (WEB_CONFIG_FILE).
+    users: Option<Arc<Users>>,
+    /// The logs browser's view of the containers, when WEB_PORT is set.
+    web: Option<Arc<Web>>,
 }
 
 fn unix_now() -> i64 {
@@ -166,6 +185,36 @@ impl Collector {
         metrics: MetricsExporter,
     ) -> Result<Collector, CollectorError> {
         let mapping = load_mapping(&config.log_levels_mapping)?;
+        let users = match &config.web_config_file {
+            Some(path) => {
+                let users = Users::load(path)?;
+                if users.is_empty() {
+                    warn!(
+                        "WEB_CONFIG_FILE {} names no user: every request gets 401",
+                        path.display()
+                    );
+                }
+                info!(
+                    "Basic auth on every port: {} user(s) from {}",
+                    users.len(),
+                    path.display()
+                );
+                Some(Arc::new(users))
+            }
+            None => None,
+        };
+        let web = config.web_port.map(|_| {
+            Arc::new(Web {
+                logs_dir: config.logs_dir.clone(),
+                mapping: Arc::new(mapping.clone()),
+                board: Board::default(),
+                times: Arc::new(IndexFiles {
+                    logs_dir: config.logs_dir.clone(),
+                    backup_count: config.logs_container_max_files,
+                }),
+                machine: config.machine_name.clone(),
+            })
+        });
         let logs = LogsExporter::new(
             LogFiles {
                 dir: config.logs_dir.clone(),
@@ -182,8 +231,10 @@ impl Collector {
             metrics,
             logs,
             last_running: HashMap::new(),
-            engine_failure: None,
-            metrics_failure: None,
+            engine_failure: Reported::default(),
+            metrics_failure: Reported::default(),
+            users,
+            web,
         })
     }
 
@@ -229,18 +280,51 @@ impl Collector {
             ),
         }
         let mut stop = shutdown.clone();
+        let limits = Limits {
+            max_connections: self.config.max_connections,
+            ..crate::metrics::default_limits()
+        };
         let server = tokio::spawn(crate::metrics::serve(
             listener,
             Arc::new(self.metrics.clone()),
-            crate::metrics::default_limits(),
-            None,
-            // A closed channel stops the server too, as it stops the loop.
+            limits.clone(),
+            self.users.clone(),
             async move { stop.recv().await },
         ));
+        let browser = match (&self.web, self.config.web_port) {
+            (Some(web), Some(port)) => {
+                let listener = TcpListener::bind((self.config.web_address, port))
+                    .await
+                    .map_err(|source| CollectorError::WebListen { port, source })?;
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+                info!("Logs are browsed on port {port}");
+                let web = web.clone();
+                let handler = move |req: hyper::Request<hyper::body::Incoming>| {
+                    let (method, uri) = (req.method().clone(), req.uri().clone());
+                    crate::web::routes::answer(web.clone(), method, uri)
+                };
+                let mut stop = shutdown.clone();
+                Some(tokio::spawn(crate::server::serve(
+                    listener,
+                    limits,
+                    self.users.clone(),
+                    handler,
+                    async move { stop.recv().await },
+                    "logs browser",
+                )))
+            }
+            _ => None,
+        };
         self.run_loop(containers, &mut shutdown).await;
-        // The scrapes in flight get their whole answer before the collector returns.
+        // The answers in flight are finished before the collector returns.
         if let Err(e) = server.await {
             error!("The metrics endpoint failed: {e}");
+        }
+        if let Some(Err(e)) = match browser {
+            Some(b) => Some(b.await),
+            None => None,
+        } {
+            error!("The logs browser failed: {e}");
         }
         Ok(())
     }
@@ -251,6 +335,13 @@ impl Collector {
         let mut interval = tokio::time::interval(tick);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_metrics: Option<Instant> = None;
+        if let Some(web) = &self.web {
+            web.board.on_history(
+                crate::web::kept_histories(&self.config.logs_dir)
+                    .iter()
+                    .map(String::as_str),
+            );
+        }
         let known = self.logs.known_containers();
         let now = Instant::now();
         for (_, name) in &known {
@@ -274,27 +365,25 @@ impl Collector {
         }
         info!("Stopping: flushing log files and cursors");
         let report = self.logs.commit();
-        count_logs(&self.metrics, &report);
+        count_logs(&self.metrics, self.web.as_ref().map(|w| &w.board), &report);
     }
 
     /// One tick of the loop.
     async fn iteration(&mut self, containers: &mut Containers, last_metrics: &mut Option<Instant>) {
-        let visit = match containers.to_visit().await {
+        let visit = match containers.this_tick().await {
             Ok(v) => {
-                if let Some(failure) = self.engine_failure.take() {
+                if let Say::Recovered(failure) = self.engine_failure.now(None) {
                     info!("The Docker Engine answers again (it failed with: {failure})");
                 }
                 v
             }
             Err(e) => {
                 self.metrics.on_engine_error(e.kind());
-                let failure = e.to_string();
-                if self.engine_failure.as_deref() != Some(failure.as_str()) {
+                if let Say::Failing(failure) = self.engine_failure.now(Some(e.to_string())) {
                     error!(
                         "Cannot list the containers: {failure}; the endpoint keeps the last values, trying again every tick"
                     );
                 }
-                self.engine_failure = Some(failure);
                 return;
             }
         };
@@ -309,6 +398,8 @@ impl Collector {
             if metrics_due { " and metrics" } else { "" }
         );
         let containers = &*containers;
+        let web = self.web.clone();
+        let board = web.as_ref().map(|w| &w.board);
         let metrics_work = async {
             if metrics_due {
                 let started = Instant::now();
@@ -316,6 +407,7 @@ impl Collector {
                     containers,
                     &visit,
                     &self.metrics,
+                    board,
                     self.config.max_concurrent_requests,
                     self.config.engine_timeout,
                 )
@@ -338,7 +430,7 @@ impl Collector {
             let started = Instant::now();
             let report = self.logs.collect(containers, &visit).await;
             let took = started.elapsed().as_secs_f64();
-            count_logs(&self.metrics, &report);
+            count_logs(&self.metrics, board, &report);
             self.metrics
                 .on_collection(Collection::Logs, took, report.failed == 0, unix_now());
         };
@@ -347,6 +439,9 @@ impl Collector {
             self.report_metrics_failures(&failures);
         }
         containers.forget_gone();
+        if let Some(board) = board {
+            board.on_tick(visit.iter().filter(|c| c.running).map(|c| c.name.as_str()));
+        }
         self.drop_long_gone(&visit);
         self.metrics.on_loop_end(unix_now());
         if metrics_due {
@@ -369,21 +464,16 @@ impl Collector {
         let reasons: std::collections::BTreeSet<&str> =
             failures.iter().map(|(_, why)| why.as_str()).collect();
         let reasons: Vec<&str> = reasons.into_iter().collect();
-        let kind = reasons.join("; ");
-        match (failures.first(), &self.metrics_failure) {
-            (None, None) => {}
-            (None, Some(_)) => {
-                info!("Metrics are collected from every container again");
-                self.metrics_failure = None;
-            }
-            (Some((first, _)), previous) => {
-                if previous.as_deref() != Some(kind.as_str()) {
-                    warn!(
-                        "Cannot collect the metrics of {} container(s) ({first} first): {kind}; said once until it changes",
-                        failures.len()
-                    );
-                }
-                self.metrics_failure = Some(kind);
+        let kind = failures.first().map(|_| reasons.join("; "));
+        match self.metrics_failure.now(kind) {
+            Say::Nothing => {}
+            Say::Recovered(_) => info!("Metrics are collected from every container again"),
+            Say::Failing(kind) => {
+                let first = failures.first().map_or("", |(name, _)| name.as_str());
+                warn!(
+                    "Cannot collect the metrics of {} container(s) ({first} first): {kind}; said once until it changes",
+                    failures.len()
+                );
             }
         }
     }
@@ -416,6 +506,9 @@ impl Collector {
                 retention.as_secs()
             );
             self.metrics.forget(&name);
+            if let Some(web) = &self.web {
+                web.board.forget(&name);
+            }
             self.logs.forget(&name);
             self.last_running.remove(&name);
         }
@@ -424,7 +517,8 @@ impl Collector {
 
 /// Counts what the logs side reports: its failed engine requests, and the lines and bytes its
 /// commits made durable (a level's series only once a line of that level was counted).
-fn count_logs(metrics: &MetricsExporter, report: &LogsReport) {
+fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsReport) {
+    let now = unix_now();
     for kind in &report.engine_errors {
         metrics.on_engine_error(kind);
     }
@@ -433,6 +527,9 @@ fn count_logs(metrics: &MetricsExporter, report: &LogsReport) {
             let lines = written.lines(level);
             if lines > 0 {
                 metrics.on_log_lines(&written.container, level, lines);
+                if let Some(board) = board {
+                    board.on_lines(&written.container, level, lines, now);
+                }
             }
         }
         metrics.on_log_written(written.total_lines(), written.bytes);
@@ -445,6 +542,7 @@ async fn collect_metrics(
     containers: &Containers,
     visit: &[ContainerRef],
     metrics: &MetricsExporter,
+    board: Option<&Board>,
     limit: usize,
     timeout: std::time::Duration,
 ) -> Vec<(String, String)> {
@@ -469,7 +567,19 @@ async fn collect_metrics(
     let mut failed = Vec::new();
     for (c, result) in results {
         match result {
-            Ok(Some(m)) => metrics.on_container_metrics(&c.name, &m),
+            Ok(Some(m)) => {
+                metrics.on_container_metrics(&c.name, &m);
+                if let (Some(board), None) = (board, m.exited) {
+                    let figures = Figures {
+                        started_at: m.started_at,
+                        cpu_cores: m.cpu_cores.unwrap_or(0.0),
+                        cpus_available: m.cpus_available,
+                        memory_bytes: m.memory_used,
+                        memory_limit_bytes: m.memory_limit,
+                    };
+                    board.on_figures(&c.name, figures, m.collected_at);
+                }
+            }
             Ok(None) => debug!("{}: no metrics this cycle", c.name),
             Err(e) => {
                 debug!("{}: {e}", c.name);
@@ -479,4 +589,65 @@ async fn collect_metrics(
         }
     }
     failed
+}
+
+/// A failure that goes on for many ticks, said once: when it starts or changes, and once when it
+/// ends. The console stays readable through an outage, and the lines that matter are all there.
+#[derive(Debug, Default)]
+struct Reported {
+    /// The failure said last, while it lasts.
+    said: Option<String>,
+}
+
+/// What to tell the user after a tick.
+#[derive(Debug, PartialEq, Eq)]
+enum Say {
+    /// Nothing new: all well, or the same failure as already said.
+    Nothing,
+    /// A failure that is new or differs from the one said last.
+    Failing(String),
+    /// The failure said last is over.
+    Recovered(String),
+}
+
+impl Reported {
+    /// The failure of this tick (`None`: none), and what to say about it.
+    fn now(&mut self, failure: Option<String>) -> Say {
+        match (failure, self.said.take()) {
+            (None, None) => Say::Nothing,
+            (None, Some(old)) => Say::Recovered(old),
+            (Some(new), Some(old)) if new == old => {
+                self.said = Some(old);
+                Say::Nothing
+            }
+            (Some(new), _) => {
+                self.said = Some(new.clone());
+                Say::Failing(new)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_is_said_when_it_starts_or_changes_and_once_when_it_ends() {
+        let mut r = Reported::default();
+        let f = |s: &str| Some(s.to_string());
+        let ticks = [
+            (None, Say::Nothing),
+            (f("refused"), Say::Failing("refused".into())),
+            (f("refused"), Say::Nothing),
+            (f("refused"), Say::Nothing),
+            (f("timeout"), Say::Failing("timeout".into())),
+            (None, Say::Recovered("timeout".into())),
+            (None, Say::Nothing),
+            (f("refused"), Say::Failing("refused".into())),
+        ];
+        for (i, (failure, want)) in ticks.into_iter().enumerate() {
+            assert_eq!(r.now(failure), want, "tick {i}");
+        }
+    }
 }

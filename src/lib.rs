@@ -4,20 +4,24 @@
 //! A drop-in replacement for the Python metrics-and-logs-collector: same settings, same metric names
 //! and labels, same file layout; each log line written exactly once, across restarts and crashes.
 //!
-//! The pieces, in the order data flows through them:
-//! - [`Config`]: every setting, from flags or environment, validated once;
-//! - [`Containers`]: which containers to visit, their stats and logs, from the Docker Engine;
-//! - [`MetricsExporter`]: the Prometheus families, and [`metrics::serve`] to serve them;
-//! - [`LogsExporter`]: per-container rotated files, level classification, cursors;
-//! - [`Collector`]: the loop that ties them together.
+//! A Rust program uses it through a few doors:
+//! - [`Config`]: every setting ([`SETTINGS`]), from flags or environment ([`Args`]), validated once;
+//! - [`Collector`]: the loop — engine, metrics, log files, the endpoints — until its [`Shutdown`]
+//!   says stop ([`shutdown::channel`]); [`collect_once`] for a single collection;
+//! - [`MetricsExporter`]: the Prometheus families, in a registry of the program's own if it likes
+//!   ([`MetricsExporter::with_registry`], [`Collector::with_metrics`]); `examples/embed.rs` shows it.
 //!
-//! Pure pieces with no I/O: [`engine::stats`] (stats to numbers), [`cursor`] (log entries to lines, and the
-//! cursor), [`levels`] (level mapping), [`rotating_file`] (Python's rotation rules, crash recovery).
+//! Inside, data flows one way: the engine side (which containers, their stats and logs) feeds the
+//! metrics side (families, exposition, endpoint) and the logs side (files, rotation, cursors, the
+//! time index), which the logs browser reads. The pure pieces are public for benchmarks and fuzzing:
+//! [`stats`] (stats to numbers), [`cgroup`] (the kernel's files), [`cursor`] (log entries to lines,
+//! and the cursor), [`levels`] (level mapping), [`rotating_file`] (Python's rotation rules, crash
+//! recovery), and the data they share ([`ContainerMetrics`] and friends).
 //!
 //! ```no_run
-//! # async fn example() -> Result<(), container_metrics::collector::CollectorError> {
+//! # async fn example() -> Result<(), container_metrics::CollectorError> {
 //! use clap::Parser;
-//! use container_metrics::{Collector, Config, config::Args};
+//! use container_metrics::{Args, Collector, Config};
 //! let config = Config::from_args(Args::parse_from(["container-metrics", "--machine-name", "web-1"]))
 //!     .expect("valid settings");
 //! let (_stop, shutdown) = container_metrics::shutdown::channel();
@@ -25,24 +29,31 @@
 //! # }
 //! ```
 
-pub mod auth;
-pub mod collector;
-pub mod config;
-pub mod console;
-pub mod container;
-pub mod engine;
-pub mod logs;
-pub mod memory;
-pub mod metrics;
-pub mod privileges;
-pub mod server;
+mod auth;
+mod collector;
+mod config;
+mod console;
+mod container;
+mod engine;
+mod logs;
+mod memory;
+mod metrics;
+mod privileges;
+mod server;
 pub mod shutdown;
-pub mod web;
+mod web;
 
-pub use collector::Collector;
-pub use config::Config;
-pub use engine::Containers;
-pub use logs::LogsExporter;
-// The pure pieces of the logs side stay at the root, where the library's users know them.
+pub use collector::{collect_once, Collector, CollectorError};
+pub use config::{Args, Config, ConfigError, LogLevel, Setting, SETTINGS};
+pub use metrics::{Group, MetricGroups, MetricsError, MetricsExporter};
+pub use shutdown::{Shutdown, Stop};
+
+// What the binary needs around the collector.
+pub use console::init as init_console;
+pub use memory::limit_arenas;
+pub use privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
+
+// The pure pieces and the data they share.
+pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
+pub use engine::{cgroup, stats};
 pub use logs::{cursor, levels, rotating_file};
-pub use metrics::MetricsExporter;

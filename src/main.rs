@@ -4,11 +4,8 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use container_metrics::collector::{Collector, CollectorError};
-use container_metrics::config::{Args, Config};
-use container_metrics::console;
-use container_metrics::privileges::{self, Outcome};
 use container_metrics::shutdown::{self, Stop};
+use container_metrics::{Args, Collector, CollectorError, Config, PrivilegeOutcome as Outcome};
 
 /// Turns the first SIGTERM or SIGINT into the shutdown signal.
 async fn forward_signals(stop: Stop) {
@@ -68,10 +65,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    console::init(config.log_level);
+    container_metrics::init_console(config.log_level);
     raise_open_files_limit();
-    container_metrics::memory::limit_arenas();
-    match privileges::drop_root(&config) {
+    container_metrics::limit_arenas();
+    match container_metrics::drop_root(&config) {
         Ok(Outcome::Unchanged) => {}
         Ok(Outcome::KeptRoot(reason)) => tracing::warn!(
             "RUN_AS {}: {reason}",
@@ -115,7 +112,7 @@ fn main() -> ExitCode {
     };
     if config.once {
         let code = runtime.block_on(async {
-            match container_metrics::collector::collect_once(&config).await {
+            match container_metrics::collect_once(&config).await {
                 Ok(text) => {
                     use std::io::Write as _;
                     let mut out = std::io::stdout().lock();

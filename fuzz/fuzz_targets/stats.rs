@@ -3,7 +3,7 @@
 #![no_main]
 
 use bollard::models::ContainerStatsResponse;
-use container_metrics::engine::stats;
+use container_metrics::stats;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -39,7 +39,7 @@ pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 ///
 /// Values are kept raw so that a bad one is reported by [`Config::from_args`] in the project's one-line
 /// format rather than by clap's multi-line usage error. Build it with [`clap::Parser`]'s methods
-/// (`Args::parse()`, `Args::try_parse_from(...)`); the command comes from [`command`].
+/// (`Args::parse()`, `Args::try_parse_from(...)`); the command comes from `command()`.
 #[derive(Debug, Clone)]
 pub struct Args {
     /// In the order of [`SETTINGS`]; an unset setting without a default is empty.
@@ -241,6 +241,16 @@ pub struct Config {
     pub filter: crate::engine::filter::Filter,
     /// Which families beyond the reference ones are exported.
     pub metric_groups: crate::metrics::MetricGroups,
+    /// Port of the logs browser; `None`: off.
+    pub web_port: Option<u16>,
+    /// Address of the logs browser.
+    pub web_address: std::net::IpAddr,
+    /// Base of links to the logs browser (no trailing `/`); empty: none given.
+    pub web_external_url: String,
+    /// Basic auth users for both ports.
+    pub web_config_file: Option<PathBuf>,
+    /// Connections each port holds at once.
+    pub max_connections: usize,
     /// Collect once, print, exit.
     pub once: bool,
 }
@@ -318,6 +328,11 @@ impl Config {
             cgroup_root: None,
             filter: crate::engine::filter::Filter::default(),
             metric_groups: crate::metrics::MetricGroups::default(),
+            web_port: None,
+            web_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
+            web_external_url: String::new(),
+            web_config_file: None,
+            max_connections: 0,
             once: false,
         }
     }

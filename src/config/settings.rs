@@ -409,6 +409,87 @@ pub static SETTINGS: &[Setting] = &[
                 .map_or_else(|| "(unchanged)".to_string(), |r| r.to_string())
         },
     },
+    Setting {
+        env: "WEB_PORT",
+        flag: "web-port",
+        default: Some(""),
+        help:
+            "Port of the logs browser (pages and JSON API). Empty: no logs browser, nothing else \
+               listens",
+        kind: Kind::Text,
+        read: |v, c| {
+            let v = text(v)?.trim();
+            c.web_port = match v {
+                "" => None,
+                port => Some(
+                    port.parse()
+                        .map_err(|_| "expected a TCP port number, 0 to 65535, or empty")?,
+                ),
+            };
+            Ok(())
+        },
+        show: |c| {
+            c.web_port
+                .map_or_else(|| "(off)".to_string(), |p| p.to_string())
+        },
+    },
+    Setting {
+        env: "WEB_ADDRESS",
+        flag: "web-address",
+        default: Some("0.0.0.0"),
+        help: "Address the logs browser listens on",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.web_address = number(v, "expected an IP address such as 0.0.0.0, 127.0.0.1 or ::")?;
+            Ok(())
+        },
+        show: |c| c.web_address.to_string(),
+    },
+    Setting {
+        env: "WEB_EXTERNAL_URL",
+        flag: "web-external-url",
+        default: Some(""),
+        help: "The logs browser's address as users reach it (e.g. http://host:11111), for links \
+               such as the ContainerLogsErrors alert's",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.web_external_url = text(v)?.trim().trim_end_matches('/').to_string();
+            Ok(())
+        },
+        show: |c| c.web_external_url.clone(),
+    },
+    Setting {
+        env: "WEB_CONFIG_FILE",
+        flag: "web-config-file",
+        default: Some(""),
+        help: "Prometheus web configuration file with `basic_auth_users` (bcrypt hashes): basic \
+               auth on the metrics port and the logs browser. Empty: no auth",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.web_config_file = Some(text(v)?.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from);
+            Ok(())
+        },
+        show: |c| {
+            c.web_config_file
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        },
+    },
+    Setting {
+        env: "MAX_CONNECTIONS",
+        flag: "max-connections",
+        default: Some("256"),
+        help:
+            "Connections each port holds at once (metrics, logs browser); more are closed at once",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.max_connections = positive(v, AT_LEAST_ONE)?;
+            Ok(())
+        },
+        show: |c| c.max_connections.to_string(),
+    },
 ];
 
 /// The value as text. clap has already refused text that is not UTF-8; this is the same refusal

@@ -68,6 +68,11 @@ fn defaults_are_the_python_tools() {
             cgroup_root: Some(PathBuf::from("/sys/fs/cgroup")),
             filter: crate::engine::filter::Filter::default(),
             metric_groups: crate::metrics::MetricGroups::ALL,
+            web_port: None,
+            web_address: "0.0.0.0".parse().expect("an address"),
+            web_external_url: String::new(),
+            web_config_file: None,
+            max_connections: 256,
             once: false,
         }
     );
@@ -243,6 +248,11 @@ fn describe_gives_every_setting_its_start_up_line_as_before() {
             ("EXCLUDE_LABEL", ""),
             ("METRIC_GROUPS", "all"),
             ("RUN_AS", "(unchanged)"),
+            ("WEB_PORT", "(off)"),
+            ("WEB_ADDRESS", "0.0.0.0"),
+            ("WEB_EXTERNAL_URL", ""),
+            ("WEB_CONFIG_FILE", ""),
+            ("MAX_CONNECTIONS", "256"),
         ]
     );
 }

@@ -78,7 +78,7 @@ impl Containers {
 
     /// The containers to visit this tick: those running now, and those that were running at the
     /// previous tick but are not any more (visited once more so their last lines are not lost).
-    pub async fn to_visit(&mut self) -> Result<Vec<ContainerRef>, EngineError> {
+    pub async fn this_tick(&mut self) -> Result<Vec<ContainerRef>, EngineError> {
         let listed = self.client.running().await?;
         Ok(self.visits.next(listed))
     }

@@ -15,10 +15,8 @@ mod logs;
 mod sampler;
 pub mod stats;
 
-pub use cgroup::Cgroups;
 pub use containers::Containers;
 pub use error::EngineError;
-pub use filter::Filter;
 pub use logs::LogChunk;
 
 /// The tracing target of the engine side's console lines: they read `containers:` as they did

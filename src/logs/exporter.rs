@@ -110,7 +110,7 @@ pub(super) struct TickStart {
 }
 
 /// Docker's own rule for names, which also keeps every path inside LOGS_DIR.
-fn is_safe_name(name: &str) -> bool {
+pub fn is_safe_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
@@ -380,6 +380,7 @@ impl LogsExporter {
     }
 
     /// Containers whose logs are followed now.
+    #[cfg(test)]
     pub fn followed(&self) -> impl Iterator<Item = &str> {
         self.containers
             .iter()

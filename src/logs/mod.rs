@@ -21,8 +21,8 @@ mod exporter;
 mod reader;
 pub mod times;
 
-pub use commit::{write_atomically, Written, STATE_DIR};
-pub use exporter::{log_path, LogFiles, LogsError, LogsExporter, LogsReport};
+pub use commit::write_atomically;
+pub use exporter::{is_safe_name, LogFiles, LogsError, LogsExporter, LogsReport};
 
 /// The tracing target of everything the logs side says: the console shows its last segment as the
 /// module, and the Python tool's logs module was `logs_exporter`, so the lines read as they always did.

@@ -219,7 +219,8 @@ impl MetricsExporter {
         }
     }
 
-    /// An engine request failed; `kind` as [`crate::engine::EngineError::kind`] says.
+    /// An engine request failed; `kind` is the engine error's kind (connection, timeout, status,
+    /// decode, other).
     pub fn on_engine_error(&self, kind: &str) {
         self.engine_errors
             .with_label_values(&[self.machine.as_str(), kind])
@@ -258,7 +259,7 @@ impl MetricsExporter {
     }
 
     /// The same text as [`MetricsExporter::encode`], in chunks of about
-    /// [`CHUNK_BYTES`](super::CHUNK_BYTES) written one at a time as the iterator is advanced: a
+    /// `CHUNK_BYTES` (64 KiB) written one at a time as the iterator is advanced: a
     /// scrape of 1000 containers (a few MB of text) then holds one chunk at a time instead of the
     /// whole text. Each family is written from the table as it is at that moment.
     pub fn exposition(&self) -> Exposition {

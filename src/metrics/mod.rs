@@ -22,6 +22,5 @@ mod table;
 mod text;
 
 pub use exporter::{Collection, MetricsError, MetricsExporter};
-pub use exposition::{Exposition, CHUNK_BYTES};
 pub use groups::{Group, MetricGroups};
-pub use http::{default_limits, serve, CONTENT_TYPE_TEXT};
+pub use http::{default_limits, serve};

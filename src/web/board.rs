@@ -149,7 +149,14 @@ impl Board {
         let card = cards
             .entry(container.to_string())
             .or_insert_with(|| Card::new(State::Running));
-        card.figures = Some(figures);
+        // Inspect may not say when it started this time: keep what it said before, as the scrape does.
+        let started_at = figures
+            .started_at
+            .or(card.figures.and_then(|f| f.started_at));
+        card.figures = Some(Figures {
+            started_at,
+            ..figures
+        });
         let m = card.minute(unix_minute(unix_secs));
         m.cpu = m.cpu.max(figures.cpu_cores as f32);
         m.memory = m.memory.max(figures.memory_bytes as f32);

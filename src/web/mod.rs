@@ -14,7 +14,7 @@ pub mod when;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub use board::Board;
+pub use board::{Board, Figures};
 pub use history::Position;
 
 use crate::levels::LevelMapping;
@@ -80,4 +80,22 @@ impl Times for IndexFiles {
             Err(false) => Bound::Start,
         }
     }
+}
+
+/// The containers whose logs LOGS_DIR keeps: a directory with the container's name holding its
+/// `.log` or a rotated one (left by removed containers and earlier runs too).
+pub fn kept_histories(logs_dir: &std::path::Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(logs_dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| {
+            crate::logs::is_safe_name(name) && !history::files(logs_dir, name).is_empty()
+        })
+        .collect();
+    names.sort();
+    names
 }

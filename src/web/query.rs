@@ -51,8 +51,6 @@ pub struct LinesQuery {
     pub since: Option<i64>,
     /// `until`, unix nanoseconds.
     pub until: Option<i64>,
-    /// The query string as given, for links.
-    pub text: Option<String>,
 }
 
 /// Decodes `%XX` and `+` of a query string component; invalid escapes stay as they are.
@@ -148,7 +146,6 @@ pub fn lines_query(
         search,
         since,
         until,
-        text: query.map(str::to_string),
     })
 }
 

@@ -75,11 +75,6 @@ impl Tail {
         }
     }
 
-    /// Where the tail stands.
-    pub fn point(&self) -> Option<Point> {
-        self.at
-    }
-
     /// The lines appended since the last poll, oldest first.
     pub fn poll(&mut self, rules: &Rules) -> io::Result<Vec<TailLine>> {
         let mut out = Vec::new();

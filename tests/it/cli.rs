@@ -3,7 +3,7 @@
 
 use assert_cmd::Command;
 
-use container_metrics::config::SETTINGS;
+use container_metrics::SETTINGS;
 
 /// A value each setting refuses, for every setting that refuses any; a setting may have several.
 const BAD_VALUES: &[(&str, &str)] = &[
@@ -25,6 +25,9 @@ const BAD_VALUES: &[(&str, &str)] = &[
     ("METRICS_EXPORTER_ADDRESS", "localhost"),
     ("METRIC_GROUPS", "cpu,disk"),
     ("RUN_AS", "nobody"),
+    ("WEB_PORT", "eleven"),
+    ("WEB_ADDRESS", "localhost"),
+    ("MAX_CONNECTIONS", "0"),
 ];
 
 /// The settings for which any text is a value (a path, a name, patterns, a label). A mapping file that
@@ -40,6 +43,8 @@ const ANY_TEXT: &[&str] = &[
     "EXCLUDE_CONTAINERS",
     "INCLUDE_LABEL",
     "EXCLUDE_LABEL",
+    "WEB_EXTERNAL_URL",
+    "WEB_CONFIG_FILE",
 ];
 
 fn collector() -> Command {

@@ -643,8 +643,8 @@ fn cgroup_files_and_engine_stats_agree() {
 }
 
 /// The host's cgroup tree as the collector would open it.
-fn crate_cgroups() -> Option<container_metrics::engine::cgroup::Cgroups> {
-    container_metrics::engine::cgroup::Cgroups::open(std::path::Path::new("/sys/fs/cgroup"))
+fn crate_cgroups() -> Option<container_metrics::cgroup::Cgroups> {
+    container_metrics::cgroup::Cgroups::open(std::path::Path::new("/sys/fs/cgroup"))
 }
 
 /// The families beyond the reference ones on a real engine: limits, CPU time and throttling, working

@@ -70,7 +70,7 @@ impl Collector {
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("container-metrics"));
         // Nothing from the developer's environment may leak into the run: every setting is the
         // default or what the test gives.
-        for setting in container_metrics::config::SETTINGS {
+        for setting in container_metrics::SETTINGS {
             cmd.env_remove(setting.env);
         }
         cmd.current_dir(root)
