@@ -14,6 +14,10 @@ use tracing::{debug, warn};
 
 use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
 use super::exporter::{Followed, TickStart};
+use std::sync::atomic::Ordering::Relaxed;
+
+/// No timestamp, in the atomic that holds the entry's.
+const NO_TS: i64 = i64::MIN;
 use super::levels::LevelMapping;
 use super::TARGET;
 use crate::container::ContainerRef;
@@ -108,7 +112,8 @@ pub(super) async fn read_new_lines(
     let pending = &mut log.pending;
     let tick_first = &mut log.tick_first;
     // The timestamp of the entry being pushed: that of the tick's first line, for the time index.
-    let entry_ts = std::cell::Cell::new(None::<i64>);
+    // (An atomic, not a Cell, so that the read stays Send: the collector runs as a spawned task.)
+    let entry_ts = std::sync::atomic::AtomicI64::new(NO_TS);
     let mut sink = |line: Line<'_>| -> io::Result<()> {
         line_buf.clear();
         line_buf.extend_from_slice(line.text);
@@ -117,7 +122,7 @@ pub(super) async fn read_new_lines(
         if tick_first.is_none() {
             let (rotations, offset) = file.last_line_at();
             *tick_first = Some(TickStart {
-                ts: entry_ts.get(),
+                ts: Some(entry_ts.load(Relaxed)).filter(|ts| *ts != NO_TS),
                 rotations,
                 offset,
             });
@@ -129,7 +134,7 @@ pub(super) async fn read_new_lines(
     let mut framed = false;
     while let Some(item) = stream.next().await {
         if let Ok(entry) = &item {
-            entry_ts.set(split_timestamp(entry.message()).0);
+            entry_ts.store(split_timestamp(entry.message()).0.unwrap_or(NO_TS), Relaxed);
         }
         let pushed = match item {
             Ok(Entry::Stdout(message)) => {

@@ -8,6 +8,7 @@
 
 mod alerts;
 mod cli;
+mod embed;
 mod engine_mock;
 mod fake_engine;
 mod faults;
