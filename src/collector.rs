@@ -215,6 +215,9 @@ impl Collector {
                 machine: config.machine_name.clone(),
             })
         });
+        if config.web_port.is_some() && !config.web_external_url.is_empty() {
+            metrics.on_logs_browser(&config.web_external_url);
+        }
         let logs = LogsExporter::new(
             LogFiles {
                 dir: config.logs_dir.clone(),

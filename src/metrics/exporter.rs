@@ -40,6 +40,8 @@ pub struct MetricsExporter {
     log_bytes_written: IntCounterVec,
     /// `collector_series`, set by the [`Exposition`] once it is all out.
     pub(super) series: GaugeVec,
+    /// `collector_logs_browser_info`: where the logs browser is reached, for alert links.
+    logs_browser: GaugeVec,
     /// Every container's series.
     pub(super) table: Table,
     /// The crate's families (the collector's own, and `process_*` with a registry of its own), for
@@ -131,6 +133,11 @@ impl MetricsExporter {
             "Samples in the previous exposition served (this family's own included).",
             &["machine"],
         )?;
+        let logs_browser = gauge(
+            "collector_logs_browser_info",
+            "Where the logs browser of this machine is reached (WEB_EXTERNAL_URL), for links in alerts.",
+            &["machine", "url"],
+        )?;
         let mut counter = |name: &str, help: &str, labels: &[&str]| {
             let family = IntCounterVec::new(Opts::new(name, help), labels)?;
             registry.register(Box::new(family.clone()))?;
@@ -168,6 +175,7 @@ impl MetricsExporter {
             engine_errors,
             log_lines_written,
             log_bytes_written,
+            logs_browser,
             series,
             table,
             parts: Arc::new(parts),
@@ -236,6 +244,14 @@ impl MetricsExporter {
         self.log_bytes_written
             .with_label_values(&machine)
             .inc_by(bytes);
+    }
+
+    /// The logs browser is reached at `url` (no trailing `/`): alerts link to its pages from
+    /// `collector_logs_browser_info`'s `url` label.
+    pub fn on_logs_browser(&self, url: &str) {
+        self.logs_browser
+            .with_label_values(&[self.machine.as_str(), url])
+            .set(1.0);
     }
 
     /// A loop iteration ended at `unix_secs`.

@@ -354,7 +354,11 @@ fn families_beyond_the_reference_come_from_the_recorded_answers() {
     );
     engine.add_container(FakeContainer::new("quitter").exit_code(3));
     let dir = tempfile::tempdir().expect("tempdir");
-    let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
+    let mut env = base_env(&engine.uri(), dir.path());
+    // With a logs browser and its address, for the alert's link (collector_logs_browser_info).
+    env.push(("WEB_PORT".into(), "0".into()));
+    env.push(("WEB_EXTERNAL_URL".into(), "http://host-1:11111/".into()));
+    let collector = Collector::start(dir.path(), &env);
     collector.wait_for_scrape("quitter collected", |s| {
         s.container("container_up_timestamp_seconds", "quitter")
             .is_some()
@@ -483,6 +487,14 @@ fn families_beyond_the_reference_come_from_the_recorded_answers() {
     assert!(s
         .value("collector_series", &machine)
         .is_some_and(|n| n > 50.0));
+    assert_eq!(
+        s.value(
+            "collector_logs_browser_info",
+            &[("machine", "test-machine"), ("url", "http://host-1:11111")]
+        ),
+        Some(1.0),
+        "the address without its trailing slash"
+    );
 
     let kit = std::fs::read_to_string(format!(
         "{}/monitoring/families.txt",
