@@ -78,6 +78,7 @@ fn watched(containers: Containers, config: &Config) -> Containers {
                 .as_deref()
                 .and_then(crate::engine::cgroup::Cgroups::open),
         )
+        .with_proc_root(config.proc_root.clone())
         .with_filter(config.filter.clone())
 }
 

@@ -237,6 +237,8 @@ pub struct Config {
     pub run_as: Option<RunAs>,
     /// The host's cgroup tree to read stats from; `None`: ask the engine.
     pub cgroup_root: Option<PathBuf>,
+    /// The host's /proc, for network counters on the cgroup path; `None`: none there.
+    pub proc_root: Option<PathBuf>,
     /// Which containers are watched.
     pub filter: crate::engine::filter::Filter,
     /// Which families beyond the reference ones are exported.
@@ -326,6 +328,7 @@ impl Config {
             metrics_exporter_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             run_as: None,
             cgroup_root: None,
+            proc_root: None,
             filter: crate::engine::filter::Filter::default(),
             metric_groups: crate::metrics::MetricGroups::default(),
             web_port: None,

@@ -42,6 +42,13 @@ impl Containers {
         self
     }
 
+    /// Reads network counters on the cgroup path from this /proc (the host's); `None`: never. Call
+    /// after [`Containers::with_cgroups`].
+    pub fn with_proc_root(mut self, proc_root: Option<std::path::PathBuf>) -> Containers {
+        self.sampler.set_proc_root(proc_root);
+        self
+    }
+
     /// Watches only the containers `filter` lets through.
     pub fn with_filter(mut self, filter: Filter) -> Containers {
         self.visits.filter = filter;

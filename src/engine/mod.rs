@@ -12,6 +12,7 @@ mod error;
 pub mod filter;
 mod list;
 mod logs;
+mod netdev;
 mod sampler;
 pub mod stats;
 

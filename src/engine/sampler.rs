@@ -45,6 +45,10 @@ pub(super) struct Sampler {
     cgroups: Option<Cgroups>,
     /// CPUs online on the host, read once with the cgroup tree.
     online_cpus: u32,
+    /// The host's /proc (PROC_ROOT), for the network counters on the cgroup path.
+    proc_root: Option<std::path::PathBuf>,
+    /// Said once: container processes are not visible under `proc_root`.
+    proc_hidden_said: std::sync::atomic::AtomicBool,
     inspects: Semaphore,
     /// Everything kept of a container between collections, in one place.
     containers: Mutex<HashMap<ContainerId, ContainerState>>,
@@ -72,6 +76,8 @@ struct Inspected {
     info: ContainerInfo,
     /// [`CgroupStats::generation`] when this answer was taken.
     cgroup: Option<u64>,
+    /// `State.Pid` of a running container: its network counters are in that process's `net/dev`.
+    pid: Option<i64>,
 }
 
 impl Inspected {
@@ -89,6 +95,7 @@ impl Inspected {
                 .filter(|s| s.running == Some(false))
                 .map(|s| s.exit_code.unwrap_or(0)),
             cgroup: None,
+            pid: state.and_then(|s| s.pid).filter(|pid| *pid > 0),
             info: ContainerInfo {
                 id: id.to_string(),
                 image: inspect
@@ -162,6 +169,8 @@ impl Sampler {
                 1
             },
             cgroups,
+            proc_root: None,
+            proc_hidden_said: std::sync::atomic::AtomicBool::new(false),
             inspects: Semaphore::new(INSPECTS_AT_ONCE),
             containers: Mutex::new(HashMap::new()),
         }
@@ -301,7 +310,41 @@ impl Sampler {
             .entry(container.id.clone())
             .or_default()
             .cgroup_cpu = Some(now.cpu);
-        Some(cgroup_metrics(now, before, inspected, self.online_cpus))
+        let mut metrics = cgroup_metrics(now, before, inspected, self.online_cpus);
+        metrics.extras.interfaces = self.interfaces(container, inspected.pid);
+        Some(metrics)
+    }
+
+    /// The container's network counters from PROC_ROOT, if its process is visible there (said once
+    /// when it is not: the network families then stay away on this path).
+    fn interfaces(
+        &self,
+        container: &ContainerRef,
+        pid: Option<i64>,
+    ) -> Vec<crate::container::Interface> {
+        let (Some(root), Some(pid)) = (&self.proc_root, pid) else {
+            return Vec::new();
+        };
+        match super::netdev::read(root, pid) {
+            Some(interfaces) => interfaces,
+            None => {
+                use std::sync::atomic::Ordering::Relaxed;
+                if !self.proc_hidden_said.swap(true, Relaxed) {
+                    tracing::info!(
+                        target: CONSOLE_NAME,
+                        "{}: its process {pid} is not visible under PROC_ROOT {}: network counters need the host's /proc mounted there (said once)",
+                        container.name,
+                        root.display()
+                    );
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Network counters on the cgroup path come from `proc_root` (the host's /proc).
+    pub(super) fn set_proc_root(&mut self, proc_root: Option<std::path::PathBuf>) {
+        self.proc_root = proc_root;
     }
 
     /// The metrics from the engine's stats.

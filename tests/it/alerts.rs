@@ -265,7 +265,7 @@ fn the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool() {
     );
 
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut env = base_env("unix:///var/run/docker.sock", dir.path());
+    let mut env = base_env(&crate::real_engine::socket(), dir.path());
     // Only this test's containers: other tests' containers would bring alerts of their own.
     env.push((
         "INCLUDE_CONTAINERS".into(),

@@ -39,6 +39,7 @@ const ANY_TEXT: &[&str] = &[
     "LOGS_DIR",
     "LOG_LEVELS_MAPPING_PATH",
     "CGROUP_ROOT",
+    "PROC_ROOT",
     "INCLUDE_CONTAINERS",
     "EXCLUDE_CONTAINERS",
     "INCLUDE_LABEL",

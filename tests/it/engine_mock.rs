@@ -11,8 +11,17 @@ use crate::support::{
 
 /// The lines the recorded t1 log holds, as they must appear in the file.
 fn recorded_t1_lines() -> Vec<String> {
-    let entries =
-        support::parse_multiplexed_with_timestamps(&support::fixture("logs_t1_since0_full.raw"));
+    recorded_t1_lines_of("docker-20.10")
+}
+
+/// The lines of t1's recorded log in the fixture set `set`.
+fn recorded_t1_lines_of(set: &str) -> Vec<String> {
+    let path = format!(
+        "{}/fixtures/{set}/logs_t1_since0_full.raw",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let raw = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let entries = support::parse_multiplexed_with_timestamps(&raw);
     assert!(entries.len() > 100, "the fixture holds a real log");
     entries
         .iter()
@@ -28,14 +37,25 @@ fn now_ns() -> i64 {
 
 mod log_files;
 
+/// For every recorded engine (fixtures/docker-20.10, docker-26.1, ...).
 #[test]
 fn recorded_t1_exports_every_family_and_writes_every_line_once() {
+    for set in crate::parity::fixture_sets() {
+        recorded_t1_of(&set);
+    }
+}
+
+fn recorded_t1_of(set: &str) {
     let engine = Engine::start();
-    engine.add_container(FakeContainer::t1_from_fixtures());
+    engine.add_container(if set == "docker-20.10" {
+        FakeContainer::t1_from_fixtures()
+    } else {
+        FakeContainer::t1_from_fixture_set(set)
+    });
     let dir = tempfile::tempdir().expect("tempdir");
     let before = unix_now();
     let collector = Collector::start(dir.path(), &base_env(&engine.uri(), dir.path()));
-    let lines = recorded_t1_lines();
+    let lines = recorded_t1_lines_of(set);
     let s = collector.wait_for_scrape("t1's metrics and log counts", |s| {
         s.container("container_up_timestamp_seconds", "t1")
             .is_some()
@@ -43,9 +63,9 @@ fn recorded_t1_exports_every_family_and_writes_every_line_once() {
                 >= lines.len() as f64
     });
     // What the reference rules give for the recorded responses.
-    let want = support::expected("docker-20.10");
+    let want = support::expected(set);
     for (family, value) in want.by_family() {
-        assert_eq!(s.container(family, "t1"), Some(value), "{family}");
+        assert_eq!(s.container(family, "t1"), Some(value), "{set}: {family}");
     }
     let up = s
         .container("container_up_timestamp_seconds", "t1")

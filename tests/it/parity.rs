@@ -6,7 +6,8 @@ use serde_json::Value;
 
 use crate::support::{base_env, expected, set_json as json, Collector, Engine, FakeContainer};
 
-fn fixture_sets() -> Vec<String> {
+/// Every recorded fixture set (`fixtures/docker-<version>/`).
+pub(crate) fn fixture_sets() -> Vec<String> {
     let dir = format!("{}/fixtures", env!("CARGO_MANIFEST_DIR"));
     let mut sets: Vec<String> = std::fs::read_dir(dir)
         .expect("fixtures/")

@@ -11,7 +11,28 @@ use std::time::{Duration, Instant};
 
 use crate::support::{alone_on_the_machine, base_env, Collector, Scrape, PATIENCE};
 
-const SOCKET: &str = "unix:///var/run/docker.sock";
+/// The engine under test: `TEST_ENGINE` names one of `scripts/engine.sh` (20.10, the default, or
+/// 26.1); CI runs these tests against each.
+pub(crate) fn engine_version() -> String {
+    std::env::var("TEST_ENGINE").unwrap_or_else(|_| "20.10".to_string())
+}
+
+/// The DOCKER_HOST of the engine under test.
+pub(crate) fn socket() -> String {
+    match engine_version().as_str() {
+        "26.1" => "unix:///run/docker-26.1.sock".to_string(),
+        _ => "unix:///var/run/docker.sock".to_string(),
+    }
+}
+
+/// `scripts/engine.sh` with `args`, for the engine under test.
+fn engine_sh(args: &[&str]) -> std::process::Output {
+    Command::new("bash")
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engine.sh"))
+        .args(args)
+        .output()
+        .expect("engine.sh runs")
+}
 
 fn docker_bin() -> &'static str {
     // Debian's client matches the 20.10 engine; any client will do otherwise.
@@ -25,6 +46,7 @@ fn docker_bin() -> &'static str {
 /// Runs the docker CLI, returns its trimmed stdout, panics with its stderr on failure.
 pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new(docker_bin())
+        .env("DOCKER_HOST", socket())
         .args(args)
         .output()
         .expect("the docker client runs");
@@ -49,11 +71,13 @@ pub(crate) fn sharing_the_engine() -> std::sync::RwLockReadGuard<'static, ()> {
 /// Fails the test, saying what is missing, unless an engine answers and has the test image.
 pub(crate) fn require_engine() {
     let answered = Command::new(docker_bin())
+        .env("DOCKER_HOST", socket())
         .args(["version", "--format", "{{.Server.APIVersion}}"])
         .output()
         .is_ok_and(|o| o.status.success());
     assert!(answered, "no Docker Engine answers (run scripts/engine.sh)");
     let image = Command::new(docker_bin())
+        .env("DOCKER_HOST", socket())
         .args(["image", "inspect", "testbox:latest"])
         .output()
         .is_ok_and(|o| o.status.success());
@@ -92,6 +116,7 @@ impl Container {
     /// What `docker logs` shows: (stdout lines, stderr lines).
     fn engine_logs(&self) -> (Vec<String>, Vec<String>) {
         let out = Command::new(docker_bin())
+            .env("DOCKER_HOST", socket())
             .args(["logs", &self.name])
             .output()
             .expect("docker logs");
@@ -108,13 +133,14 @@ impl Container {
 impl Drop for Container {
     fn drop(&mut self) {
         let _ = Command::new(docker_bin())
+            .env("DOCKER_HOST", socket())
             .args(["rm", "-f", &self.name])
             .output();
     }
 }
 
 fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector {
-    let mut env = base_env(SOCKET, root);
+    let mut env = base_env(&socket(), root);
     env.retain(|(k, _)| k != "DEFAULT_LOGS_SINCE_NOW");
     env.push(("DEFAULT_LOGS_SINCE_NOW".into(), "3600".into()));
     for (k, v) in extra {
@@ -473,9 +499,7 @@ fn an_engine_that_stops_and_comes_back_costs_no_line() {
     struct EngineBack;
     impl Drop for EngineBack {
         fn drop(&mut self) {
-            let _ = Command::new("bash")
-                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engine.sh"))
-                .output();
+            let _ = engine_sh(&[&engine_version()]);
         }
     }
     let _back = EngineBack;
@@ -491,18 +515,15 @@ fn an_engine_that_stops_and_comes_back_costs_no_line() {
     let memory = before.container("container_max_memory_bytes", &c.name);
     assert!(memory.is_some());
 
-    let stopped = Command::new("pkill")
-        .args(["-TERM", "-x", "dockerd"])
-        .status()
-        .expect("pkill");
-    assert!(stopped.success(), "dockerd was running");
-    wait_until("dockerd to exit", || {
-        !Command::new("pgrep")
-            .args(["-x", "dockerd"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false)
-    });
+    // Only the engine under test stops (by its pid file): another one may run beside it.
+    let stopped = engine_sh(&["stop", &engine_version()]);
+    assert!(
+        stopped.status.success()
+            && String::from_utf8_lossy(&stopped.stdout).contains("dockerd stopped"),
+        "dockerd was running and stopped: {}{}",
+        String::from_utf8_lossy(&stopped.stdout),
+        String::from_utf8_lossy(&stopped.stderr)
+    );
     collector.wait_for_line("the outage", |l| l.contains("Cannot list the containers"));
     std::thread::sleep(Duration::from_secs(3));
     let during = collector.scrape();
@@ -512,10 +533,7 @@ fn an_engine_that_stops_and_comes_back_costs_no_line() {
         "the last values stay"
     );
 
-    let started = Command::new("bash")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/engine.sh"))
-        .output()
-        .expect("engine.sh");
+    let started = engine_sh(&[&engine_version()]);
     assert!(
         started.status.success(),
         "{}",
@@ -639,6 +657,24 @@ fn cgroup_files_and_engine_stats_agree() {
             "{family} from the cgroup files:\n{}",
             s.text
         );
+    }
+    // Network counters on the cgroup path come from the container's net/dev under PROC_ROOT
+    // (/proc here, the host's): the engine's figures, for a container that sends nothing meanwhile.
+    let e = from_engine.scrape();
+    for family in [
+        "container_network_receive_bytes_total",
+        "container_network_receive_packets_total",
+        "container_network_transmit_bytes_total",
+        "container_network_transmit_packets_total",
+    ] {
+        let labels = [
+            ("container", burner.name.as_str()),
+            ("interface", "eth0"),
+            ("machine", "test-machine"),
+        ];
+        let (files, engine) = (s.value(family, &labels), e.value(family, &labels));
+        assert!(files.is_some(), "{family} on the cgroup path:\n{}", s.text);
+        assert_eq!(files, engine, "{family}: files vs engine");
     }
 }
 

@@ -35,6 +35,7 @@ fn inspected(generation: Option<u64>, health: Option<&str>) -> Inspected {
             ..Default::default()
         },
         cgroup: generation,
+        pid: None,
     }
 }
 
