@@ -9,5 +9,5 @@ WORKDIR /
 # socket's group, and drops root before it starts work. `docker run --user 65534 --group-add <gid of
 # the socket>` skips the root start entirely.
 ENV RUN_AS=65534:65534
-EXPOSE 10101
+EXPOSE 10101 11111
 ENTRYPOINT ["/container-metrics"]

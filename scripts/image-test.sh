@@ -86,8 +86,10 @@ say "docker stop: exit 0 after ${took_ms} ms"
 "$DOCKER" rm -f metrics-and-logs-collector >/dev/null
 sock_gid=$(stat -c %g /var/run/docker.sock)
 "$DOCKER" run -d --user 65534:65534 --group-add "$sock_gid" -p 10101:10101 \
+  -p 11111:11111 -e WEB_PORT=11111 \
   --volume /var/run/docker.sock:/var/run/docker.sock \
   --volume /sys/fs/cgroup:/sys/fs/cgroup:ro \
+  --volume /proc:/host/proc:ro -e PROC_ROOT=/host/proc \
   --volume /tmp/metrics-and-logs-collector:/tmp \
   --name metrics-and-logs-collector metrics-and-logs-collector >/dev/null
 scrape=""
@@ -108,6 +110,20 @@ console=$("$DOCKER" logs metrics-and-logs-collector 2>&1)
 grep -q "Stats come from the cgroup v" <<<"$console" \
   || fail "with the host's /sys/fs/cgroup mounted, stats do not come from the cgroup files"
 say "--user 65534:65534 --group-add $sock_gid (never root), host cgroups mounted: stats from the cgroup files, logs go on"
+# The logs browser of the image: the overview lists the talker, its page and lines are served, under
+# the strict policy; the network counters come from the host's /proc on the cgroup path.
+overview=$(curl -fsS localhost:11111/api/containers) || fail "the logs browser does not answer on 11111"
+grep -q "\"name\":\"$talker\"" <<<"$overview" || fail "the logs browser does not list $talker: $overview"
+headers=$(curl -fsS -D - -o /dev/null "localhost:11111/containers/$talker") || fail "no page for $talker"
+grep -qi "content-security-policy: default-src 'none'" <<<"$headers" || fail "no strict CSP: $headers"
+curl -fsS "localhost:11111/api/containers/$talker/lines?limit=5" | grep -q '"lines":\[{' \
+  || fail "no lines of $talker in the logs browser"
+[ "$(curl -s -o /dev/null -w '%{http_code}' 'localhost:11111/containers/..%2F..%2Fetc')" = 404 ] \
+  || fail "a path outside the table is not 404"
+scrape=$(curl -fsS localhost:10101/metrics)
+grep -q "container_network_receive_bytes_total{container=\"$talker\",interface=\"eth0\"" <<<"$scrape" \
+  || fail "no network counters for $talker on the cgroup path (PROC_ROOT=/host/proc)"
+say "logs browser on 11111: $talker listed, its page under a strict CSP, its lines; network counters from the host's /proc"
 "$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
 
 "$DOCKER" image ls metrics-and-logs-collector --format 'image-test: image size {{.Size}}'

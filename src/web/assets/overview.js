@@ -39,7 +39,12 @@ function spark(values, label, cls) {
   const flush = () => {
     if (points.length) {
       const line = document.createElementNS(SVG, "polyline");
-      line.setAttribute("points", points.length === 1 ? points[0] + " " + points[0] : points.join(" "));
+      // A lone point (a minute between gaps) is drawn as a short dash, or it would not show.
+      const lone = () => {
+        const [x, y] = points[0].split(",").map(Number);
+        return (x - 1.5).toFixed(1) + "," + y + " " + (x + 1.5).toFixed(1) + "," + y;
+      };
+      line.setAttribute("points", points.length === 1 ? lone() : points.join(" "));
       svg.appendChild(line);
     }
     points = [];
