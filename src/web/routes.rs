@@ -335,6 +335,14 @@ fn stream(web: &Arc<Web>, name: &str, query: Option<&str>) -> Response<Body> {
                         text.push_str("\n\n");
                     }
                 }
+                if !text.is_empty() {
+                    if let Some(p) = tail.position() {
+                        text.push_str(&format!(
+                            "event: position\ndata: {{\"inode\":{},\"offset\":{}}}\n\n",
+                            p.inode, p.offset
+                        ));
+                    }
+                }
                 if text.is_empty() && quiet_since.elapsed() >= KEEP_ALIVE {
                     text.push_str(": still here\n\n");
                 }

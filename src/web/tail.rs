@@ -75,6 +75,11 @@ impl Tail {
         }
     }
 
+    /// Where the tail stands: the next poll reads from there.
+    pub fn position(&self) -> Option<Point> {
+        self.at
+    }
+
     /// The lines appended since the last poll, oldest first.
     pub fn poll(&mut self, rules: &Rules) -> io::Result<Vec<TailLine>> {
         let mut out = Vec::new();

@@ -59,6 +59,11 @@ function describe(data) {
 async function load(extra, target) {
   stopLive();
   const p = params();
+  if (p.get("level") === "") {
+    document.getElementById("lines").replaceChildren();
+    say("No level chosen: tick at least one.");
+    return null;
+  }
   history.replaceState(null, "", p.toString() ? "?" + p : location.pathname);
   document.getElementById("download").href = api + "/download" + (p.toString() ? "?" + p : "");
   for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
@@ -100,6 +105,7 @@ async function firstError() {
 
 function stopLive() {
   if (stream) { stream.close(); stream = null; }
+  // (aria-pressed false also cancels a pending reconnect)
   document.getElementById("live").setAttribute("aria-pressed", "false");
 }
 
@@ -111,19 +117,29 @@ function startLive() {
   stream = new EventSource(api + "/stream?" + p);
   document.getElementById("live").setAttribute("aria-pressed", "true");
   const list = document.getElementById("lines");
+  // Where the stream has got to: a reconnect starts there, so no line is shown twice.
+  stream.addEventListener("position", (e) => { end = JSON.parse(e.data); });
   stream.addEventListener("line", (e) => {
     const l = JSON.parse(e.data);
     const atBottom = list.scrollTop + list.clientHeight >= list.scrollHeight - 4;
     list.appendChild(line(l));
     if (atBottom) list.scrollTop = list.scrollHeight;
   });
-  stream.addEventListener("error", () => say("Live: reconnecting…"));
+  stream.addEventListener("error", () => {
+    // Reopened by hand from the last position, not by the browser from the first one.
+    stream.close();
+    say("Live: reconnecting…");
+    setTimeout(() => {
+      if (document.getElementById("live").getAttribute("aria-pressed") === "true") startLive();
+    }, 1000);
+  });
   stream.addEventListener("open", () => say("Live: new lines appear at the bottom"));
 }
 
 document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("name").textContent = name;
   document.title = name + " · logs · container-metrics";
+  const live = new URLSearchParams(location.search).get("live") === "1";
   fill(new URLSearchParams(location.search));
   const form = document.getElementById("query");
   form.addEventListener("submit", (e) => { e.preventDefault(); load(); });
@@ -136,6 +152,6 @@ document.addEventListener("DOMContentLoaded", () => {
     if (e.key === "/" && !["INPUT"].includes(document.activeElement.tagName)) { e.preventDefault(); q.focus(); }
   });
   load().then(() => {
-    if (new URLSearchParams(location.search).get("live") === "1") startLive();
+    if (live) startLive();
   });
 });

@@ -104,8 +104,15 @@ async function refresh() {
     document.getElementById("machine").textContent = "machine " + data.machine;
     const now = data.now;
     const body = document.querySelector("#containers tbody");
+    // The rows are replaced: keep the keyboard's place on the container it was on.
+    const focused = body.contains(document.activeElement)
+      ? document.activeElement.closest("tr")?.dataset.name : null;
     const rows = data.containers.map((c) => row(c, now));
     body.replaceChildren(...rows);
+    if (focused !== null && focused !== undefined) {
+      const again = [...body.querySelectorAll("tr")].find((tr) => tr.dataset.name === focused);
+      again?.querySelector("a")?.focus();
+    }
     applyFilter();
     document.getElementById("status").textContent = "Updated " + new Date(now * 1000).toLocaleTimeString();
   } catch (e) {
