@@ -18,3 +18,4 @@ mod prometheus;
 mod real_engine;
 mod rotation_props;
 mod support;
+mod web;
