@@ -10,14 +10,13 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::prometheus::require;
+use crate::prometheus::{require, Prometheus};
 use crate::real_engine::{docker, require_engine, sharing_the_engine, Container};
 use crate::support::{
-    self, base_env, http_get, now_nanos, Collector, Engine, FakeContainer, LogEntry, Scrape,
-    Stream, PATIENCE,
+    base_env, now_nanos, Collector, Engine, FakeContainer, LogEntry, Scrape, Stream, PATIENCE,
 };
 
 fn reference_rules() -> PathBuf {
@@ -166,77 +165,6 @@ fn the_python_tools_rules_fire_over_our_scrapes_as_over_the_python_tools() {
     );
 }
 
-/// A Prometheus server (Debian's package) of this test, killed when dropped.
-struct Prometheus {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Prometheus {
-    /// Scrapes 127.0.0.1:`target` every second and evaluates `rules` every second.
-    fn start(target: u16, rules: &Path) -> Prometheus {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = dir.path().join("prometheus.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-                 rule_files:\n  - {}\n\
-                 scrape_configs:\n  - job_name: metrics-and-logs-collector\n    metrics_path: \"\"\n\
-                 \x20   static_configs:\n      - targets: [\"127.0.0.1:{target}\"]\n",
-                rules.display()
-            ),
-        )
-        .expect("config");
-        let port = support::free_port();
-        let child = Command::new("prometheus")
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.path().join("data").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("prometheus starts");
-        Prometheus {
-            child,
-            port,
-            _dir: dir,
-        }
-    }
-
-    /// The alerts firing now: (alert name, container).
-    fn firing(&self) -> BTreeSet<(String, String)> {
-        if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            return BTreeSet::new();
-        }
-        let (_, _, body) = http_get(self.port, "/api/v1/alerts");
-        let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) else {
-            return BTreeSet::new();
-        };
-        v["data"]["alerts"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|a| a["state"] == "firing")
-            .map(|a| {
-                let label = |k: &str| a["labels"][k].as_str().unwrap_or("").to_string();
-                (label("alertname"), label("container"))
-            })
-            .collect()
-    }
-}
-
-impl Drop for Prometheus {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A real Prometheus evaluates the Python tool's rules every second against the binary on a real
 /// engine: ContainerLogsErrors fires for the container that logs ERROR lines and never for the one
 /// that logs INFO lines; ContainerDown fires for a container stopped a minute ago and for no running
@@ -281,7 +209,7 @@ fn the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool() {
     });
     docker(&["stop", "-t", "0", &stopped]);
     let stopped_at = Instant::now();
-    let prometheus = Prometheus::start(collector.port, &reference_rules());
+    let prometheus = Prometheus::start(collector.port, Some(&reference_rules()));
 
     let errors = ("ContainerLogsErrors".to_string(), broken.clone());
     let down = ("ContainerDown".to_string(), stopped.clone());

@@ -5,8 +5,10 @@
 //! These tests need the tools: `cargo test` reports them as ignored, `cargo test -- --include-ignored`
 //! runs them and fails where a tool is missing.
 
+use std::collections::BTreeSet;
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{self, base_env, http_get, Collector, Engine, FakeContainer, PATIENCE};
@@ -84,31 +86,8 @@ fn promtool_check_metrics_finds_nothing_to_say() {
 fn a_prometheus_server_with_the_reference_config_sees_the_series() {
     require("prometheus");
     let running = collector_with_containers();
-    let dir = tempfile::tempdir().expect("tempdir");
-    let config = dir.path().join("prometheus.yml");
-    // The reference scrape config: the collector answers on every path.
-    std::fs::write(
-        &config,
-        format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
-             scrape_configs:\n  - job_name: metrics-and-logs-collector\n    metrics_path: \"\"\n\
-             \x20   static_configs:\n      - targets: [\"127.0.0.1:{}\"]\n",
-            running.collector.port
-        ),
-    )
-    .expect("config");
-    let port = support::free_port();
-    let mut server = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("prometheus starts");
+    let server = Prometheus::start(running.collector.port, None);
+    let port = server.port;
     let deadline = Instant::now() + PATIENCE;
     let query = "/api/v1/query?query=container_max_memory_bytes%7Bcontainer%3D%22t1%22%7D";
     let mut last = String::new();
@@ -124,16 +103,11 @@ fn a_prometheus_server_with_the_reference_config_sees_the_series() {
             last = body;
         }
         if Instant::now() > deadline {
-            let _ = server.kill();
-            let err = server
-                .wait_with_output()
-                .map(|o| String::from_utf8_lossy(&o.stderr).into_owned());
-            panic!("Prometheus never had the series; last answer: {last}\nits log: {err:?}");
+            panic!("Prometheus never had the series; last answer: {last}");
         }
         std::thread::sleep(Duration::from_millis(250));
     };
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
     let series = &found[0];
     assert_eq!(series["metric"]["machine"], "test-machine");
     assert_eq!(series["metric"]["job"], "metrics-and-logs-collector");
@@ -175,5 +149,78 @@ fn the_monitoring_kit_passes_promtool() {
                 .any(|l| l.starts_with("ok") && l.contains(step)),
             "step {step} not reported ok:\n{text}"
         );
+    }
+}
+
+/// A Prometheus server (Debian's package) of this test, killed when dropped.
+pub(crate) struct Prometheus {
+    child: Child,
+    /// Its HTTP port on 127.0.0.1.
+    pub(crate) port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Prometheus {
+    /// Scrapes 127.0.0.1:`target` every second with the reference config (`metrics_path: ""`), and
+    /// evaluates `rules`, if given, every second.
+    pub(crate) fn start(target: u16, rules: Option<&Path>) -> Prometheus {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n\
+                 {}\
+                 scrape_configs:\n  - job_name: metrics-and-logs-collector\n    metrics_path: \"\"\n\
+                 \x20   static_configs:\n      - targets: [\"127.0.0.1:{target}\"]\n",
+                rules.map_or(String::new(), |r| format!("rule_files:\n  - {}\n", r.display()))
+            ),
+        )
+        .expect("config");
+        let port = support::free_port();
+        let child = Command::new("prometheus")
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("prometheus starts");
+        Prometheus {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// The alerts firing now: (alert name, container).
+    pub(crate) fn firing(&self) -> BTreeSet<(String, String)> {
+        if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            return BTreeSet::new();
+        }
+        let (_, _, body) = http_get(self.port, "/api/v1/alerts");
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&body) else {
+            return BTreeSet::new();
+        };
+        v["data"]["alerts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|a| a["state"] == "firing")
+            .map(|a| {
+                let label = |k: &str| a["labels"][k].as_str().unwrap_or("").to_string();
+                (label("alertname"), label("container"))
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
