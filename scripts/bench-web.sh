@@ -9,7 +9,8 @@
 #            difference; their slots are allocated when a container is first seen)
 #   tail     how long a line the fake engine logs takes to reach an open live stream (5 lines)
 #   busy     scrape latency (median, p99 of 200) and collector CPU over 60 s at 1000 containers,
-#            with and without a page open (the overview polled every 5 s and a live stream open)
+#            with and without a page open (the overview polled every 15 s as the page does, and a
+#            live stream open)
 #   conns    RSS of the collector before and while 10,000 connections send half a request each,
 #            with MAX_CONNECTIONS at its default (256)
 #
@@ -183,7 +184,8 @@ PY
       watcher=""
       if [ "$mode" = open ]; then
         first=$(curl -fsS "127.0.0.1:$wport/api/containers" | python3 -c 'import json,sys; print(json.load(sys.stdin)["containers"][0]["name"])')
-        (while :; do curl -fsS -o /dev/null "127.0.0.1:$wport/api/containers"; sleep 5; done) &
+        # As the overview page does (overview.js): every 15 s.
+        (while :; do curl -fsS -o /dev/null "127.0.0.1:$wport/api/containers"; sleep 15; done) &
         watcher=$!; pids+=("$watcher")
         curl -fsS -N -o /dev/null "127.0.0.1:$wport/api/containers/$first/stream" &
         pids+=($!); stream=$!
