@@ -831,3 +831,128 @@ fn families_beyond_the_reference_are_exported_on_a_real_engine() {
     assert_eq!(mine["image"], "testbox:latest");
     assert_eq!(mine["id"], limited.inspect("{{.Id}}"));
 }
+
+/// `docker stats --no-stream`'s size text ("1.5MiB", "64MiB", "1.2kB", "0B") in bytes: binary units
+/// for memory, decimal ones for network, as the docker CLI writes them.
+fn docker_size(text: &str) -> f64 {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| c.is_ascii_alphabetic())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: f64 = number
+        .parse()
+        .unwrap_or_else(|_| panic!("a size: {text:?}"));
+    let factor = match unit {
+        "B" => 1.0,
+        "KiB" => 1024.0,
+        "MiB" => 1024.0 * 1024.0,
+        "GiB" => 1024.0 * 1024.0 * 1024.0,
+        "kB" => 1e3,
+        "MB" => 1e6,
+        "GB" => 1e9,
+        _ => panic!("a unit of docker stats: {text:?}"),
+    };
+    n * factor
+}
+
+/// What a user compares with: `docker stats --no-stream` shows the same memory in use (the working
+/// set), the same limit, about the same CPU and the same network traffic as the collector exports,
+/// on the engine under test (TEST_ENGINE) and the collector's default path (cgroup files, network
+/// from PROC_ROOT).
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn the_figures_equal_docker_stats() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let _alone = alone_on_the_machine();
+    // Half a core busy, a little memory held, and some packets sent and received on eth0.
+    let c = Container::run(
+        "dstats",
+        &["--cpus", "0.5", "--memory", "80m"],
+        "head -c 8000000 /dev/zero | tail -c 8000000 >/dev/null & gw=$(ip route | awk '/default/ {print $3}'); ping -c 5 -i 0.2 -s 1000 $gw >/dev/null 2>&1; while :; do :; done",
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(
+        dir.path(),
+        &[
+            ("METRICS_COLLECTION_INTERVAL", "2"),
+            ("LOGS_COLLECTION_INTERVAL", "1"),
+        ],
+    );
+    // Past the pings and the first CPU figure.
+    std::thread::sleep(Duration::from_secs(5));
+    collector.wait_for_scrape("the container's network series", |s| {
+        s.value(
+            "container_network_transmit_bytes_total",
+            &[
+                ("container", &c.name),
+                ("interface", "eth0"),
+                ("machine", "test-machine"),
+            ],
+        )
+        .is_some()
+    });
+    let stats: serde_json::Value = serde_json::from_str(&docker(&[
+        "stats",
+        "--no-stream",
+        "--format",
+        "{{json .}}",
+        &c.name,
+    ]))
+    .expect("docker stats as JSON");
+    let s = collector.scrape();
+    let ours = |family: &str| s.container(family, &c.name).expect(family);
+    let net = |family: &str| {
+        s.value(
+            family,
+            &[
+                ("container", &c.name),
+                ("interface", "eth0"),
+                ("machine", "test-machine"),
+            ],
+        )
+        .expect(family)
+    };
+    let field = |k: &str| {
+        stats[k]
+            .as_str()
+            .unwrap_or_else(|| panic!("{k} in {stats}"))
+            .to_string()
+    };
+    let mem = field("MemUsage");
+    let (used, limit) = mem.split_once(" / ").expect("MemUsage is used / limit");
+    let (used, limit) = (docker_size(used), docker_size(limit));
+    assert_eq!(
+        limit,
+        ours("container_max_memory_bytes"),
+        "the limit: {mem}"
+    );
+    let working_set = ours("container_memory_working_set_bytes");
+    // docker stats rounds to 3 or 4 digits and samples a moment apart.
+    assert!(
+        (working_set - used).abs() <= (0.05 * used).max(512.0 * 1024.0),
+        "MEM USAGE {used} (docker stats: {mem}) against the working set {working_set}"
+    );
+    let cpu: f64 = field("CPUPerc")
+        .trim_end_matches('%')
+        .parse()
+        .expect("CPU %");
+    let cores = ours("container_cpu_usage_percent");
+    assert!(
+        (cores - cpu / 100.0).abs() <= 0.1,
+        "CPU: docker stats {cpu}% against {cores} cores"
+    );
+    let netio = field("NetIO");
+    let (rx, tx) = netio.split_once(" / ").expect("NetIO is in / out");
+    let (rx, tx) = (docker_size(rx), docker_size(tx));
+    for (what, docker_says, ours) in [
+        ("received", rx, net("container_network_receive_bytes_total")),
+        ("sent", tx, net("container_network_transmit_bytes_total")),
+    ] {
+        assert!(
+            ours > 5000.0 && (ours - docker_says).abs() <= 0.01 * docker_says + 100.0,
+            "network {what}: docker stats {docker_says} ({netio}) against {ours}"
+        );
+    }
+}
