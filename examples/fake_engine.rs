@@ -35,6 +35,10 @@ struct Args {
     /// Delay of every stats answer, in milliseconds (the real engine: about 1000).
     #[arg(long, default_value = "0")]
     stats_delay_ms: u64,
+    /// Answer stats on the real engine's schedule: it samples on each whole second, a plain
+    /// request waits 1-2 s (two samples), a one-shot one 0-1 s.
+    #[arg(long)]
+    sampler: bool,
     /// Seconds between two churns (0: never): stop `--churn` containers, start as many new ones.
     #[arg(long, default_value = "0")]
     churn_every: u64,
@@ -70,6 +74,7 @@ fn main() {
 async fn run(args: Args) {
     let engine = FakeEngine::start_unrecorded(args.port).await;
     engine.set_stats_delay(Duration::from_millis(args.stats_delay_ms));
+    engine.set_sampler(args.sampler);
     let mut next = 0usize;
     let mut running: Vec<String> = Vec::new();
     let mut logged: BTreeMap<String, u64> = BTreeMap::new();

@@ -16,7 +16,9 @@
 #   is then only listed and inspected. The other rows set CGROUP_ROOT empty (stats from the engine).
 #
 #   scripts/bench.sh [N ...]        BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream run,
-#                                   BENCH_ENV="NAME=value ..." adds settings to the collector
+#                                   BENCH_ENV="NAME=value ..." adds settings to the collector,
+#                                   BENCH_SAMPLER=1 answers stats as the real engine's sampler does
+#                                   (plain 1-2 s, one-shot 0-1 s) instead of after exactly 1 s
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +66,7 @@ machine=$(printf '%s, %s cores, %s GiB' "$(uname -sr)" "$(nproc)" \
   "$(awk '/MemTotal/ {printf "%.0f", $2/1048576}' /proc/meminfo)")
 printf '| N | first complete metrics | later metrics collection | CPU-s per minute | peak RSS | scrape median | scrape p99 | log bytes/s |\n'
 printf '|---|---|---|---|---|---|---|---|\n'
+if [ "${BENCH_SAMPLER:-0}" = 1 ]; then stats_timing=(--sampler); else stats_timing=(--stats-delay-ms 1000); fi
 for spec in "${sizes[@]}"; do
   n=${spec%c}
   work=$(mktemp -d /tmp/bench.XXXXXX)
@@ -75,7 +78,7 @@ for spec in "${sizes[@]}"; do
     path_engine=() path_env=(CGROUP_ROOT=)
   fi
   start_engine "$eport" "$work/engine.log" --containers "$n" --lines-per-second 2 --line-bytes 60 \
-    --stats-delay-ms 1000 "${path_engine[@]}"
+    "${stats_timing[@]}" "${path_engine[@]}"
   t0=$(now_ms)
   # shellcheck disable=SC2086
   start_collector "$work" "$eport" "$mport" METRICS_COLLECTION_INTERVAL=20 LOGS_COLLECTION_INTERVAL=5 \

@@ -561,3 +561,34 @@ async fn an_unrecorded_engine_answers_and_keeps_no_record() {
     assert_eq!(list[0]["Names"][0], "/t1");
     assert!(engine.requests().await.is_empty());
 }
+
+/// With the sampler on, stats come as the real engine's do: a plain request after the second sample
+/// from now (1-2 s), a one-shot one after the next (at most 1 s).
+#[tokio::test]
+async fn the_sampler_makes_plain_stats_wait_one_to_two_seconds_and_one_shot_at_most_one() {
+    let (engine, docker) = engine_with_t1().await;
+    engine.set_sampler(true);
+    let id = t1_fixture_id();
+    for _ in 0..2 {
+        let started = Instant::now();
+        stats_once(&docker, &id, false)
+            .await
+            .expect("an answer")
+            .expect("stats");
+        let plain = started.elapsed();
+        assert!(
+            plain >= Duration::from_millis(990) && plain < Duration::from_millis(2200),
+            "plain stats after {plain:?}"
+        );
+        let started = Instant::now();
+        stats_once(&docker, &id, true)
+            .await
+            .expect("an answer")
+            .expect("stats");
+        let one_shot = started.elapsed();
+        assert!(
+            one_shot < Duration::from_millis(1200),
+            "one-shot stats after {one_shot:?}"
+        );
+    }
+}

@@ -29,6 +29,24 @@ struct State {
     containers: Vec<FakeContainer>,
     /// Added to every stats answer of a running container (the real engine takes 1-2 s).
     stats_delay: Duration,
+    /// Answer stats as the real engine's sampler does instead: it samples every container on each
+    /// whole second, a plain request waits for the second sample after it (1-2 s), a one-shot one
+    /// for the next (0-1 s).
+    sampler: bool,
+}
+
+/// How long the real engine's sampler makes a stats request that arrives now wait.
+fn sampler_wait(one_shot: bool) -> Duration {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let to_next =
+        Duration::from_secs(1) - Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+    if one_shot {
+        to_next
+    } else {
+        to_next + Duration::from_secs(1)
+    }
 }
 
 impl State {
@@ -183,6 +201,11 @@ impl FakeEngine {
     /// Delay of every stats answer for a running container (default zero).
     pub fn set_stats_delay(&self, delay: Duration) {
         self.lock().stats_delay = delay;
+    }
+
+    /// Stats answered on the real sampler's schedule (see `State::sampler`), on top of any delay.
+    pub fn set_sampler(&self, on: bool) {
+        self.lock().sampler = on;
     }
 
     /// `docker stop`: off the running list, inspect says exited (FinishedAt = now), stats give the
@@ -359,7 +382,13 @@ impl Respond for StatsEndpoint {
         let Some(c) = state.find(&key) else {
             return no_such_container(&key);
         };
-        let delay = state.stats_delay + c.stats_delay;
+        let delay = state.stats_delay
+            + c.stats_delay
+            + if state.sampler && !stream {
+                sampler_wait(one_shot)
+            } else {
+                Duration::ZERO
+            };
         match c.effective_stats() {
             StatsReply::Json(body) => {
                 json_reply(200, &c.stats_body(&body, one_shot)).set_delay(delay)
