@@ -399,5 +399,4 @@ pub fn level_index(level: Level) -> usize {
 }
 
 #[cfg(test)]
-#[path = "history_tests.rs"]
 mod tests;

@@ -409,5 +409,4 @@ fn later(a: Position, b: Position) -> Position {
 }
 
 #[cfg(test)]
-#[path = "routes_tests.rs"]
 mod tests;
