@@ -169,7 +169,7 @@ impl Board {
             .entry(container.to_string())
             .or_insert_with(|| Card::new(State::Running));
         let m = card.minute(unix_minute(unix_secs));
-        let i = crate::web::history::level_index(level);
+        let i = level.index();
         m.lines[i] = m.lines[i].saturating_add(u32::try_from(n).unwrap_or(u32::MAX));
     }
 

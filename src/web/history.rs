@@ -15,6 +15,11 @@ use crate::levels::{Level, Rules};
 /// Bytes read at a time: large enough for the searchers to run at memory speed.
 const CHUNK: usize = 1 << 20;
 
+/// Bytes one search reads at most, by default: a page's search always ends.
+pub const MAX_BYTES: u64 = 4 << 30;
+/// Time one search takes at most, by default.
+pub const MAX_TIME: Duration = Duration::from_secs(5);
+
 /// A line longer than this is shown cut: a page is for reading, the file keeps the whole line.
 pub const SHOWN_LINE_BYTES: usize = 16 * 1024;
 
@@ -42,6 +47,14 @@ impl Pattern {
             .dfa_size_limit(8 << 20)
             .build()
             .map(Pattern::Regex)
+    }
+
+    /// Whether `line` (without its line end) holds a match.
+    pub fn matches_line(&self, line: &[u8]) -> bool {
+        match self {
+            Pattern::Text(f) => f.find(line).is_some(),
+            Pattern::Regex(r) => r.is_match(line),
+        }
     }
 
     /// Where the first match in `haystack` at or after `from` starts and ends.
@@ -96,8 +109,8 @@ impl Default for Query {
             first: false,
             from: None,
             to: None,
-            max_bytes: 4 << 30,
-            max_time: Duration::from_secs(5),
+            max_bytes: MAX_BYTES,
+            max_time: MAX_TIME,
         }
     }
 }
@@ -336,18 +349,18 @@ fn scan_lines(
     let emit = |from: usize, to: usize, found: &mut Found<'_>| {
         let line = &chunk[from..to];
         let level = rules.classify(line);
-        if !all_levels && !query.levels[level_index(level)] {
+        if !all_levels && !query.levels[level.index()] {
             return;
         }
-        let shown = line.len().min(SHOWN_LINE_BYTES);
+        let (text, cut) = shown(line);
         found.keep(Line {
             at: Position {
                 file: age,
                 offset: base + from as u64,
             },
             level,
-            text: line[..shown].to_vec(),
-            cut: line.len() - shown,
+            text,
+            cut,
         });
     };
     match &query.pattern {
@@ -371,7 +384,7 @@ fn scan_lines(
                 let line_end =
                     memchr::memchr(b'\n', &chunk[m_start..]).map_or(chunk.len(), |i| m_start + i);
                 // A regex may match across a line end; keep only matches inside the line.
-                if line_matches(pattern, &chunk[line_start..line_end]) {
+                if pattern.matches_line(&chunk[line_start..line_end]) {
                     emit(line_start, line_end, found);
                     if found.done() {
                         return;
@@ -383,19 +396,10 @@ fn scan_lines(
     }
 }
 
-fn line_matches(pattern: &Pattern, line: &[u8]) -> bool {
-    match pattern {
-        Pattern::Text(f) => f.find(line).is_some(),
-        Pattern::Regex(r) => r.is_match(line),
-    }
-}
-
-/// The index of `level` in [`Level::ALL`].
-pub fn level_index(level: Level) -> usize {
-    Level::ALL
-        .iter()
-        .position(|l| *l == level)
-        .unwrap_or_default()
+/// `line` as a page shows it: at most [`SHOWN_LINE_BYTES`], and how many bytes were left out.
+pub fn shown(line: &[u8]) -> (Vec<u8>, usize) {
+    let kept = line.len().min(SHOWN_LINE_BYTES);
+    (line[..kept].to_vec(), line.len() - kept)
 }
 
 #[cfg(test)]

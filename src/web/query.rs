@@ -1,8 +1,6 @@
 //! A lines query as the URL gives it (`?level=error,warning&q=timeout&regex=1&since=1h&limit=500`),
 //! checked once into a [`history::Query`] and its time bounds.
 
-use std::time::Duration;
-
 use super::history::{self, Pattern, Position};
 use super::tail::Point;
 use super::when::{self, BadTime};
@@ -11,10 +9,6 @@ use super::when::{self, BadTime};
 pub const MAX_LIMIT: usize = 5000;
 /// Lines a download holds at most.
 pub const MAX_DOWNLOAD: usize = 1_000_000;
-/// Bytes one search reads at most.
-pub const MAX_BYTES: u64 = 4 << 30;
-/// Time one search takes at most.
-pub const MAX_TIME: Duration = Duration::from_secs(5);
 
 /// A query that cannot be run: one line naming the parameter.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -100,8 +94,7 @@ pub fn lines_query(
     let max = if download { MAX_DOWNLOAD } else { MAX_LIMIT };
     let mut search = history::Query {
         limit: if download { MAX_DOWNLOAD } else { 1000 },
-        max_bytes: MAX_BYTES,
-        max_time: MAX_TIME,
+        // The search limits are the history's defaults.
         ..history::Query::default()
     };
     let (mut q, mut regex) = (None::<String>, false);

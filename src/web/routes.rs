@@ -29,6 +29,7 @@ use super::history::{self, Position};
 use super::query::{self, BadQuery};
 use super::tail::{self, Tail};
 use super::{Bound, Web};
+use crate::levels::Level;
 
 /// A response body: fixed bytes or a stream.
 pub type Body = BoxBody<Bytes, std::io::Error>;
@@ -74,9 +75,7 @@ fn error(status: StatusCode, message: &str) -> Response<Body> {
     struct Error<'a> {
         error: &'a str,
     }
-    let mut r = json(status, &Error { error: message });
-    *r.status_mut() = status;
-    r
+    json(status, &Error { error: message })
 }
 
 fn not_found() -> Response<Body> {
@@ -188,6 +187,19 @@ pub struct LineJson {
     pub offset: Option<u64>,
 }
 
+impl LineJson {
+    /// A line of `level` as the pages get it; `at` is where it starts (none in the live stream).
+    fn new(level: Level, text: &[u8], cut: usize, at: Option<Position>) -> LineJson {
+        LineJson {
+            level: level.as_str(),
+            text: String::from_utf8_lossy(text).into_owned(),
+            cut,
+            file: at.map(|p| p.file),
+            offset: at.map(|p| p.offset),
+        }
+    }
+}
+
 fn is_zero(n: &usize) -> bool {
     *n == 0
 }
@@ -256,13 +268,7 @@ async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) 
             lines: answer
                 .lines
                 .iter()
-                .map(|l| LineJson {
-                    level: l.level.as_str(),
-                    text: String::from_utf8_lossy(&l.text).into_owned(),
-                    cut: l.cut,
-                    file: Some(l.at.file),
-                    offset: Some(l.at.offset),
-                })
+                .map(|l| LineJson::new(l.level, &l.text, l.cut, Some(l.at)))
                 .collect(),
             left_out: answer.left_out,
             first,
@@ -322,13 +328,7 @@ fn stream(web: &Arc<Web>, name: &str, query: Option<&str>) -> Response<Body> {
                 };
                 let mut text = String::new();
                 for l in lines {
-                    let json = LineJson {
-                        level: l.level.as_str(),
-                        text: String::from_utf8_lossy(&l.text).into_owned(),
-                        cut: l.cut,
-                        file: None,
-                        offset: None,
-                    };
+                    let json = LineJson::new(l.level, &l.text, l.cut, None);
                     if let Ok(data) = serde_json::to_string(&json) {
                         text.push_str("event: line\ndata: ");
                         text.push_str(&data);

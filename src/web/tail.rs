@@ -6,7 +6,7 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::history::{files, level_index, Pattern, Position, SHOWN_LINE_BYTES};
+use super::history::{files, shown, Pattern, Position};
 use crate::levels::{Level, Rules};
 
 /// Read at most this much per poll: a burst is shown over several polls rather than held at once.
@@ -164,24 +164,13 @@ impl Tail {
             let line = &buf[from..end];
             from = end + 1;
             let level = rules.classify(line);
-            if !self.levels[level_index(level)] {
+            if !self.levels[level.index()]
+                || self.pattern.as_ref().is_some_and(|p| !p.matches_line(line))
+            {
                 continue;
             }
-            if let Some(p) = &self.pattern {
-                let hit = match p {
-                    Pattern::Text(f) => f.find(line).is_some(),
-                    Pattern::Regex(r) => r.is_match(line),
-                };
-                if !hit {
-                    continue;
-                }
-            }
-            let shown = line.len().min(SHOWN_LINE_BYTES);
-            out.push(TailLine {
-                level,
-                text: line[..shown].to_vec(),
-                cut: line.len() - shown,
-            });
+            let (text, cut) = shown(line);
+            out.push(TailLine { level, text, cut });
         }
         // Read to the end within the budget: a newer file may follow.
         Ok((whole as u64, want == len - offset))
