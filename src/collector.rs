@@ -227,6 +227,7 @@ impl Collector {
                 default_since: config.default_logs_since_now,
                 max_line: config.max_line_bytes,
                 read_timeout: config.engine_timeout,
+                engine_logs: usable_logs_root(config.container_logs_root.as_deref()),
             },
             mapping,
         )?;
@@ -280,6 +281,17 @@ impl Collector {
                     crate::engine::cgroup::Version::V1 => "v1",
                     crate::engine::cgroup::Version::V2 => "v2",
                 },
+                root.display()
+            ),
+        }
+        match (&self.config.container_logs_root, self.logs.engine_logs()) {
+            (None, _) => info!("Logs are asked from the Docker Engine (CONTAINER_LOGS_ROOT is empty)"),
+            (Some(root), None) => info!(
+                "Logs are asked from the Docker Engine: {} cannot be read (mount the engine's /var/lib/docker/containers there, read-only, to read its json-file logs)",
+                root.display()
+            ),
+            (Some(_), Some(root)) => info!(
+                "Logs are read from the engine's json-file logs under {} (other log drivers: asked from the Docker Engine)",
                 root.display()
             ),
         }
@@ -526,6 +538,7 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
     for kind in &report.engine_errors {
         metrics.on_engine_error(kind);
     }
+    metrics.on_log_reads(report.read_from_files, report.read_from_engine);
     for written in &report.written {
         for level in Level::ALL {
             let lines = written.lines(level);
@@ -538,6 +551,12 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
         }
         metrics.on_log_written(written.total_lines(), written.bytes);
     }
+}
+
+/// CONTAINER_LOGS_ROOT if its entries can be listed: else the engine is asked for every log.
+fn usable_logs_root(root: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
+    let root = root?;
+    std::fs::read_dir(root).ok().map(|_| root.to_path_buf())
 }
 
 /// Collects the metrics of every container in `visit`, `limit` at a time, each within `timeout`.

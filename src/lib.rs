@@ -56,4 +56,4 @@ pub use privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
 // The pure pieces and the data they share.
 pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
 pub use engine::{cgroup, stats};
-pub use logs::{cursor, levels, rotating_file};
+pub use logs::{cursor, engine_files, levels, rotating_file};

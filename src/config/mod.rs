@@ -239,6 +239,8 @@ pub struct Config {
     pub cgroup_root: Option<PathBuf>,
     /// The host's /proc, for network counters on the cgroup path; `None`: none there.
     pub proc_root: Option<PathBuf>,
+    /// The engine's containers directory, for reading json-file logs; `None`: ask the engine.
+    pub container_logs_root: Option<PathBuf>,
     /// Which containers are watched.
     pub filter: crate::engine::filter::Filter,
     /// Which families beyond the reference ones are exported.
@@ -329,6 +331,7 @@ impl Config {
             run_as: None,
             cgroup_root: None,
             proc_root: None,
+            container_logs_root: None,
             filter: crate::engine::filter::Filter::default(),
             metric_groups: crate::metrics::MetricGroups::default(),
             web_port: None,

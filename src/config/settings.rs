@@ -326,6 +326,26 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        env: "CONTAINER_LOGS_ROOT",
+        flag: "container-logs-root",
+        default: Some("/var/lib/docker/containers"),
+        help: "The engine's containers directory (as mounted here): the logs of containers with the \
+               json-file driver are read from their files there instead of asking the engine. Empty: \
+               always ask the engine",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.container_logs_root = Some(text(v)?.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from);
+            Ok(())
+        },
+        show: |c| {
+            c.container_logs_root
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        },
+    },
+    Setting {
         env: "PROC_ROOT",
         flag: "proc-root",
         default: Some("/proc"),

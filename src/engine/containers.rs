@@ -11,7 +11,7 @@ use super::client::{self, Client};
 use super::error::EngineError;
 use super::filter::Filter;
 use super::list::Visits;
-use super::logs::LogChunk;
+use super::logs::{LogChunk, LogFile};
 use super::sampler::Sampler;
 use crate::container::ContainerMetrics;
 use crate::container::{ContainerId, ContainerRef};
@@ -23,6 +23,8 @@ pub struct Containers {
     client: Client,
     visits: Visits,
     sampler: Sampler,
+    /// Where each container's log is kept, from one inspect per container: it never changes.
+    log_files: std::sync::Mutex<std::collections::HashMap<ContainerId, LogFile>>,
 }
 
 impl Containers {
@@ -32,6 +34,7 @@ impl Containers {
             client: Client::new(docker, max_concurrent_requests),
             visits: Visits::default(),
             sampler: Sampler::new(None),
+            log_files: Default::default(),
         }
     }
 
@@ -105,6 +108,30 @@ impl Containers {
     pub fn forget_gone(&self) {
         self.sampler
             .forget_all_but(|id| self.visits.was_running(id));
+        self.log_files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|id, _| self.visits.was_running(id));
+    }
+
+    /// Where the engine keeps the container's log: inspected once per container, then from memory.
+    pub async fn log_file(&self, container: &ContainerRef) -> Result<LogFile, EngineError> {
+        let known = |c: &Self| {
+            c.log_files
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&container.id)
+                .cloned()
+        };
+        if let Some(file) = known(self) {
+            return Ok(file);
+        }
+        let file = LogFile::from_inspect(&self.client.inspect(&container.id).await?);
+        self.log_files
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(container.id.clone(), file.clone());
+        Ok(file)
     }
 
     /// One container's metrics. `Ok(None)` when there is nothing to report this cycle: the container

@@ -34,6 +34,35 @@ impl LogChunk {
     }
 }
 
+/// Where the engine keeps a container's log, as its inspect answer says: what the logs side needs to
+/// read the log from the engine's own files instead of asking for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogFile {
+    /// `LogPath`: the engine's json-file log, on the engine's host (e.g.
+    /// `/var/lib/docker/containers/<id>/<id>-json.log`); `None` for any other log driver.
+    pub path: Option<std::path::PathBuf>,
+    /// `Config.Tty`: the entries are a terminal's output (lines end with `\r\n`).
+    pub tty: bool,
+}
+
+impl LogFile {
+    pub(super) fn from_inspect(inspect: &bollard::models::ContainerInspectResponse) -> LogFile {
+        let driver = inspect
+            .host_config
+            .as_ref()
+            .and_then(|h| h.log_config.as_ref())
+            .and_then(|l| l.typ.as_deref());
+        LogFile {
+            path: inspect
+                .log_path
+                .as_deref()
+                .filter(|p| !p.is_empty() && driver == Some("json-file"))
+                .map(std::path::PathBuf::from),
+            tty: inspect.config.as_ref().and_then(|c| c.tty).unwrap_or(false),
+        }
+    }
+}
+
 impl AsRef<[u8]> for LogChunk {
     fn as_ref(&self) -> &[u8] {
         match self {

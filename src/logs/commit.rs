@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
 use super::cursor::Cursor;
+use super::engine_files::FilesCursor;
 use super::exporter::{Followed, LogsError};
 use super::levels::Level;
 use super::rotating_file::{recover, FileMark, Recovery};
@@ -47,6 +48,10 @@ pub(super) struct Committed {
     /// Length of the container's time index at the commit (see [`super::times`]).
     #[serde(default)]
     pub(super) times_len: u64,
+    /// Where the read stood in the engine's json-file files, when it was read from them (`cursor`
+    /// stands for the same place on the engine path).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(super) files: Option<FilesCursor>,
 }
 
 /// What the state file holds: every container's [`Committed`], by name.
@@ -219,7 +224,7 @@ pub(super) fn commit(
     logs_dir: &Path,
     backup_count: u32,
 ) -> Outcome {
-    if log.cursor == committed.cursor && !log.failed {
+    if log.cursor == committed.cursor && log.files == committed.files && !log.failed {
         if let Err(e) = log.file.close() {
             debug!(target: TARGET, "{name}: close: {e}");
         }
@@ -242,6 +247,7 @@ pub(super) fn commit(
                 log.failing = false;
             }
             committed.cursor = log.cursor;
+            committed.files = log.files;
             committed.file = mark;
             let rotations = log.file.take_rotations();
             if let Some(first) = log.tick_first.take() {
@@ -276,6 +282,7 @@ pub(super) fn commit(
                 error!(target: TARGET, "{name}: cannot undo the partial write: {e}");
             }
             log.cursor = committed.cursor;
+            log.files = committed.files;
             log.pending = Pending::default();
             log.tick_first = None;
             log.failed = false;
@@ -347,6 +354,7 @@ mod tests {
             file: FileMark::default(),
             generation: 3,
             times_len: 64,
+            files: None,
         };
         state.save([("web", &web)].into_iter());
         assert!(

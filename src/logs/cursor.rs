@@ -249,22 +249,7 @@ impl LineAssembler {
         now_ns: i64,
         sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
     ) -> Result<Cursor, E> {
-        // A TTY answer that ends without `\n` ends with one entry that is a line piece.
-        if !self.console.is_empty() {
-            let dropped = std::mem::take(&mut self.console_dropped);
-            let piece = with_marker(std::mem::take(&mut self.console), dropped);
-            self.entry(Stream::Console, &piece, sink)?;
-        }
-        for stream in SLOT_STREAMS {
-            let pending = &mut self.partial[slot(stream)];
-            let stale = pending.as_ref().is_some_and(|p| {
-                p.last_ts
-                    .is_none_or(|ts| now_ns.saturating_sub(ts) > STALE_PARTIAL_NS)
-            });
-            if let Some(p) = pending.take_if(|_| stale) {
-                self.complete(p.first, stream, with_marker(p.text, p.dropped), sink)?;
-            }
-        }
+        self.complete_stale(now_ns, sink)?;
         if self.hold_from.is_some() {
             return Ok(self.position());
         }
@@ -282,6 +267,37 @@ impl LineAssembler {
             since,
             skip: self.in_newest + self.in_before_newest,
         })
+    }
+
+    /// Whether a line is incomplete, holding back itself and the lines after it.
+    pub fn holding(&self) -> bool {
+        self.hold_from.is_some()
+    }
+
+    /// Completes the lines whose last piece is older than two seconds before `now_ns` (a program
+    /// that printed without a line end), and hands out what can be.
+    pub fn complete_stale<E>(
+        &mut self,
+        now_ns: i64,
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        // A TTY answer that ends without `\n` ends with one entry that is a line piece.
+        if !self.console.is_empty() {
+            let dropped = std::mem::take(&mut self.console_dropped);
+            let piece = with_marker(std::mem::take(&mut self.console), dropped);
+            self.entry(Stream::Console, &piece, sink)?;
+        }
+        for stream in SLOT_STREAMS {
+            let pending = &mut self.partial[slot(stream)];
+            let stale = pending.as_ref().is_some_and(|p| {
+                p.last_ts
+                    .is_none_or(|ts| now_ns.saturating_sub(ts) > STALE_PARTIAL_NS)
+            });
+            if let Some(p) = pending.take_if(|_| stale) {
+                self.complete(p.first, stream, with_marker(p.text, p.dropped), sink)?;
+            }
+        }
+        Ok(())
     }
 
     fn count(&mut self, ts: Option<i64>) {
@@ -316,9 +332,22 @@ impl LineAssembler {
         payload: &[u8],
         sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
+        let (ts, text) = split_timestamp(payload);
+        self.push_entry(stream, ts, text, sink)
+    }
+
+    /// Feeds one entry whose timestamp was read already (unix ns, `None`: none readable) and whose
+    /// text ends with `\n` when it is the last piece of its line; every line it completes goes to
+    /// `sink`.
+    pub fn push_entry<E>(
+        &mut self,
+        stream: Stream,
+        ts: Option<i64>,
+        text: &[u8],
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let index = self.seen;
         self.seen += 1;
-        let (ts, text) = split_timestamp(payload);
         self.count(ts);
         if index < self.start.skip {
             return Ok(());

@@ -11,7 +11,8 @@ use tracing::{debug, error, warn};
 use super::commit::{self, recover_file, Committed, Outcome, Pending, StateFile, Written};
 use super::cursor::Cursor;
 use super::levels::LevelMapping;
-use super::reader::read_new_lines;
+use super::engine_files::FilesCursor;
+use super::reader::{read_new_lines, Reading, Source};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
 use crate::container::ContainerRef;
@@ -50,6 +51,9 @@ pub struct LogFiles {
     pub max_line: usize,
     /// ENGINE_TIMEOUT: the most one container's read may take in a tick.
     pub read_timeout: std::time::Duration,
+    /// CONTAINER_LOGS_ROOT, when readable: the engine's containers directory, whose json-file logs
+    /// are read instead of asking the engine. `None`: always ask the engine.
+    pub engine_logs: Option<PathBuf>,
 }
 
 /// What the logs side did since its last report, for the metrics side to count: the logs side
@@ -63,6 +67,9 @@ pub struct LogsReport {
     pub engine_errors: Vec<&'static str>,
     /// Containers whose read or write failed in this tick (always 0 for a commit alone).
     pub failed: usize,
+    /// Containers read this tick from the engine's json-file files, and from the engine.
+    pub read_from_files: u64,
+    pub read_from_engine: u64,
 }
 
 /// Everything the logs side holds about one container, under its name.
@@ -98,6 +105,11 @@ pub(super) struct Followed {
     pub(super) tail_ok: bool,
     /// Where the first line written since the last commit starts, for the time index.
     pub(super) tick_first: Option<TickStart>,
+    /// Where the read stands in the engine's json-file files, while they are read (`cursor` is
+    /// kept valid along with it).
+    pub(super) files: Option<FilesCursor>,
+    /// Where the last read came from.
+    pub(super) source: Source,
 }
 
 /// The first line of a tick: its engine timestamp, and where it starts (rotations since the last
@@ -133,6 +145,8 @@ pub struct LogsExporter {
     /// Names that are not valid Docker names, whose logs are never collected: kept so that each is
     /// said once.
     refused: HashSet<String>,
+    /// Said once: a container's json-file log could not be read.
+    unreadable_said: std::sync::atomic::AtomicBool,
 }
 
 impl LogsExporter {
@@ -155,6 +169,7 @@ impl LogsExporter {
             containers,
             state,
             refused: HashSet::new(),
+            unreadable_said: Default::default(),
         })
     }
 
@@ -177,12 +192,17 @@ impl LogsExporter {
                 &self.files.dir,
             );
         }
-        let cursor = match known {
-            Some(log) if log.committed.id == container.id.as_str() => log.committed.cursor,
-            _ => Cursor::starting_at(
+        let (cursor, files) = match known {
+            Some(log) if log.committed.id == container.id.as_str() => {
+                (log.committed.cursor, log.committed.files)
+            }
+            _ => (
+                Cursor::starting_at(
                 now - i64::try_from(self.files.default_since)
-                    .unwrap_or(i64::MAX)
-                    .min(now),
+                        .unwrap_or(i64::MAX)
+                        .min(now),
+                ),
+                None,
             ),
         };
         let mut file = RotatingFile::new(path, self.files.max_bytes, self.files.backup_count);
@@ -211,6 +231,7 @@ impl LogsExporter {
             file: mark,
             generation,
             times_len,
+            files,
         };
         self.state.changed();
         let followed = Followed {
@@ -224,6 +245,8 @@ impl LogsExporter {
             recent: 0,
             tail_ok: true,
             tick_first: None,
+            files,
+            source: Source::Engine,
         };
         self.containers.insert(
             container.name.clone(),
@@ -232,6 +255,11 @@ impl LogsExporter {
                 followed: Some(followed),
             },
         );
+    }
+
+    /// The engine's containers directory whose json-file logs are read, if any.
+    pub fn engine_logs(&self) -> Option<&Path> {
+        self.files.engine_logs.as_deref()
     }
 
     /// Lets go of a container for good: its file handle and its cursor (used once it has been gone for
@@ -271,8 +299,14 @@ impl LogsExporter {
         let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
         let by_name: HashMap<&str, &ContainerRef> =
             wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
-        let mapping = &self.mapping;
         let files = &self.files;
+        let reading = Reading {
+            mapping: &self.mapping,
+            max_line: files.max_line,
+            files_root: files.engine_logs.as_deref(),
+            unreadable_said: &self.unreadable_said,
+        };
+        let reading = &reading;
         let reads = self
             .containers
             .iter_mut()
@@ -281,7 +315,7 @@ impl LogsExporter {
                 // A mark always belongs to this tick's read: an old one must not meet a new cursor.
                 log.mark = None;
                 // A stuck answer keeps what it delivered: the cursor matches the file at every await.
-                let read = read_new_lines(containers, c, log, mapping, files.max_line, now_ns);
+                let read = read_new_lines(containers, c, log, reading, now_ns);
                 let mut ok = match tokio::time::timeout(files.read_timeout, read).await {
                     Ok(ok) => ok,
                     Err(_) => {
@@ -309,15 +343,22 @@ impl LogsExporter {
                         debug!(target: TARGET, "{}: close: {e}", c.name);
                     }
                 }
-                ok && !log.failed
+                (ok && !log.failed, log.source)
             });
-        let failed = futures_util::stream::iter(reads)
-            .buffer_unordered(LOG_READS_AT_ONCE)
-            .filter(|ok| std::future::ready(!ok))
-            .count()
-            .await;
+        let (mut failed, mut from_files, mut from_engine) = (0, 0, 0);
+        let mut reads = futures_util::stream::iter(reads).buffer_unordered(LOG_READS_AT_ONCE);
+        while let Some((ok, source)) = reads.next().await {
+            failed += usize::from(!ok);
+            match source {
+                Source::Files => from_files += 1,
+                Source::Engine => from_engine += 1,
+            }
+        }
+        drop(reads);
         let mut report = self.commit();
         report.failed = failed;
+        report.read_from_files = from_files;
+        report.read_from_engine = from_engine;
         for c in visit.iter().filter(|c| !c.running) {
             let followed = self
                 .containers

@@ -17,6 +17,7 @@ pub mod levels;
 pub mod rotating_file;
 
 mod commit;
+pub mod engine_files;
 mod exporter;
 mod reader;
 pub mod times;

@@ -7,18 +7,19 @@
 //! the log from its first line.
 
 use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use bytes::Bytes;
-use futures_util::{Stream, StreamExt};
-use tracing::{debug, warn};
+use futures_util::StreamExt;
+use tracing::{debug, info, warn};
 
-use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler};
+use super::commit::Pending;
+use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler, Stream};
+use super::engine_files;
 use super::exporter::{Followed, TickStart};
-use std::sync::atomic::Ordering::Relaxed;
-
-/// No timestamp, in the atomic that holds the entry's.
-const NO_TS: i64 = i64::MIN;
-use super::levels::LevelMapping;
+use super::levels::{LevelMapping, Rules};
+use super::rotating_file::RotatingFile;
 use super::TARGET;
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError, LogChunk};
@@ -62,7 +63,7 @@ async fn engine_logs(
     container: &ContainerRef,
     since: i64,
     tail: Option<usize>,
-) -> impl Stream<Item = Result<Entry, EngineError>> + Send + Unpin + 'static {
+) -> impl futures_util::Stream<Item = Result<Entry, EngineError>> + Send + Unpin + 'static {
     containers.logs(container, since, tail).await.map(|item| {
         item.map(|chunk| match chunk {
             LogChunk::Stdout(message) => Entry::Stdout(message),
@@ -72,18 +73,207 @@ async fn engine_logs(
     })
 }
 
-/// Reads one container's new entries and writes its new lines. Leaves `log.cursor` matching exactly
-/// what was handed to the file, at every await point, so an interrupted read can still be committed.
-/// Returns false when the read or a write failed.
+/// Hands whole lines to a container's file: counts them by level for the commit and notes where the
+/// tick's first line starts, for the time index.
+struct LineWriter<'a> {
+    file: &'a mut RotatingFile,
+    pending: &'a mut Pending,
+    tick_first: &'a mut Option<TickStart>,
+    rules: &'a Rules,
+    buf: Vec<u8>,
+    /// The timestamp of the entry being pushed.
+    entry_ts: Option<i64>,
+}
+
+impl LineWriter<'_> {
+    fn write(&mut self, line: Line<'_>) -> io::Result<()> {
+        self.buf.clear();
+        self.buf.extend_from_slice(line.text);
+        self.buf.push(b'\n');
+        self.file.write_line(&self.buf)?;
+        if self.tick_first.is_none() {
+            let (rotations, offset) = self.file.last_line_at();
+            *self.tick_first = Some(TickStart {
+                ts: self.entry_ts,
+                rotations,
+                offset,
+            });
+        }
+        self.pending
+            .line(self.rules.classify(line.text), self.buf.len());
+        Ok(())
+    }
+}
+
+/// Where a container's log is read from this tick.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Source {
+    /// The engine's json-file files.
+    Files,
+    /// The engine's logs endpoint.
+    Engine,
+}
+
+/// Reads one container's new entries and writes its new lines: from the engine's json-file files
+/// under `files_root` when it is given and the container's file is readable there, else from the
+/// engine. Leaves `log.cursor` (and `log.files`) matching exactly what was handed to the file, at
+/// every await point, so an interrupted read can still be committed. Returns false when the read or
+/// a write failed.
 pub(super) async fn read_new_lines(
     containers: &Containers,
     container: &ContainerRef,
     log: &mut Followed,
-    mapping: &LevelMapping,
-    max_line: usize,
+    reading: &Reading<'_>,
     now_ns: i64,
 ) -> bool {
-    let rules = mapping.rules_for(&container.name);
+    if let Some(root) = reading.files_root {
+        match containers.log_file(container).await {
+            Ok(found) => {
+                if let Some(path) = found.path.as_deref().and_then(|p| under_root(root, p)) {
+                    match read_from_files(container, log, reading, &path, found.tty, now_ns) {
+                        Ok(ok) => {
+                            log.source = Source::Files;
+                            return ok;
+                        }
+                        Err(e) => {
+                            if !reading.unreadable_said.swap(true, Relaxed) {
+                                info!(
+                                    target: TARGET,
+                                    "{}: cannot read the engine's log file {}: {e}; such logs are asked from the engine (said once)",
+                                    container.name,
+                                    path.display()
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Err(e) if e.is_gone() => return true,
+            Err(e) => debug!(target: TARGET, "{}: inspect failed: {e}", container.name),
+        }
+        // The engine path goes on from the engine cursor the files path kept valid.
+        log.files = None;
+    }
+    log.source = Source::Engine;
+    read_from_engine(containers, container, log, reading, now_ns).await
+}
+
+/// What every read of a tick shares: the level rules, the longest line, where the engine's files
+/// are seen.
+pub(super) struct Reading<'a> {
+    pub(super) mapping: &'a LevelMapping,
+    pub(super) max_line: usize,
+    /// CONTAINER_LOGS_ROOT, when it is usable.
+    pub(super) files_root: Option<&'a Path>,
+    /// Said once: a container's file could not be read.
+    pub(super) unreadable_said: &'a AtomicBool,
+}
+
+/// The engine's `log_path` (on its host) as seen under `root`: `<root>/<its directory>/<its name>`.
+/// `None` unless both are plain names.
+fn under_root(root: &Path, log_path: &Path) -> Option<PathBuf> {
+    let name = log_path.file_name()?;
+    let dir = log_path.parent()?.file_name()?;
+    let plain = |part: &std::ffi::OsStr| {
+        let mut c = Path::new(part).components();
+        matches!((c.next(), c.next()), (Some(std::path::Component::Normal(_)), None))
+    };
+    (plain(dir) && plain(name)).then(|| root.join(dir).join(name))
+}
+
+/// Bytes of the engine's files read for one container in one tick, at most (then at the next whole
+/// line): a long backlog is taken over several ticks instead of holding up this one.
+const FILES_READ_BUDGET: u64 = 8 * 1024 * 1024;
+
+/// Reads the container's new entries from the engine's json-file files at `path`. `Err` when they
+/// cannot be read (the engine is asked instead); `Ok(false)` when a write failed.
+fn read_from_files(
+    container: &ContainerRef,
+    log: &mut Followed,
+    reading: &Reading<'_>,
+    path: &Path,
+    tty: bool,
+    now_ns: i64,
+) -> io::Result<bool> {
+    let start = match log.files {
+        Some(files) => files,
+        // Coming from the engine path (or a first read): the same place in the files.
+        None => engine_files::position_of(path, log.cursor)?,
+    };
+    let mut assembler = LineAssembler::new(Cursor::starting_at(i64::MIN)).with_max_line(reading.max_line);
+    let mut writer = LineWriter {
+        file: &mut log.file,
+        pending: &mut log.pending,
+        tick_first: &mut log.tick_first,
+        rules: reading.mapping.rules_for(&container.name),
+        buf: Vec::with_capacity(256),
+        entry_ts: None,
+    };
+    // `taken` goes with every entry read; `done` only up to where every line was handed out.
+    let mut taken = start;
+    let mut done = start;
+    let mut failed = None;
+    let mut read = 0u64;
+    let mut last_offset = start.offset;
+    let mut each = |place: engine_files::Place, entry: Option<engine_files::Entry<'_>>| {
+        read += place.offset.saturating_sub(last_offset);
+        last_offset = place.offset;
+        let ts = entry.as_ref().and_then(|e| e.ts);
+        if let Some(entry) = &entry {
+            let stream = match (tty, entry.stderr) {
+                (true, _) => Stream::Console,
+                (false, true) => Stream::Stderr,
+                (false, false) => Stream::Stdout,
+            };
+            writer.entry_ts = ts;
+            if let Err(e) =
+                assembler.push_entry(stream, ts, entry.text.as_bytes(), &mut |l| writer.write(l))
+            {
+                failed = Some(e);
+                return false;
+            }
+        }
+        taken.took(place.head, place.offset, ts);
+        if !assembler.holding() {
+            done = taken;
+        }
+        read < FILES_READ_BUDGET || assembler.holding()
+    };
+    let found = engine_files::read_after(path, &start, &mut each)?;
+    if failed.is_none() {
+        if let Err(e) = assembler.complete_stale(now_ns, &mut |l| writer.write(l)) {
+            failed = Some(e);
+        } else if !assembler.holding() {
+            done = taken;
+        }
+    }
+    if let Some(e) = failed {
+        if !log.failing {
+            debug!(target: TARGET, "{}: cannot write {}: {e}", container.name, log.file.path().display());
+        }
+        log.failed = true;
+        return Ok(false);
+    }
+    if found.cursor_file_gone {
+        warn!(
+            target: TARGET,
+            "{}: the engine deleted rotated log files before they were read (rotated out while the collector was not reading); lines in them are lost",
+            container.name
+        );
+    }
+    log.files = Some(done);
+    log.cursor = done.engine_cursor();
+    Ok(true)
+}
+
+/// Reads the container's new entries from the engine's logs endpoint.
+async fn read_from_engine(
+    containers: &Containers,
+    container: &ContainerRef,
+    log: &mut Followed,
+    reading: &Reading<'_>,
+    now_ns: i64,
+) -> bool {
     let path = log.file.path().display().to_string();
     let wanted = (2 * log.recent + 32).max(TAIL_MIN);
     let recent = if log.tail_ok && wanted <= TAIL_MAX {
@@ -106,36 +296,22 @@ pub(super) async fn read_new_lines(
         TailRead::Failed => return false,
         TailRead::Gone => return true,
     };
-    let mut assembler = LineAssembler::new(log.cursor).with_max_line(max_line);
-    let mut line_buf = Vec::with_capacity(256);
-    let file = &mut log.file;
-    let pending = &mut log.pending;
-    let tick_first = &mut log.tick_first;
-    // The timestamp of the entry being pushed: that of the tick's first line, for the time index.
-    // (An atomic, not a Cell, so that the read stays Send: the collector runs as a spawned task.)
-    let entry_ts = std::sync::atomic::AtomicI64::new(NO_TS);
-    let mut sink = |line: Line<'_>| -> io::Result<()> {
-        line_buf.clear();
-        line_buf.extend_from_slice(line.text);
-        line_buf.push(b'\n');
-        file.write_line(&line_buf)?;
-        if tick_first.is_none() {
-            let (rotations, offset) = file.last_line_at();
-            *tick_first = Some(TickStart {
-                ts: Some(entry_ts.load(Relaxed)).filter(|ts| *ts != NO_TS),
-                rotations,
-                offset,
-            });
-        }
-        pending.line(rules.classify(line.text), line_buf.len());
-        Ok(())
+    let mut assembler = LineAssembler::new(log.cursor).with_max_line(reading.max_line);
+    let mut writer = LineWriter {
+        file: &mut log.file,
+        pending: &mut log.pending,
+        tick_first: &mut log.tick_first,
+        rules: reading.mapping.rules_for(&container.name),
+        buf: Vec::with_capacity(256),
+        entry_ts: None,
     };
     let mut ended = true;
     let mut framed = false;
     while let Some(item) = stream.next().await {
         if let Ok(entry) = &item {
-            entry_ts.store(split_timestamp(entry.message()).0.unwrap_or(NO_TS), Relaxed);
+            writer.entry_ts = split_timestamp(entry.message()).0;
         }
+        let mut sink = |l: Line<'_>| writer.write(l);
         let pushed = match item {
             Ok(Entry::Stdout(message)) => {
                 framed = true;
@@ -179,7 +355,7 @@ pub(super) async fn read_new_lines(
     if !ended {
         return true;
     }
-    match assembler.finish(now_ns, &mut sink) {
+    match assembler.finish(now_ns, &mut |l| writer.write(l)) {
         Ok(next) => {
             log.cursor = next;
             true

@@ -27,7 +27,7 @@ const BUFFER: usize = 32 * 1024;
 const HEAD: u64 = 64;
 
 /// FNV-1a, 64 bits: a hash that stays the same across Rust releases, for marks that outlive them.
-fn fnv1a(bytes: &[u8]) -> u64 {
+pub(super) fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
     })

@@ -38,6 +38,7 @@ pub struct MetricsExporter {
     engine_errors: IntCounterVec,
     log_lines_written: IntCounterVec,
     log_bytes_written: IntCounterVec,
+    log_reads: IntCounterVec,
     /// `collector_series`, set by the [`Exposition`] once it is all out.
     pub(super) series: GaugeVec,
     /// `collector_logs_browser_info`: where the logs browser is reached, for alert links.
@@ -159,6 +160,11 @@ impl MetricsExporter {
             "Bytes written to the containers' log files, line ends included.",
             &["machine"],
         )?;
+        let log_reads = counter(
+            "collector_log_reads_total",
+            "Reads of a container's new log lines, by where they were read from: the engine's json-file files (files) or the engine (engine).",
+            &["machine", "source"],
+        )?;
         let table = Table::new(machine)?;
         registry.register(Box::new(table.clone()))?;
         for kind in ["connection", "timeout", "status", "decode", "other"] {
@@ -166,6 +172,9 @@ impl MetricsExporter {
         }
         log_lines_written.with_label_values(&[machine]);
         log_bytes_written.with_label_values(&[machine]);
+        for source in ["files", "engine"] {
+            log_reads.with_label_values(&[machine, source]);
+        }
         Ok(MetricsExporter {
             registry,
             machine: machine.to_string(),
@@ -175,6 +184,7 @@ impl MetricsExporter {
             engine_errors,
             log_lines_written,
             log_bytes_written,
+            log_reads,
             logs_browser,
             series,
             table,
@@ -244,6 +254,16 @@ impl MetricsExporter {
         self.log_bytes_written
             .with_label_values(&machine)
             .inc_by(bytes);
+    }
+
+    /// Containers' logs were read: `from_files` of them from the engine's json-file files,
+    /// `from_engine` from the engine.
+    pub fn on_log_reads(&self, from_files: u64, from_engine: u64) {
+        for (source, n) in [("files", from_files), ("engine", from_engine)] {
+            self.log_reads
+                .with_label_values(&[self.machine.as_str(), source])
+                .inc_by(n);
+        }
     }
 
     /// The logs browser is reached at `url` (no trailing `/`): alerts link to its pages from
