@@ -326,6 +326,25 @@ pub static SETTINGS: &[Setting] = &[
         },
     },
     Setting {
+        env: "PROC_ROOT",
+        flag: "proc-root",
+        default: Some("/proc"),
+        help: "The host's /proc: on the cgroup path, a container's network counters are read from \
+               its process's net/dev there. Empty: no network families on the cgroup path",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.proc_root = Some(text(v)?.trim())
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from);
+            Ok(())
+        },
+        show: |c| {
+            c.proc_root
+                .as_ref()
+                .map_or_else(String::new, |p| p.display().to_string())
+        },
+    },
+    Setting {
         env: "CONTAINER_LOGS_ROOT",
         flag: "container-logs-root",
         default: Some("/var/lib/docker/containers"),
@@ -341,25 +360,6 @@ pub static SETTINGS: &[Setting] = &[
         },
         show: |c| {
             c.container_logs_root
-                .as_ref()
-                .map_or_else(String::new, |p| p.display().to_string())
-        },
-    },
-    Setting {
-        env: "PROC_ROOT",
-        flag: "proc-root",
-        default: Some("/proc"),
-        help: "The host's /proc: on the cgroup path, a container's network counters are read from \
-               its process's net/dev there. Empty: no network families on the cgroup path",
-        kind: Kind::Text,
-        read: |v, c| {
-            c.proc_root = Some(text(v)?.trim())
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from);
-            Ok(())
-        },
-        show: |c| {
-            c.proc_root
                 .as_ref()
                 .map_or_else(String::new, |p| p.display().to_string())
         },

@@ -246,7 +246,8 @@ fn segments(base: &Path, current: Option<Segment>) -> io::Result<Vec<Segment>> {
             Some(s) => {
                 missing = 0;
                 let head = s.head.map(|h| h.0);
-                let seen = head.is_some() && newest_first.iter().any(|o| o.head.map(|h| h.0) == head);
+                let seen =
+                    head.is_some() && newest_first.iter().any(|o| o.head.map(|h| h.0) == head);
                 if !seen {
                     newest_first.push(s);
                 }
@@ -288,7 +289,10 @@ pub fn read_after(
     each: &mut dyn FnMut(Place, Option<Entry<'_>>) -> bool,
 ) -> io::Result<Found> {
     let current = Segment::open(base.to_path_buf(), false)?.ok_or_else(|| {
-        io::Error::new(io::ErrorKind::NotFound, format!("{} not found", base.display()))
+        io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("{} not found", base.display()),
+        )
     })?;
     let mut found = Found::default();
     // Nearly always the position is in the current file: then the rotated ones are not looked at.

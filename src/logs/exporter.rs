@@ -10,8 +10,8 @@ use tracing::{debug, error, warn};
 
 use super::commit::{self, recover_file, Committed, Outcome, Pending, StateFile, Written};
 use super::cursor::Cursor;
-use super::levels::LevelMapping;
 use super::engine_files::FilesCursor;
+use super::levels::LevelMapping;
 use super::reader::{read_new_lines, Reading, Source};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
@@ -108,8 +108,8 @@ pub(super) struct Followed {
     /// Where the read stands in the engine's json-file files, while they are read (`cursor` is
     /// kept valid along with it).
     pub(super) files: Option<FilesCursor>,
-    /// Where the last read came from.
-    pub(super) source: Source,
+    /// Where this tick's read came from; `None` before it, or when the container was found gone.
+    pub(super) source: Option<Source>,
 }
 
 /// The first line of a tick: its engine timestamp, and where it starts (rotations since the last
@@ -198,7 +198,7 @@ impl LogsExporter {
             }
             _ => (
                 Cursor::starting_at(
-                now - i64::try_from(self.files.default_since)
+                    now - i64::try_from(self.files.default_since)
                         .unwrap_or(i64::MAX)
                         .min(now),
                 ),
@@ -246,7 +246,7 @@ impl LogsExporter {
             tail_ok: true,
             tick_first: None,
             files,
-            source: Source::Engine,
+            source: None,
         };
         self.containers.insert(
             container.name.clone(),
@@ -314,6 +314,7 @@ impl LogsExporter {
             .map(|(c, log)| async move {
                 // A mark always belongs to this tick's read: an old one must not meet a new cursor.
                 log.mark = None;
+                log.source = None;
                 // A stuck answer keeps what it delivered: the cursor matches the file at every await.
                 let read = read_new_lines(containers, c, log, reading, now_ns);
                 let mut ok = match tokio::time::timeout(files.read_timeout, read).await {
@@ -350,8 +351,9 @@ impl LogsExporter {
         while let Some((ok, source)) = reads.next().await {
             failed += usize::from(!ok);
             match source {
-                Source::Files => from_files += 1,
-                Source::Engine => from_engine += 1,
+                Some(Source::Files) => from_files += 1,
+                Some(Source::Engine) => from_engine += 1,
+                None => {}
             }
         }
         drop(reads);

@@ -132,7 +132,7 @@ pub(super) async fn read_new_lines(
                 if let Some(path) = found.path.as_deref().and_then(|p| under_root(root, p)) {
                     match read_from_files(container, log, reading, &path, found.tty, now_ns) {
                         Ok(ok) => {
-                            log.source = Source::Files;
+                            log.source = Some(Source::Files);
                             return ok;
                         }
                         Err(e) => {
@@ -154,7 +154,7 @@ pub(super) async fn read_new_lines(
         // The engine path goes on from the engine cursor the files path kept valid.
         log.files = None;
     }
-    log.source = Source::Engine;
+    log.source = Some(Source::Engine);
     read_from_engine(containers, container, log, reading, now_ns).await
 }
 
@@ -176,7 +176,10 @@ fn under_root(root: &Path, log_path: &Path) -> Option<PathBuf> {
     let dir = log_path.parent()?.file_name()?;
     let plain = |part: &std::ffi::OsStr| {
         let mut c = Path::new(part).components();
-        matches!((c.next(), c.next()), (Some(std::path::Component::Normal(_)), None))
+        matches!(
+            (c.next(), c.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        )
     };
     (plain(dir) && plain(name)).then(|| root.join(dir).join(name))
 }
@@ -200,7 +203,8 @@ fn read_from_files(
         // Coming from the engine path (or a first read): the same place in the files.
         None => engine_files::position_of(path, log.cursor)?,
     };
-    let mut assembler = LineAssembler::new(Cursor::starting_at(i64::MIN)).with_max_line(reading.max_line);
+    let mut assembler =
+        LineAssembler::new(Cursor::starting_at(i64::MIN)).with_max_line(reading.max_line);
     let mut writer = LineWriter {
         file: &mut log.file,
         pending: &mut log.pending,

@@ -25,6 +25,19 @@ pub(crate) fn socket() -> String {
     }
 }
 
+/// The engine's containers directory on this host, whose json-file logs the collector reads.
+pub(crate) fn containers_dir() -> &'static str {
+    match engine_version().as_str() {
+        "26.1" => "/var/lib/docker-26.1/containers",
+        _ => "/var/lib/docker/containers",
+    }
+}
+
+/// CONTAINER_LOGS_ROOT for asking the engine for logs (`containers_dir()` reads its files).
+fn from_engine() -> &'static str {
+    ""
+}
+
 /// `scripts/engine.sh` with `args`, for the engine under test.
 fn engine_sh(args: &[&str]) -> std::process::Output {
     Command::new("bash")
@@ -143,6 +156,8 @@ fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector 
     let mut env = base_env(&socket(), root);
     env.retain(|(k, _)| k != "DEFAULT_LOGS_SINCE_NOW");
     env.push(("DEFAULT_LOGS_SINCE_NOW".into(), "3600".into()));
+    // The engine's json-file logs are read, as on a host where the collector runs beside the engine.
+    env.push(("CONTAINER_LOGS_ROOT".into(), containers_dir().into()));
     for (k, v) in extra {
         env.retain(|(key, _)| key != k);
         env.push((k.to_string(), v.to_string()));
@@ -287,7 +302,42 @@ fn a_container_capped_at_half_a_core_shows_about_half_a_core() {
 
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn every_line_is_written_once_in_order_and_counted_by_level() {
+fn every_line_is_written_once_in_order_and_counted_by_level_from_the_engine() {
+    every_line_is_written_once_in_order_and_counted_by_level(from_engine());
+}
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn every_line_is_written_once_in_order_and_counted_by_level_from_the_files() {
+    every_line_is_written_once_in_order_and_counted_by_level(containers_dir());
+}
+
+/// Where the lines are read from shows in `collector_log_reads_total`.
+fn reads_from(s: &Scrape, source: &str) -> f64 {
+    s.value(
+        "collector_log_reads_total",
+        &[("machine", "test-machine"), ("source", source)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Checks that the reads came from where `logs_root` says (the files when it is given).
+fn assert_read_from(s: &Scrape, logs_root: &str) {
+    let (files, engine) = (reads_from(s, "files"), reads_from(s, "engine"));
+    if logs_root.is_empty() {
+        assert!(
+            files == 0.0 && engine > 0.0,
+            "read from the engine: files {files}, engine {engine}"
+        );
+    } else {
+        assert!(
+            engine == 0.0 && files > 0.0,
+            "read from the files: files {files}, engine {engine}"
+        );
+    }
+}
+
+fn every_line_is_written_once_in_order_and_counted_by_level(logs_root: &str) {
     require_engine();
     let _engine = sharing_the_engine();
     let script = "i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo \"line $i\"; \
@@ -295,9 +345,15 @@ fn every_line_is_written_once_in_order_and_counted_by_level() {
                   if [ $((i%7)) -eq 0 ]; then echo \"WARN at $i\" >&2; fi; done; sleep 600";
     let c = Container::run("lines", &[], script);
     let dir = tempfile::tempdir().expect("tempdir");
-    let collector = start_collector(dir.path(), &[]);
+    // Only this test's container, so that where the reads came from is about it alone.
+    let only = [
+        ("CONTAINER_LOGS_ROOT", logs_root),
+        ("INCLUDE_CONTAINERS", &c.name),
+    ];
+    let collector = start_collector(dir.path(), &only);
     let total = 300.0 + 30.0 + 42.0;
     let s = collector.wait_for_scrape("all 372 lines", |s| logged(s, &c.name) >= total);
+    assert_read_from(&s, logs_root);
     assert_eq!(s.logs(&c.name, "info"), Some(300.0));
     assert_eq!(s.logs(&c.name, "error"), Some(30.0));
     assert_eq!(s.logs(&c.name, "warning"), Some(42.0));
@@ -325,7 +381,17 @@ fn every_line_is_written_once_in_order_and_counted_by_level() {
 /// again: in the end the file holds exactly what the engine holds.
 #[test]
 #[ignore = "needs a Docker Engine (scripts/engine.sh)"]
-fn restarts_of_the_collector_lose_and_repeat_nothing() {
+fn restarts_of_the_collector_lose_and_repeat_nothing_from_the_engine() {
+    restarts_of_the_collector_lose_and_repeat_nothing(from_engine());
+}
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn restarts_of_the_collector_lose_and_repeat_nothing_from_the_files() {
+    restarts_of_the_collector_lose_and_repeat_nothing(containers_dir());
+}
+
+fn restarts_of_the_collector_lose_and_repeat_nothing(logs_root: &str) {
     require_engine();
     let _engine = sharing_the_engine();
     let _alone = alone_on_the_machine();
@@ -339,6 +405,9 @@ fn restarts_of_the_collector_lose_and_repeat_nothing() {
     let rotation = [
         ("LOGS_CONTAINER_MAX_FILE_SIZE", "2048"),
         ("LOGS_CONTAINER_MAX_FILES", "40"),
+        ("CONTAINER_LOGS_ROOT", logs_root),
+        // Only this test's container, so that where the reads came from is about it alone.
+        ("INCLUDE_CONTAINERS", &c.name),
     ];
     let mut collector = start_collector(dir.path(), &rotation);
     collector.wait_for_scrape("some lines", |s| logged(s, &c.name) > 50.0);
@@ -352,6 +421,10 @@ fn restarts_of_the_collector_lose_and_repeat_nothing() {
         std::thread::sleep(Duration::from_millis(500));
     }
     let collector = start_collector(dir.path(), &rotation);
+    assert_read_from(
+        &collector.wait_for_scrape("a read", |s| logged(s, &c.name) > 0.0),
+        logs_root,
+    );
     // Wait for the container to finish its 2500 lines, then for the files to hold them all.
     wait_until("the container's last line", || {
         c.engine_logs().0.last().map(String::as_str) == Some("n 2500")

@@ -35,6 +35,7 @@ fn exporter(dir: &Path) -> LogsExporter {
             default_since: 60,
             max_line: 16 * 1024,
             read_timeout: Duration::from_secs(5),
+            engine_logs: None,
         },
         LevelMapping::builtin(),
     )
