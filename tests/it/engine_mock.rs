@@ -35,6 +35,7 @@ fn now_ns() -> i64 {
     support::now_nanos()
 }
 
+mod engine_files;
 mod log_files;
 
 /// For every recorded engine (fixtures/docker-20.10, docker-26.1, ...).

@@ -65,7 +65,7 @@ fn restarts_neither_lose_nor_repeat_lines() {
 }
 
 /// Waits until the file holds `want` (or fails showing the difference).
-fn collector_wait_lines(collector: &Collector, container: &str, want: &[String]) {
+pub(super) fn collector_wait_lines(collector: &Collector, container: &str, want: &[String]) {
     let deadline = std::time::Instant::now() + support::PATIENCE;
     loop {
         let text = collector.log_text(container);

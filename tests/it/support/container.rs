@@ -86,6 +86,11 @@ pub struct FakeContainer {
     /// `RestartCount` and `State.OOMKilled` of the inspect answer.
     pub(crate) restarts: i64,
     pub(crate) oom_killed: bool,
+    /// `HostConfig.LogConfig.Type`.
+    pub(crate) log_driver: String,
+    /// Where the fake engine keeps this container's json-file log as the real one does
+    /// (`<dir>/<id>/<id>-json.log`, rotated to `.1`, `.2.gz`, ...); `None`: only served.
+    pub(crate) json_dir: Option<std::path::PathBuf>,
 }
 
 impl FakeContainer {
@@ -118,6 +123,8 @@ impl FakeContainer {
             health: None,
             restarts: 0,
             oom_killed: false,
+            log_driver: "json-file".to_string(),
+            json_dir: None,
         }
     }
 
@@ -199,6 +206,21 @@ impl FakeContainer {
     pub fn id(mut self, id: &str) -> Self {
         self.id = id.to_string();
         self
+    }
+    /// The engine keeps the log as json-file files under `dir` (its containers directory), as well
+    /// as serving it.
+    pub fn json_file_under(mut self, dir: &std::path::Path) -> Self {
+        self.json_dir = Some(dir.to_path_buf());
+        self
+    }
+    pub fn log_driver(mut self, driver: &str) -> Self {
+        self.log_driver = driver.to_string();
+        self
+    }
+    /// The json-file log, if the engine keeps one: `<dir>/<id>/<id>-json.log`.
+    pub fn json_log_path(&self) -> Option<std::path::PathBuf> {
+        let dir = self.json_dir.as_ref()?;
+        Some(dir.join(&self.id).join(format!("{}-json.log", self.id)))
     }
     pub fn tty(mut self, tty: bool) -> Self {
         self.tty = tty;
@@ -321,6 +343,7 @@ impl FakeContainer {
         }
         v["RestartCount"] = json!(self.restarts);
         let host = &mut v["HostConfig"];
+        host["LogConfig"]["Type"] = json!(self.log_driver);
         host["NanoCpus"] = json!(self.nano_cpus);
         host["Memory"] = json!(self.memory);
         host["MemorySwap"] = json!(if self.memory > 0 { 2 * self.memory } else { 0 });

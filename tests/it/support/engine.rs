@@ -188,9 +188,50 @@ impl FakeEngine {
         state.containers.push(container);
     }
 
-    /// Appends entries to a container's log.
+    /// Appends entries to a container's log (and to its json-file log, if it has one).
     pub fn push_logs(&self, name: &str, entries: Vec<LogEntry>) {
-        self.with(name, |c| c.logs.extend(entries));
+        self.with(name, |c| {
+            if let Some(path) = c.json_log_path() {
+                use std::io::Write;
+                std::fs::create_dir_all(path.parent().expect("a directory")).expect("mkdir");
+                let text: String = entries.iter().map(LogEntry::json_line).collect();
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(text.as_bytes()))
+                    .expect("the json-file log is written");
+            }
+            c.logs.extend(entries)
+        });
+    }
+
+    /// Rotates a container's json-file log as the engine does with `max-file` and `compress`: the
+    /// oldest kept file is deleted, the others move up a number, the current one becomes `.1`
+    /// (gzipped into `.1.gz` with `compress`), and a new empty one starts. The served log keeps
+    /// every entry (a real engine serves only what its files hold; the tests here read the files).
+    pub fn rotate_json_log(&self, name: &str, max_files: u32, compress: bool) {
+        let path = self
+            .container(name)
+            .and_then(|c| c.json_log_path())
+            .expect("a container with a json-file log");
+        let ext = if compress { ".gz" } else { "" };
+        let numbered = |n: u32| format!("{}.{n}{ext}", path.display());
+        let _ = std::fs::remove_file(numbered(max_files - 1));
+        for n in (1..max_files - 1).rev() {
+            let _ = std::fs::rename(numbered(n), numbered(n + 1));
+        }
+        let first = format!("{}.1", path.display());
+        std::fs::rename(&path, &first).expect("rotate");
+        std::fs::write(&path, b"").expect("a new file");
+        if compress {
+            use std::io::Write;
+            let bytes = std::fs::read(&first).expect("read");
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(&bytes).expect("gzip");
+            std::fs::write(format!("{first}.gz"), gz.finish().expect("gzip")).expect("write");
+            std::fs::remove_file(&first).expect("rm");
+        }
     }
 
     /// What the container's stats answer from now on (while it runs).

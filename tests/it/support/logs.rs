@@ -96,6 +96,21 @@ impl LogEntry {
     }
 }
 
+impl LogEntry {
+    /// The entry as the json-file driver writes it, line end included.
+    pub fn json_line(&self) -> String {
+        let stream = match self.stream {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        };
+        format!(
+            "{{\"log\":{},\"stream\":\"{stream}\",\"time\":\"{}\"}}\n",
+            serde_json::to_string(&String::from_utf8_lossy(&self.text)).expect("a string"),
+            format_engine_ts(self.ts_nanos)
+        )
+    }
+}
+
 /// The engine's fixed-width RFC3339Nano in UTC: `2026-11-24T18:54:49.546754462Z`.
 pub fn format_engine_ts(ts_nanos: i64) -> String {
     let secs = ts_nanos.div_euclid(1_000_000_000);

@@ -1,0 +1,205 @@
+//! Logs read from the engine's json-file files (CONTAINER_LOGS_ROOT) instead of asking the engine,
+//! with the fake engine keeping them as the real one does: the engine's rotation and gzip, moving
+//! between the two paths, and what the engine deleted while the collector was down.
+
+use super::log_files::collector_wait_lines;
+use super::now_ns;
+use crate::support::{base_env, Collector, Engine, FakeContainer, LogEntry, Scrape, Stream};
+
+/// A counter `collector_log_reads_total` by where the reads came from.
+fn reads(s: &Scrape, source: &str) -> f64 {
+    s.value(
+        "collector_log_reads_total",
+        &[("machine", "test-machine"), ("source", source)],
+    )
+    .unwrap_or(0.0)
+}
+
+/// Numbered lines, every third on stderr, pushed to the fake engine's log of `name`.
+struct Lines<'a> {
+    engine: &'a Engine,
+    name: &'a str,
+    n: u32,
+}
+
+impl Lines<'_> {
+    fn push(&mut self, count: u32) {
+        let entries: Vec<LogEntry> = (0..count)
+            .map(|_| {
+                self.n += 1;
+                let stream = if self.n % 3 == 0 {
+                    Stream::Stderr
+                } else {
+                    Stream::Stdout
+                };
+                LogEntry::line(now_ns(), stream, &format!("line {:05}", self.n))
+            })
+            .collect();
+        self.engine.push_logs(self.name, entries);
+    }
+
+    fn numbered(&self, range: std::ops::RangeInclusive<u32>) -> Vec<String> {
+        range.map(|i| format!("line {i:05}")).collect()
+    }
+
+    fn all(&self) -> Vec<String> {
+        self.numbered(1..=self.n)
+    }
+}
+
+fn env(engine: &Engine, dir: &std::path::Path, logs_root: &str) -> Vec<(String, String)> {
+    let mut env = base_env(&engine.uri(), dir);
+    env.push(("CONTAINER_LOGS_ROOT".into(), logs_root.into()));
+    env
+}
+
+/// The engine path, then the files path, then the engine path again, each run SIGKILLed while lines
+/// keep coming and the engine rotates and gzips its files: every line once, in order.
+#[test]
+fn moving_between_the_engine_and_its_files_repeats_and_loses_nothing() {
+    let engine = Engine::start();
+    let engine_dir = tempfile::tempdir().expect("tempdir");
+    let root = engine_dir.path().display().to_string();
+    engine.add_container(FakeContainer::new("mover").json_file_under(engine_dir.path()));
+    let mut lines = Lines {
+        engine: &engine,
+        name: "mover",
+        n: 0,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    lines.push(40);
+    let mut collector = Collector::start(dir.path(), &env(&engine, dir.path(), ""));
+    collector_wait_lines(&collector, "mover", &lines.all());
+    let s = collector.scrape();
+    assert!(reads(&s, "engine") > 0.0 && reads(&s, "files") == 0.0);
+    assert!(collector.console().iter().any(
+        |l| l.contains("Logs are asked from the Docker Engine (CONTAINER_LOGS_ROOT is empty)")
+    ));
+    lines.push(20);
+    collector.kill();
+    lines.push(20);
+
+    let mut collector = Collector::start(dir.path(), &env(&engine, dir.path(), &root));
+    collector_wait_lines(&collector, "mover", &lines.all());
+    let s = collector.scrape();
+    assert!(reads(&s, "files") > 0.0 && reads(&s, "engine") == 0.0);
+    assert!(collector.console().iter().any(|l| l.contains(&format!(
+        "Logs are read from the engine's json-file logs under {root}"
+    ))));
+    for _ in 0..3 {
+        lines.push(15);
+        engine.rotate_json_log("mover", 4, true);
+        lines.push(5);
+        std::thread::sleep(std::time::Duration::from_millis(700));
+    }
+    collector.kill();
+    lines.push(10);
+    engine.rotate_json_log("mover", 4, true);
+    lines.push(10);
+
+    let collector = Collector::start(dir.path(), &env(&engine, dir.path(), &root));
+    collector_wait_lines(&collector, "mover", &lines.all());
+    drop(collector);
+    lines.push(25);
+    let collector = Collector::start(dir.path(), &env(&engine, dir.path(), ""));
+    collector_wait_lines(&collector, "mover", &lines.all());
+    let s = collector.scrape();
+    assert!(reads(&s, "engine") > 0.0 && reads(&s, "files") == 0.0);
+}
+
+/// While the collector is down the engine rotates its files (without compress here; the test above
+/// gzips): what it still keeps is read once; what it deleted is said to be lost.
+#[test]
+fn what_the_engine_rotated_while_the_collector_was_down_is_read_as_far_as_it_keeps_it() {
+    let engine = Engine::start();
+    let engine_dir = tempfile::tempdir().expect("tempdir");
+    let root = engine_dir.path().display().to_string();
+    engine.add_container(FakeContainer::new("rotor").json_file_under(engine_dir.path()));
+    let mut lines = Lines {
+        engine: &engine,
+        name: "rotor",
+        n: 0,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env(&engine, dir.path(), &root);
+    lines.push(30);
+    let mut collector = Collector::start(dir.path(), &env);
+    collector_wait_lines(&collector, "rotor", &lines.all());
+    collector.kill();
+    // Two rotations with max-file=3: every file since the last read is still kept.
+    for _ in 0..2 {
+        lines.push(10);
+        engine.rotate_json_log("rotor", 3, false);
+    }
+    lines.push(10);
+    let mut collector = Collector::start(dir.path(), &env);
+    collector_wait_lines(&collector, "rotor", &lines.all());
+    collector.kill();
+    // Four more: the file the cursor was in (and the one after it) were deleted by the engine.
+    let read_up_to = lines.n;
+    for _ in 0..4 {
+        lines.push(10);
+        engine.rotate_json_log("rotor", 3, false);
+    }
+    lines.push(10);
+    let collector = Collector::start(dir.path(), &env);
+    let mut want = lines.numbered(1..=read_up_to);
+    // Kept: the last two rotated files (.2 and .1) and the current one.
+    want.extend(lines.numbered(lines.n - 29..=lines.n));
+    collector_wait_lines(&collector, "rotor", &want);
+    assert!(
+        collector.console().iter().any(
+            |l| l.contains("rotor: the engine deleted rotated log files before they were read")
+        ),
+        "the loss is said"
+    );
+}
+
+/// A container with another log driver is asked of the engine, beside one read from its files.
+#[test]
+fn other_log_drivers_and_unreadable_files_are_asked_of_the_engine() {
+    let engine = Engine::start();
+    let engine_dir = tempfile::tempdir().expect("tempdir");
+    let root = engine_dir.path().display().to_string();
+    engine.add_container(FakeContainer::new("filed").json_file_under(engine_dir.path()));
+    engine.add_container(FakeContainer::new("local").log_driver("local"));
+    // json-file, but the engine's file is not where CONTAINER_LOGS_ROOT shows its directory.
+    engine.add_container(FakeContainer::new("elsewhere"));
+    let mut filed = Lines {
+        engine: &engine,
+        name: "filed",
+        n: 0,
+    };
+    filed.push(12);
+    let mut local = Lines {
+        engine: &engine,
+        name: "local",
+        n: 0,
+    };
+    local.push(7);
+    let mut elsewhere = Lines {
+        engine: &engine,
+        name: "elsewhere",
+        n: 0,
+    };
+    elsewhere.push(5);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = Collector::start(dir.path(), &env(&engine, dir.path(), &root));
+    collector_wait_lines(&collector, "filed", &filed.all());
+    collector_wait_lines(&collector, "local", &local.all());
+    collector_wait_lines(&collector, "elsewhere", &elsewhere.all());
+    let s = collector.wait_for_scrape("a tick's reads counted", |s| reads(s, "files") > 0.0);
+    assert_eq!(
+        reads(&s, "engine"),
+        2.0 * reads(&s, "files"),
+        "each tick, two of the three from the engine"
+    );
+    let said: Vec<String> = collector
+        .console()
+        .into_iter()
+        .filter(|l| l.contains("cannot read the engine's log file"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+    assert!(said[0].contains("elsewhere"), "{said:?}");
+}
