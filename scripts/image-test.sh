@@ -126,5 +126,35 @@ grep -q "container_network_receive_bytes_total{container=\"$talker\",interface=\
 say "logs browser on 11111: $talker listed, its page under a strict CSP, its lines; network counters from the host's /proc"
 "$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
 
+# No load on the engine: the host's cgroups, /proc and the engine's containers directory mounted
+# read-only (as root, who can read the engine's log files): stats and logs come from the files, and
+# the log goes on from where the run before left it, through the path switch.
+"$DOCKER" rm -f metrics-and-logs-collector >/dev/null
+"$DOCKER" run -d -p 10101:10101 \
+  --volume /var/run/docker.sock:/var/run/docker.sock \
+  --volume /sys/fs/cgroup:/sys/fs/cgroup:ro \
+  --volume /proc:/host/proc:ro -e PROC_ROOT=/host/proc \
+  --volume /var/lib/docker/containers:/var/lib/docker/containers:ro \
+  --volume /tmp/metrics-and-logs-collector:/tmp \
+  --name metrics-and-logs-collector metrics-and-logs-collector >/dev/null
+lines_before=$(wc -l <"$log")
+for _ in $(seq 1 30); do [ "$(wc -l <"$log")" -gt "$((lines_before + 10))" ] && break; sleep 0.5; done
+[ "$(wc -l <"$log")" -gt "$((lines_before + 10))" ] || fail "logs from the engine's files: $log stopped growing"
+dups=$(sort "$log" | uniq -d | head -n 3)
+[ -z "$dups" ] || fail "repeated lines in $log after moving to the engine's files: $dups"
+for n in $(seq 1 "$(grep -c '^INFO talk ' "$log")"); do
+  grep -qx "INFO talk $n" "$log" || fail "line 'INFO talk $n' lost in $log"
+done
+console=$("$DOCKER" logs metrics-and-logs-collector 2>&1)
+grep -q "Logs are read from the engine's json-file logs under /var/lib/docker/containers" <<<"$console" \
+  || fail "with /var/lib/docker/containers mounted, logs do not come from the engine's files: $console"
+scrape=$(curl -fsS localhost:10101/metrics)
+grep -Eq 'collector_log_reads_total\{machine="local-machine",source="files"\} [1-9]' <<<"$scrape" \
+  || fail "no reads from the engine's files in the scrape"
+grep -q 'collector_log_reads_total{machine="local-machine",source="engine"} 0' <<<"$scrape" \
+  || fail "logs were still asked of the engine"
+say "engine's containers directory mounted: logs read from its json-file logs, every line once through the switch"
+"$DOCKER" stop -t 10 metrics-and-logs-collector >/dev/null
+
 "$DOCKER" image ls metrics-and-logs-collector --format 'image-test: image size {{.Size}}'
 say "passed"

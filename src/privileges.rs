@@ -10,7 +10,10 @@
 //!    the directory is shared (sticky or world-writable, like `/tmp`) or is `/`;
 //! 2. looks at the Docker socket: if its group may read and write it, that group is added to the
 //!    process's groups, so no `--group-add` is needed;
-//! 3. switches group and user (`setgroups`, `setgid`, `setuid`), which also drops every capability,
+//! 3. looks at CONTAINER_LOGS_ROOT, the engine's containers directory: the engine keeps its log files
+//!    there as `root:root`, mode 0640, in directories only root's group may enter (0710), so root's
+//!    group is added to read them; nothing else of root's is kept;
+//! 4. switches group and user (`setgroups`, `setgid`, `setuid`), which also drops every capability,
 //!    and checks that root cannot be regained.
 //!
 //! When the socket cannot be used that way (missing at start, or only its owner may use it) the
@@ -61,10 +64,15 @@ pub fn drop_root(config: &Config) -> Result<Outcome, DropError> {
     if unsafe { libc::geteuid() } != 0 {
         return Ok(Outcome::Unchanged);
     }
-    let groups = match socket_groups(&config.docker_host, run_as) {
+    let mut groups = match socket_groups(&config.docker_host, run_as) {
         Ok(groups) => groups,
         Err(reason) => return Ok(Outcome::KeptRoot(reason)),
     };
+    if let Some(gid) = logs_root_group(config.container_logs_root.as_deref(), run_as) {
+        if !groups.contains(&gid) {
+            groups.push(gid);
+        }
+    }
     let mut owner = Owner {
         run_as,
         chowned: 0,
@@ -106,6 +114,14 @@ fn socket_groups(docker_host: &str, run_as: RunAs) -> Result<Vec<u32>, String> {
         meta.uid(),
         meta.gid()
     ))
+}
+
+/// The group `run_as` needs to read the engine's json-file logs under `root`, if any: the
+/// directory's group, when that group may enter it and `run_as` is neither its owner nor in it.
+fn logs_root_group(root: Option<&Path>, run_as: RunAs) -> Option<u32> {
+    let meta = std::fs::metadata(root?).ok().filter(|m| m.is_dir())?;
+    let mode = meta.permissions().mode();
+    (meta.uid() != run_as.uid && meta.gid() != run_as.gid && mode & 0o010 != 0).then(|| meta.gid())
 }
 
 /// Gives paths to the new user, counting what changed and collecting what could not be changed.
@@ -226,6 +242,34 @@ mod tests {
         uid: 65534,
         gid: 65534,
     };
+
+    #[test]
+    fn the_engine_logs_directorys_group_is_added_when_it_may_enter() {
+        let dir = tempfile::tempdir().unwrap();
+        let gid = std::fs::metadata(dir.path()).unwrap().gid();
+        let set =
+            |mode| std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(mode));
+        set(0o710).unwrap();
+        assert_eq!(logs_root_group(Some(dir.path()), NOBODY), Some(gid));
+        set(0o700).unwrap();
+        assert_eq!(
+            logs_root_group(Some(dir.path()), NOBODY),
+            None,
+            "the group may not enter"
+        );
+        set(0o710).unwrap();
+        let own_group = RunAs { uid: 65534, gid };
+        assert_eq!(
+            logs_root_group(Some(dir.path()), own_group),
+            None,
+            "already its group"
+        );
+        assert_eq!(logs_root_group(None, NOBODY), None);
+        assert_eq!(
+            logs_root_group(Some(&dir.path().join("missing")), NOBODY),
+            None
+        );
+    }
 
     #[test]
     fn tcp_needs_no_group() {
