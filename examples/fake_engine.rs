@@ -53,6 +53,10 @@ struct Args {
     /// growing by 10 ms per second, for the collector's engine-free path (CGROUP_ROOT).
     #[arg(long)]
     cgroup_root: Option<PathBuf>,
+    /// Also keep each container's log as the json-file driver does, under this directory (the
+    /// engine's containers directory), for the collector's CONTAINER_LOGS_ROOT path.
+    #[arg(long)]
+    json_dir: Option<PathBuf>,
     /// Where to write {container: lines logged} once the stop file appears.
     #[arg(long)]
     report: Option<PathBuf>,
@@ -79,6 +83,7 @@ async fn run(args: Args) {
     let mut running: Vec<String> = Vec::new();
     let mut logged: BTreeMap<String, u64> = BTreeMap::new();
     let cgroups = args.cgroup_root.clone();
+    let json_dir = args.json_dir.clone();
     if let Some(root) = &cgroups {
         std::fs::create_dir_all(root.join("system.slice")).expect("cgroup root");
         std::fs::write(root.join("cgroup.controllers"), "cpu memory pids\n").expect("cgroup root");
@@ -90,7 +95,11 @@ async fn run(args: Args) {
     let mut start = |engine: &FakeEngine, running: &mut Vec<String>| {
         let name = format!("c{next:05}");
         next += 1;
-        engine.add_container(FakeContainer::new(&name).nano_cpus(0));
+        let mut container = FakeContainer::new(&name).nano_cpus(0);
+        if let Some(dir) = &json_dir {
+            container = container.json_file_under(dir);
+        }
+        engine.add_container(container);
         if let Some(root) = &cgroups {
             let dir = scope(root, &name);
             std::fs::create_dir_all(&dir).expect("cgroup dir");

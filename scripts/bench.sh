@@ -15,7 +15,9 @@
 #   tree for its containers and the collector reads CPU and memory from it (CGROUP_ROOT); the engine
 #   is then only listed and inspected. The other rows set CGROUP_ROOT empty (stats from the engine).
 #
-#   scripts/bench.sh [N ...]        BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream run,
+#   scripts/bench.sh [N ...]        N: a count, then c for the cgroup path, f for the engine's json-file
+#                                   logs (CONTAINER_LOGS_ROOT), e.g. 1000cf for no per-container engine work;
+#                                   BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream runs,
 #                                   BENCH_ENV="NAME=value ..." adds settings to the collector,
 #                                   BENCH_SAMPLER=1 answers stats as the real engine's sampler does
 #                                   (plain 1-2 s, one-shot 0-1 s) instead of after exactly 1 s
@@ -68,14 +70,19 @@ printf '| N | first complete metrics | later metrics collection | CPU-s per minu
 printf '|---|---|---|---|---|---|---|---|\n'
 if [ "${BENCH_SAMPLER:-0}" = 1 ]; then stats_timing=(--sampler); else stats_timing=(--stats-delay-ms 1000); fi
 for spec in "${sizes[@]}"; do
-  n=${spec%c}
+  n=${spec%%[cf]*}
   work=$(mktemp -d /tmp/bench.XXXXXX)
   eport=$(free_port); mport=$(free_port)
   say "N=$spec: engine on $eport, work directory $work"
-  if [ "$spec" != "$n" ]; then
+  if [[ $spec == *c* ]]; then
     path_engine=(--cgroup-root "$work/cgroup") path_env=(CGROUP_ROOT="$work/cgroup")
   else
     path_engine=() path_env=(CGROUP_ROOT=)
+  fi
+  if [[ $spec == *f* ]]; then
+    path_engine+=(--json-dir "$work/containers") path_env+=(CONTAINER_LOGS_ROOT="$work/containers")
+  else
+    path_env+=(CONTAINER_LOGS_ROOT=)
   fi
   start_engine "$eport" "$work/engine.log" --containers "$n" --lines-per-second 2 --line-bytes 60 \
     "${stats_timing[@]}" "${path_engine[@]}"
@@ -122,28 +129,35 @@ for spec in "${sizes[@]}"; do
 done
 
 if [ "${BENCH_STREAM:-1}" != 0 ]; then
-  work=$(mktemp -d /tmp/bench.XXXXXX)
-  eport=$(free_port); mport=$(free_port)
-  lines=1000000
-  say "one fast stream: $lines lines of 100 bytes from one container"
-  start_engine "$eport" "$work/engine.log" --containers 1 --lines-per-second 0 --line-bytes 100 \
-    --preload-lines "$lines"
-  start_collector "$work" "$eport" "$mport" MAX_COLLECTOR_THREADS=1 ENGINE_TIMEOUT=120 \
-    LOGS_COLLECTION_INTERVAL=1 METRICS_COLLECTION_INTERVAL=3600
-  done_lines=0 written=0
-  for _ in $(seq 1 1200); do
-    scrape=$(curl -fsS "127.0.0.1:$mport/metrics" 2>/dev/null || true)
-    done_lines=$(metric "collector_log_lines_written_total{machine=\"local-machine\"}" <<<"$scrape")
-    written=$(metric "collector_log_bytes_written_total{machine=\"local-machine\"}" <<<"$scrape")
-    [ "${done_lines:-0}" -ge "$lines" ] && break
-    sleep 0.1
+  for from in engine files; do
+    work=$(mktemp -d /tmp/bench.XXXXXX)
+    eport=$(free_port); mport=$(free_port)
+    lines=1000000
+    if [ "$from" = files ]; then
+      from_engine=(--json-dir "$work/containers") from_env=(CONTAINER_LOGS_ROOT="$work/containers")
+    else
+      from_engine=() from_env=(CONTAINER_LOGS_ROOT=)
+    fi
+    say "one fast stream from the $from: $lines lines of 100 bytes from one container"
+    start_engine "$eport" "$work/engine.log" --containers 1 --lines-per-second 0 --line-bytes 100 \
+      --preload-lines "$lines" "${from_engine[@]}"
+    start_collector "$work" "$eport" "$mport" MAX_COLLECTOR_THREADS=1 ENGINE_TIMEOUT=120 \
+      LOGS_COLLECTION_INTERVAL=1 METRICS_COLLECTION_INTERVAL=3600 "${from_env[@]}"
+    done_lines=0 written=0
+    for _ in $(seq 1 1200); do
+      scrape=$(curl -fsS "127.0.0.1:$mport/metrics" 2>/dev/null || true)
+      done_lines=$(metric "collector_log_lines_written_total{machine=\"local-machine\"}" <<<"$scrape")
+      written=$(metric "collector_log_bytes_written_total{machine=\"local-machine\"}" <<<"$scrape")
+      [ "${done_lines:-0}" -ge "$lines" ] && break
+      sleep 0.1
+    done
+    [ "${done_lines:-0}" -ge "$lines" ] || { say "only ${done_lines:-0} of $lines lines written"; exit 1; }
+    ticks=$(cpu_ticks "$collector")
+    awk -v b="$written" -v t="$ticks" -v hz="$hz" -v from="$from" 'BEGIN {
+      printf "\none fast stream from the %s: %.1f MB written, collector CPU %.2f s: %.0f MB/s per core\n", from, b / 1e6, t / hz, b / 1e6 / (t / hz) }'
+    kill "$collector" "$engine"; wait "$collector" "$engine" 2>/dev/null || true
+    collector="" engine=""
+    rm -rf "$work"
   done
-  [ "${done_lines:-0}" -ge "$lines" ] || { say "only ${done_lines:-0} of $lines lines written"; exit 1; }
-  ticks=$(cpu_ticks "$collector")
-  awk -v b="$written" -v t="$ticks" -v hz="$hz" 'BEGIN {
-    printf "\none fast stream: %.1f MB written, collector CPU %.2f s: %.0f MB/s per core\n", b / 1e6, t / hz, b / 1e6 / (t / hz) }'
-  kill "$collector" "$engine"; wait "$collector" "$engine" 2>/dev/null || true
-  collector="" engine=""
-  rm -rf "$work"
 fi
 printf '\nmachine: %s; release binary %s bytes\n' "$machine" "$(stat -c %s "$bin")"
