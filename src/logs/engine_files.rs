@@ -378,9 +378,13 @@ pub fn position_of(base: &Path, cursor: Cursor) -> io::Result<FilesCursor> {
     let mut position = FilesCursor::before_all(cursor.since);
     let mut start = FilesCursor::before_all(cursor.since);
     if let Some(segment) = files.first() {
-        if let (false, Some((head, _))) = (segment.gz, segment.head) {
+        if let Some((head, _)) = segment.head {
+            // Also for a gzipped first file (read from its start): the position names it, so the
+            // files before it, passed over here, are not read later either.
             start.head = head;
-            start.offset = search_plain(&segment.file, search_from)?;
+            if !segment.gz {
+                start.offset = search_plain(&segment.file, search_from)?;
+            }
             position = start;
         }
     }

@@ -135,6 +135,10 @@ pub(super) async fn read_new_lines(
                             log.source = Some(Source::Files);
                             return ok;
                         }
+                        // A container removed since the list: its files went with it.
+                        Err(e) if e.kind() == io::ErrorKind::NotFound && !container.running => {
+                            debug!(target: TARGET, "{}: {}: {e}", container.name, path.display());
+                        }
                         Err(e) => {
                             if !reading.unreadable_said.swap(true, Relaxed) {
                                 info!(
