@@ -85,7 +85,25 @@ struct LineWriter<'a> {
     entry_ts: Option<i64>,
 }
 
-impl LineWriter<'_> {
+impl<'a> LineWriter<'a> {
+    /// Writes to `file`, counting into `pending` by `rules`. (The fields of a [`Followed`], borrowed
+    /// one by one so that its cursor stays free to move.)
+    fn new(
+        file: &'a mut RotatingFile,
+        pending: &'a mut Pending,
+        tick_first: &'a mut Option<TickStart>,
+        rules: &'a Rules,
+    ) -> LineWriter<'a> {
+        LineWriter {
+            file,
+            pending,
+            tick_first,
+            rules,
+            buf: Vec::with_capacity(256),
+            entry_ts: None,
+        }
+    }
+
     fn write(&mut self, line: Line<'_>) -> io::Result<()> {
         self.buf.clear();
         self.buf.extend_from_slice(line.text);
@@ -210,14 +228,12 @@ fn read_from_files(
     };
     let mut assembler =
         LineAssembler::new(Cursor::starting_at(i64::MIN)).with_max_line(reading.max_line);
-    let mut writer = LineWriter {
-        file: &mut log.file,
-        pending: &mut log.pending,
-        tick_first: &mut log.tick_first,
-        rules: reading.mapping.rules_for(&container.name),
-        buf: Vec::with_capacity(256),
-        entry_ts: None,
-    };
+    let mut writer = LineWriter::new(
+        &mut log.file,
+        &mut log.pending,
+        &mut log.tick_first,
+        reading.mapping.rules_for(&container.name),
+    );
     // `taken` goes with every entry read; `done` only up to where every line was handed out.
     let mut taken = start;
     let mut done = start;
@@ -257,11 +273,7 @@ fn read_from_files(
         }
     }
     if let Some(e) = failed {
-        if !log.failing {
-            debug!(target: TARGET, "{}: cannot write {}: {e}", container.name, log.file.path().display());
-        }
-        log.failed = true;
-        return Ok(false);
+        return Ok(write_failed(container, log, &e));
     }
     if found.cursor_file_gone {
         warn!(
@@ -275,6 +287,21 @@ fn read_from_files(
     Ok(true)
 }
 
+/// A write to the container's file failed: said (at debug level: the commit says it once) and kept,
+/// so the commit undoes the tick's writes. Returns false, the read's outcome.
+fn write_failed(container: &ContainerRef, log: &mut Followed, e: &io::Error) -> bool {
+    if !log.failing {
+        debug!(
+            target: TARGET,
+            "{}: cannot write {}: {e}",
+            container.name,
+            log.file.path().display()
+        );
+    }
+    log.failed = true;
+    false
+}
+
 /// Reads the container's new entries from the engine's logs endpoint.
 async fn read_from_engine(
     containers: &Containers,
@@ -283,13 +310,14 @@ async fn read_from_engine(
     reading: &Reading<'_>,
     now_ns: i64,
 ) -> bool {
-    let path = log.file.path().display().to_string();
     let wanted = (2 * log.recent + 32).max(TAIL_MIN);
     let recent = if log.tail_ok && wanted <= TAIL_MAX {
         read_tail(containers, container, log, wanted).await
     } else {
         TailRead::Full
     };
+    // A full answer's entries are counted as they come, to size the next tail request.
+    let mut counting = false;
     let mut stream = match recent {
         TailRead::Answer(entries, total) => {
             log.recent = total;
@@ -297,26 +325,25 @@ async fn read_from_engine(
         }
         TailRead::Full => {
             log.recent = 0;
+            counting = true;
             engine_logs(containers, container, log.cursor.since, None)
                 .await
-                .inspect(|_| log.recent += 1)
                 .boxed()
         }
         TailRead::Failed => return false,
         TailRead::Gone => return true,
     };
     let mut assembler = LineAssembler::new(log.cursor).with_max_line(reading.max_line);
-    let mut writer = LineWriter {
-        file: &mut log.file,
-        pending: &mut log.pending,
-        tick_first: &mut log.tick_first,
-        rules: reading.mapping.rules_for(&container.name),
-        buf: Vec::with_capacity(256),
-        entry_ts: None,
-    };
+    let mut writer = LineWriter::new(
+        &mut log.file,
+        &mut log.pending,
+        &mut log.tick_first,
+        reading.mapping.rules_for(&container.name),
+    );
     let mut ended = true;
     let mut framed = false;
     while let Some(item) = stream.next().await {
+        log.recent += usize::from(counting);
         if let Ok(entry) = &item {
             writer.entry_ts = split_timestamp(entry.message()).0;
         }
@@ -353,11 +380,7 @@ async fn read_from_engine(
             }
         };
         if let Err(e) = pushed {
-            if !log.failing {
-                debug!(target: TARGET, "{}: cannot write {path}: {e}", container.name);
-            }
-            log.failed = true;
-            return false;
+            return write_failed(container, log, &e);
         }
         log.cursor = assembler.position();
     }
@@ -369,13 +392,7 @@ async fn read_from_engine(
             log.cursor = next;
             true
         }
-        Err(e) => {
-            if !log.failing {
-                debug!(target: TARGET, "{}: cannot write {path}: {e}", container.name);
-            }
-            log.failed = true;
-            false
-        }
+        Err(e) => write_failed(container, log, &e),
     }
 }
 
