@@ -108,30 +108,25 @@ impl Containers {
     pub fn forget_gone(&self) {
         self.sampler
             .forget_all_but(|id| self.visits.was_running(id));
-        self.log_files
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .retain(|id, _| self.visits.was_running(id));
+        self.log_files().retain(|id, _| self.visits.was_running(id));
     }
 
     /// Where the engine keeps the container's log: inspected once per container, then from memory.
     pub async fn log_file(&self, container: &ContainerRef) -> Result<LogFile, EngineError> {
-        let known = |c: &Self| {
-            c.log_files
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .get(&container.id)
-                .cloned()
-        };
-        if let Some(file) = known(self) {
-            return Ok(file);
+        if let Some(file) = self.log_files().get(&container.id) {
+            return Ok(file.clone());
         }
         let file = LogFile::from_inspect(&self.client.inspect(&container.id).await?);
+        self.log_files().insert(container.id.clone(), file.clone());
+        Ok(file)
+    }
+
+    fn log_files(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<ContainerId, LogFile>> {
         self.log_files
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(container.id.clone(), file.clone());
-        Ok(file)
     }
 
     /// One container's metrics. `Ok(None)` when there is nothing to report this cycle: the container
