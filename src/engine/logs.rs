@@ -102,6 +102,32 @@ mod tests {
     }
 
     #[test]
+    fn the_log_file_is_the_inspect_answers_log_path_for_json_file_only() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/docker-26.1/container_t1_inspect.json"
+        );
+        let mut inspect: bollard::models::ContainerInspectResponse =
+            serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("inspect");
+        let recorded = inspect.log_path.clone().expect("a LogPath");
+        assert!(recorded.ends_with("-json.log"), "{recorded}");
+        let file = LogFile::from_inspect(&inspect);
+        assert_eq!(file.path, Some(std::path::PathBuf::from(&recorded)));
+        assert!(!file.tty);
+        inspect.config.as_mut().expect("config").tty = Some(true);
+        assert!(LogFile::from_inspect(&inspect).tty);
+        let log_config = inspect
+            .host_config
+            .as_mut()
+            .and_then(|h| h.log_config.as_mut())
+            .expect("a log config");
+        log_config.typ = Some("local".into());
+        assert_eq!(LogFile::from_inspect(&inspect).path, None, "another driver");
+        inspect.host_config = None;
+        assert_eq!(LogFile::from_inspect(&inspect).path, None, "no driver said");
+    }
+
+    #[test]
     fn a_404_in_the_middle_of_a_read_says_the_container_is_gone() {
         let gone = bollard::errors::Error::DockerResponseServerError {
             status_code: 404,
