@@ -10,6 +10,7 @@ mod alerts;
 mod browser;
 mod cli;
 mod embed;
+mod engine_files;
 mod engine_mock;
 mod fake_engine;
 mod faults;

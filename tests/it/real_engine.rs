@@ -122,7 +122,7 @@ impl Container {
         Container { name }
     }
 
-    fn inspect(&self, format: &str) -> String {
+    pub(crate) fn inspect(&self, format: &str) -> String {
         docker(&["inspect", "-f", format, &self.name])
     }
 
@@ -152,7 +152,7 @@ impl Drop for Container {
     }
 }
 
-fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector {
+pub(crate) fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector {
     let mut env = base_env(&socket(), root);
     env.retain(|(k, _)| k != "DEFAULT_LOGS_SINCE_NOW");
     env.push(("DEFAULT_LOGS_SINCE_NOW".into(), "3600".into()));
@@ -166,7 +166,7 @@ fn start_collector(root: &std::path::Path, extra: &[(&str, &str)]) -> Collector 
 }
 
 /// Every file of a container's log, oldest first, concatenated.
-fn all_files(collector: &Collector, container: &str) -> String {
+pub(crate) fn all_files(collector: &Collector, container: &str) -> String {
     let base = collector
         .logs_dir()
         .join(container)
@@ -189,7 +189,7 @@ fn logged(s: &Scrape, c: &str) -> f64 {
         .sum()
 }
 
-fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
+pub(crate) fn wait_until(what: &str, mut pred: impl FnMut() -> bool) {
     let deadline = Instant::now() + PATIENCE;
     while !pred() {
         assert!(

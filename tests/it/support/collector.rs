@@ -342,6 +342,20 @@ impl Scrape {
         )
     }
 
+    /// The sum of the series `name` whose labels include `labels` (0 when there is none).
+    pub fn sum(&self, name: &str, labels: &[(&str, &str)]) -> f64 {
+        self.series
+            .iter()
+            .filter(|(n, l, _)| {
+                n == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| l.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|(_, _, v)| *v)
+            .sum()
+    }
+
     /// Every label set of `name`.
     pub fn label_sets(&self, name: &str) -> Vec<BTreeMap<String, String>> {
         self.series

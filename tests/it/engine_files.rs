@@ -1,0 +1,796 @@
+//! Logs read from the engine's own json-file logs (CONTAINER_LOGS_ROOT), on a real Docker Engine:
+//! the engine rotates (`--log-opt max-size`, `max-file`, `compress=true`) while the collector is
+//! SIGKILLed and restarted, rotates while the collector is down, the collector moves between this
+//! path and asking the engine, a line the engine splits into 16 KiB entries, stdout and stderr
+//! interleaved, and the containers this path does not serve (`--log-driver local`, a root where the
+//! files are not). Each test checks every numbered line once, in order, in LOGS_DIR.
+//!
+//! The engine under test is `TEST_ENGINE` (see [`crate::real_engine::socket`]); its containers
+//! folder is `<DockerRootDir>/containers` (`/var/lib/docker/containers` for 20.10,
+//! `/var/lib/docker-26.1/containers` for 26.1 here). These tests read the engine's files themselves
+//! too (to see its rotations), so they need root like the engine's files do.
+//!
+//! Pacing: the engine keeps `max-file` files of `max-size` bytes and deletes the oldest as it
+//! rotates, so a line is only there to be read for as long as the engine keeps its file. The loggers
+//! here write about 65 short lines (5 KB of json-file) a second: with 10 KB files, a rotation every
+//! 2 s or so and each line kept for at least 4 s, which leaves a collector that ticks every second
+//! (the smallest LOGS_COLLECTION_INTERVAL) and restarts in well under a second room to keep up. A
+//! line lost here is the collector's, not the engine's: the failure message tells the story (kills,
+//! restarts, rotations seen) to check that.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::real_engine::{
+    all_files, docker, require_engine, sharing_the_engine, start_collector, Container,
+};
+use crate::support::{Collector, Scrape, PATIENCE};
+
+/// The engine's containers folder: what CONTAINER_LOGS_ROOT must name for the engine under test.
+fn engine_containers_dir() -> String {
+    let root = docker(&["info", "--format", "{{.DockerRootDir}}"]);
+    format!("{root}/containers")
+}
+
+/// `collector_log_reads_total{source=...}`, summed over its other labels.
+fn reads(s: &Scrape, source: &str) -> f64 {
+    s.sum("collector_log_reads_total", &[("source", source)])
+}
+
+/// What happened during a test, with times, for the failure messages.
+struct Story {
+    start: Instant,
+    events: Vec<String>,
+}
+
+impl Story {
+    fn new() -> Story {
+        Story {
+            start: Instant::now(),
+            events: Vec::new(),
+        }
+    }
+
+    fn note(&mut self, what: impl Into<String>) {
+        let t = self.start.elapsed().as_secs_f64();
+        self.events.push(format!("{t:7.2}s {}", what.into()));
+    }
+
+    /// A collector's console, kept before it goes.
+    fn console(&mut self, run: &str, collector: &Collector) {
+        let console = collector.console();
+        self.note(format!("console of {run}:\n    {}", console.join("\n    ")));
+    }
+
+    fn text(&self) -> String {
+        self.events.join("\n")
+    }
+}
+
+/// The engine's json-file log of a container, watched from outside: its rotations show as a new
+/// inode at LogPath.
+struct EngineLog {
+    path: PathBuf,
+}
+
+impl EngineLog {
+    fn of(c: &Container) -> EngineLog {
+        let path = PathBuf::from(c.inspect("{{.LogPath}}"));
+        assert!(
+            path.starts_with(engine_containers_dir()),
+            "LogPath {} is under the engine's containers folder {}",
+            path.display(),
+            engine_containers_dir()
+        );
+        EngineLog { path }
+    }
+
+    fn inode(&self) -> Option<u64> {
+        std::fs::metadata(&self.path).ok().map(|m| m.ino())
+    }
+
+    fn size(&self) -> u64 {
+        std::fs::metadata(&self.path).map_or(0, |m| m.len())
+    }
+
+    /// Waits until the engine has rotated `n` times after the file with inode `from`; returns the
+    /// inode now current.
+    fn wait_rotations(&self, from: Option<u64>, n: usize) -> Option<u64> {
+        let deadline = Instant::now() + PATIENCE;
+        let (mut seen, mut last) = (0, from);
+        while seen < n {
+            let now = self.inode();
+            if now.is_some() && now != last {
+                seen += 1;
+                last = now;
+                continue;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the engine did not rotate {} within {PATIENCE:?} ({seen} of {n} seen)",
+                self.path.display()
+            );
+            std::thread::sleep(Duration::from_millis(3));
+        }
+        last
+    }
+
+    /// Waits until the current file is about to be rotated (within ~`margin` bytes of `max`).
+    fn wait_nearly_full(&self, max: u64, margin: u64) {
+        let start = self.inode();
+        let deadline = Instant::now() + PATIENCE;
+        while self.size() + margin < max && self.inode() == start {
+            assert!(
+                Instant::now() < deadline,
+                "{} did not grow",
+                self.path.display()
+            );
+            std::thread::sleep(Duration::from_millis(3));
+        }
+    }
+
+    /// The `log` of the current file's first entry that ends a line (the oldest line the file holds).
+    fn first_line(&self) -> Option<String> {
+        let text = std::fs::read_to_string(&self.path).ok()?;
+        text.lines().find_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            let log = v["log"].as_str()?;
+            log.strip_suffix('\n').map(str::to_string)
+        })
+    }
+
+    /// The files the engine keeps for the container now, with their sizes.
+    fn listing(&self) -> String {
+        let dir = self.path.parent().expect("a folder");
+        let base = self
+            .path
+            .file_name()
+            .expect("a name")
+            .to_string_lossy()
+            .to_string();
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .map(|e| e.file_name().to_string_lossy().to_string())
+                    .filter(|n| n.starts_with(&base))
+                    .map(|n| {
+                        let len = std::fs::metadata(dir.join(&n)).map_or(0, |m| m.len());
+                        format!("{} ({len} B)", n.replacen(&base, "LOG", 1))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names.join(", ")
+    }
+}
+
+/// A folder the container sees at /t: the test creates /t/go to let it start logging.
+struct Trigger {
+    dir: tempfile::TempDir,
+}
+
+impl Trigger {
+    fn new() -> Trigger {
+        Trigger {
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    fn volume(&self) -> String {
+        format!("{}:/t", self.dir.path().display())
+    }
+
+    fn go(&self) {
+        std::fs::write(self.dir.path().join("go"), "").expect("trigger");
+    }
+}
+
+/// A shell script: waits for /t/go, writes `n 1` .. `n <count>` to stdout with `usleep <pause>`
+/// between lines, then sleeps (the container stays up, its log stays).
+fn numbered(count: usize, pause_us: u32) -> String {
+    format!(
+        "while [ ! -e /t/go ]; do usleep 20000; done; i=0; while [ $i -lt {count} ]; do \
+         i=$((i+1)); echo \"n $i\"; usleep {pause_us}; done; sleep 600"
+    )
+}
+
+fn want_numbered(count: usize) -> Vec<String> {
+    (1..=count).map(|i| format!("n {i}")).collect()
+}
+
+/// How many lines the collector has written for `name`, over all its files.
+fn lines_written(collector: &Collector, name: &str) -> usize {
+    all_files(collector, name).lines().count()
+}
+
+/// Waits until the collector has written more than `than` lines for `name`.
+fn wait_progress(collector: &Collector, name: &str, than: usize, story: &Story) -> usize {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let n = lines_written(collector, name);
+        if n > than {
+            return n;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the collector wrote no line past {than} within {PATIENCE:?}\n{}\nconsole:\n{}",
+            story.text(),
+            collector.console().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until the collector's files for `name` end with `last` (or hold `count` lines), up to
+/// `patience`, then a little more so that a line written twice would show too.
+fn wait_for_last(
+    collector: &Collector,
+    name: &str,
+    last: &str,
+    count: usize,
+    patience: Duration,
+    story: &Story,
+) {
+    let deadline = Instant::now() + patience;
+    loop {
+        let text = all_files(collector, name);
+        if text.lines().last() == Some(last) || text.lines().count() >= count {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the collector's files never reached {last:?} within {patience:?}: {} lines, the last {:?}\n{}\nconsole:\n{}",
+            text.lines().count(),
+            text.lines().last(),
+            story.text(),
+            collector.console().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+}
+
+/// Every line of `want` exactly once, in order, and nothing else: the failure says which lines are
+/// missing, repeated or foreign, and where the first difference is.
+fn assert_exactly_once(text: &str, want: &[String], story: &Story) {
+    let got: Vec<&str> = text.lines().collect();
+    if got.iter().copied().eq(want.iter().map(String::as_str)) {
+        return;
+    }
+    let mut seen: HashMap<&str, usize> = HashMap::new();
+    for l in &got {
+        *seen.entry(l).or_default() += 1;
+    }
+    let missing: Vec<&str> = want
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !seen.contains_key(w))
+        .collect();
+    let repeated: Vec<(&str, usize)> = want
+        .iter()
+        .map(String::as_str)
+        .filter_map(|w| seen.get(w).filter(|n| **n > 1).map(|n| (w, *n)))
+        .collect();
+    let wanted: std::collections::HashSet<&str> = want.iter().map(String::as_str).collect();
+    let foreign: Vec<&str> = got
+        .iter()
+        .copied()
+        .filter(|l| !wanted.contains(l))
+        .collect();
+    let first_diff = got
+        .iter()
+        .zip(want)
+        .position(|(g, w)| *g != w)
+        .unwrap_or(got.len().min(want.len()));
+    let around = |v: &[&str]| -> Vec<String> {
+        v.iter()
+            .skip(first_diff.saturating_sub(3))
+            .take(8)
+            .map(|l| l.chars().take(60).collect())
+            .collect()
+    };
+    let want_refs: Vec<&str> = want.iter().map(String::as_str).collect();
+    let mut msg = String::new();
+    let _ = writeln!(
+        msg,
+        "not every line exactly once in order: {} lines written, {} wanted",
+        got.len(),
+        want.len()
+    );
+    let short = |v: &[&str]| -> Vec<String> {
+        v.iter()
+            .take(30)
+            .map(|l| l.chars().take(60).collect())
+            .collect()
+    };
+    let _ = writeln!(msg, "missing ({}): {:?}", missing.len(), short(&missing));
+    let _ = writeln!(
+        msg,
+        "repeated ({}): {:?}",
+        repeated.len(),
+        repeated.iter().take(30).collect::<Vec<_>>()
+    );
+    let _ = writeln!(msg, "foreign ({}): {:?}", foreign.len(), short(&foreign));
+    let _ = writeln!(
+        msg,
+        "first difference at line {first_diff}: written {:?}, wanted {:?}",
+        around(&got),
+        around(&want_refs)
+    );
+    let _ = writeln!(msg, "story:\n{}", story.text());
+    panic!("{msg}");
+}
+
+/// The settings of a run: CONTAINER_LOGS_ROOT (`None`: empty, ask the engine) and only this
+/// test's containers watched, so the read counters are theirs.
+fn run_env<'a>(root: Option<&'a str>, include: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("CONTAINER_LOGS_ROOT", root.unwrap_or("")),
+        ("INCLUDE_CONTAINERS", include),
+    ]
+}
+
+/// Starts a collector and checks that its start line names the path its logs come from.
+fn start(dir: &Path, root: Option<&str>, include: &str) -> Collector {
+    let collector = start_collector(dir, &run_env(root, include));
+    match root {
+        Some(root) => {
+            let said = format!(
+                "Logs are read from the engine's json-file logs under {root} (other log drivers: asked from the engine)"
+            );
+            collector.wait_for_line("the json-file path", |l| l.contains(&said));
+        }
+        None => {
+            collector.wait_for_line("the engine path", |l| {
+                l.contains("Logs are asked from the engine (")
+            });
+        }
+    }
+    collector
+}
+
+/// Waits until the collector lists the container (so it will see the first lines it logs).
+fn wait_listed(collector: &Collector, name: &str) {
+    collector.wait_for_scrape("the container listed", |s| {
+        s.container("container_up_timestamp_seconds", name)
+            .is_some()
+    });
+}
+
+/// Lines too many for the engine's three 10 KB files, read while the engine rotates and the
+/// collector is SIGKILLed at rotations (just after the engine renamed the file, and just before it
+/// does) and started again.
+fn kills_during_rotations(label: &str, compress: bool) {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let count = 2000;
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let mut options = vec![
+        "-v",
+        &volume,
+        "--log-opt",
+        "max-size=10k",
+        "--log-opt",
+        "max-file=3",
+    ];
+    if compress {
+        options.extend(["--log-opt", "compress=true"]);
+    }
+    let c = Container::run(label, &options, &numbered(count, 15000));
+    let log = EngineLog::of(&c);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut story = Story::new();
+    let mut collector = start(dir.path(), Some(&root), &c.name);
+    wait_listed(&collector, &c.name);
+    trigger.go();
+    story.note("logging");
+    let mut files_reads = 0.0;
+    // Kill just after a rotation, just before one, after a rotation with a pause before the
+    // restart, ...: six kills, each after the previous run wrote something.
+    let plan: [(bool, u64); 6] = [
+        (true, 0),
+        (false, 0),
+        (true, 700),
+        (false, 300),
+        (true, 0),
+        (true, 1200),
+    ];
+    let mut written = 0;
+    for (k, (after_rotation, pause)) in plan.into_iter().enumerate() {
+        written = wait_progress(&collector, &c.name, written, &story);
+        if after_rotation {
+            log.wait_rotations(log.inode(), 1);
+        } else {
+            log.wait_nearly_full(10 * 1024, 300);
+        }
+        let s = collector.scrape();
+        files_reads += reads(&s, "files");
+        assert_eq!(
+            reads(&s, "engine"),
+            0.0,
+            "a json-file container under CONTAINER_LOGS_ROOT is read from its files, not asked from the engine:\n{}",
+            s.text
+        );
+        collector.kill();
+        story.note(format!(
+            "kill {k} ({}), {written} lines written; the engine keeps {}",
+            if after_rotation {
+                "just after a rotation"
+            } else {
+                "just before a rotation"
+            },
+            log.listing()
+        ));
+        story.console(&format!("run {k}"), &collector);
+        std::thread::sleep(Duration::from_millis(pause));
+        collector = start(dir.path(), Some(&root), &c.name);
+        story.note("started again");
+    }
+    wait_for_last(
+        &collector,
+        &c.name,
+        &format!("n {count}"),
+        count,
+        Duration::from_secs(60),
+        &story,
+    );
+    story.note(format!("the engine keeps {}", log.listing()));
+    story.console("the last run", &collector);
+    let s = collector.scrape();
+    files_reads += reads(&s, "files");
+    assert!(files_reads > 0.0, "read from the files:\n{}", s.text);
+    assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
+    assert_exactly_once(
+        &all_files(&collector, &c.name),
+        &want_numbered(count),
+        &story,
+    );
+    if compress {
+        // The engine did gzip what it rotated: the path read .gz files.
+        let listing = log.listing();
+        assert!(listing.contains(".1.gz"), "gzipped files: {listing}");
+    }
+}
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn json_file_rotations_with_sigkills_lose_and_repeat_nothing() {
+    kills_during_rotations("ef-rot", false);
+}
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn gzipped_rotations_with_sigkills_lose_and_repeat_nothing() {
+    kills_during_rotations("ef-gz", true);
+}
+
+/// The collector is down while the engine rotates once (stopped with SIGTERM), then twice
+/// (SIGKILL): the file it was reading is then `.1`, then `.2` (gzipped with `compress`), still kept
+/// by the engine (max-file=3), and nothing is lost or repeated.
+fn rotations_while_down(label: &str, compress: bool) {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let count = 1500;
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let mut options = vec![
+        "-v",
+        &volume,
+        "--log-opt",
+        "max-size=10k",
+        "--log-opt",
+        "max-file=3",
+    ];
+    if compress {
+        options.extend(["--log-opt", "compress=true"]);
+    }
+    // A little slower than the others (a rotation every ~3 s): after two rotations while down, the
+    // file the collector was reading is the oldest kept and goes at the next rotation.
+    let c = Container::run(label, &options, &numbered(count, 22000));
+    let log = EngineLog::of(&c);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut story = Story::new();
+    let mut collector = start(dir.path(), Some(&root), &c.name);
+    wait_listed(&collector, &c.name);
+    trigger.go();
+    story.note("logging");
+    let mut files_reads = 0.0;
+    for (k, rotations) in [1usize, 2].into_iter().enumerate() {
+        // Stop right after the collector caught up with a fresh file, so the file it reads is the
+        // current one: after `rotations` rotations it is still kept.
+        let fresh = log.wait_rotations(log.inode(), 1);
+        let first = loop {
+            if let Some(l) = log.first_line() {
+                break l;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        crate::real_engine::wait_until("the collector in the fresh file", || {
+            all_files(&collector, &c.name).lines().any(|l| l == first)
+        });
+        assert_eq!(log.inode(), fresh, "no rotation before the stop (too slow)");
+        let s = collector.scrape();
+        files_reads += reads(&s, "files");
+        assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
+        if k == 0 {
+            let (status, _) = collector.terminate();
+            assert_eq!(status.code(), Some(0), "a clean stop");
+        } else {
+            collector.kill();
+        }
+        story.note(format!(
+            "stopped ({}) in the file starting with {first:?}; waiting for {rotations} rotation(s)",
+            if k == 0 { "SIGTERM" } else { "SIGKILL" }
+        ));
+        story.console(&format!("run {k}"), &collector);
+        log.wait_rotations(fresh, rotations);
+        story.note(format!("rotated; the engine keeps {}", log.listing()));
+        collector = start(dir.path(), Some(&root), &c.name);
+        story.note("started again");
+        wait_progress(&collector, &c.name, 0, &story);
+    }
+    wait_for_last(
+        &collector,
+        &c.name,
+        &format!("n {count}"),
+        count,
+        Duration::from_secs(60),
+        &story,
+    );
+    story.console("the last run", &collector);
+    let s = collector.scrape();
+    files_reads += reads(&s, "files");
+    assert!(files_reads > 0.0, "read from the files:\n{}", s.text);
+    assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
+    assert_exactly_once(
+        &all_files(&collector, &c.name),
+        &want_numbered(count),
+        &story,
+    );
+}
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn rotations_while_the_collector_is_down_lose_and_repeat_nothing() {
+    rotations_while_down("ef-down", false);
+}
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn gzipped_rotations_while_the_collector_is_down_lose_and_repeat_nothing() {
+    rotations_while_down("ef-downgz", true);
+}
+
+/// One container's log, collected by a run that asks the engine (CONTAINER_LOGS_ROOT empty), then
+/// one that reads the files, then one that asks the engine again, each ended by SIGKILL while the
+/// container logs (and the engine rotates): every line once across the three.
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn moving_between_the_engine_and_the_files_keeps_every_line_once() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let count = 900;
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let c = Container::run(
+        "ef-move",
+        &[
+            "-v",
+            &volume,
+            "--log-opt",
+            "max-size=10k",
+            "--log-opt",
+            "max-file=3",
+        ],
+        &numbered(count, 25000),
+    );
+    let log = EngineLog::of(&c);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut story = Story::new();
+    let mut collector = start(dir.path(), None, &c.name);
+    wait_listed(&collector, &c.name);
+    trigger.go();
+    story.note("logging");
+    let mut written = 0;
+    for (k, path) in [None, Some(root.as_str()), None].into_iter().enumerate() {
+        if k > 0 {
+            collector = start(dir.path(), path, &c.name);
+            story.note(format!(
+                "started with CONTAINER_LOGS_ROOT={:?}",
+                path.unwrap_or("")
+            ));
+        }
+        // Two steps of progress: a read after the move, and one more from where it left off.
+        written = wait_progress(&collector, &c.name, written, &story);
+        written = wait_progress(&collector, &c.name, written, &story);
+        let s = collector.scrape();
+        let (files, engine) = (reads(&s, "files"), reads(&s, "engine"));
+        story.note(format!(
+            "run {k}: {written} lines written, reads files {files} engine {engine}"
+        ));
+        match path {
+            Some(_) => assert!(
+                files > 0.0 && engine == 0.0,
+                "the files path read the files: files {files}, engine {engine}\n{}",
+                story.text()
+            ),
+            None => assert!(
+                engine > 0.0 && files == 0.0,
+                "the engine path asked the engine: files {files}, engine {engine}\n{}",
+                story.text()
+            ),
+        }
+        if k < 2 {
+            // Kill just after a rotation on the way to the files path, anywhere on the way back.
+            if k == 0 {
+                log.wait_rotations(log.inode(), 1);
+            }
+            collector.kill();
+            story.note(format!("kill {k}; the engine keeps {}", log.listing()));
+            story.console(&format!("run {k}"), &collector);
+        }
+    }
+    wait_for_last(
+        &collector,
+        &c.name,
+        &format!("n {count}"),
+        count,
+        Duration::from_secs(60),
+        &story,
+    );
+    story.console("the last run", &collector);
+    assert_exactly_once(
+        &all_files(&collector, &c.name),
+        &want_numbered(count),
+        &story,
+    );
+}
+
+/// The lines a json-file log holds, in its order: entries without a newline (the engine's 16 KiB
+/// pieces of a longer line) joined with the rest of their line on the same stream, the whole line
+/// placed where its last piece is.
+fn json_file_lines(path: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("the engine's json-file log");
+    let mut open: HashMap<String, String> = HashMap::new();
+    let mut lines = Vec::new();
+    for entry in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(entry).expect("a json-file entry");
+        let stream = v["stream"].as_str().expect("stream").to_string();
+        let log = v["log"].as_str().expect("log");
+        let piece = open.entry(stream.clone()).or_default();
+        piece.push_str(log);
+        if piece.ends_with('\n') {
+            let mut line = open.remove(&stream).expect("the piece");
+            line.pop();
+            lines.push(line);
+        }
+    }
+    lines
+}
+
+/// A 40 KiB line on stdout and another on stderr (the engine writes each as 16 KiB entries) come
+/// out whole, and stdout and stderr lines written as fast as the shell can keep the json-file's
+/// order (which need not be their timestamps' order).
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn long_lines_are_joined_and_stdout_and_stderr_keep_the_files_order() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let c = Container::run(
+        "ef-long",
+        &["-v", &volume],
+        "while [ ! -e /t/go ]; do usleep 20000; done; echo before; sleep 1; \
+         head -c 40960 /dev/zero | tr '\\0' x; echo; sleep 1; \
+         head -c 40960 /dev/zero | tr '\\0' y >&2; echo >&2; sleep 1; \
+         i=0; while [ $i -lt 400 ]; do i=$((i+1)); echo \"out $i\"; echo \"err $i\" >&2; done; \
+         echo after; sleep 600",
+    );
+    let log = EngineLog::of(&c);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut story = Story::new();
+    let collector = start(dir.path(), Some(&root), &c.name);
+    wait_listed(&collector, &c.name);
+    trigger.go();
+    story.note("logging");
+    let total = 1 + 2 + 800 + 1;
+    wait_for_last(
+        &collector,
+        &c.name,
+        "after",
+        total,
+        Duration::from_secs(30),
+        &story,
+    );
+    let engine_lines = json_file_lines(&log.path);
+    assert_eq!(engine_lines.len(), total, "the engine's json-file lines");
+    let raw = std::fs::read_to_string(&log.path).expect("json-file");
+    let pieces = raw.lines().filter(|l| !l.contains("\\n\"")).count();
+    assert!(
+        pieces >= 4,
+        "the engine split the long lines into 16 KiB entries ({pieces} entries without a newline)"
+    );
+    let text = all_files(&collector, &c.name);
+    let s = collector.scrape();
+    story.console("the run", &collector);
+    assert!(reads(&s, "files") > 0.0, "read from the files:\n{}", s.text);
+    assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
+    let x = "x".repeat(40960);
+    let y = "y".repeat(40960);
+    assert!(
+        text.lines().any(|l| l == x) && text.lines().any(|l| l == y),
+        "each 40 KiB line whole on one line; the lines written have lengths {:?}",
+        text.lines()
+            .map(str::len)
+            .filter(|n| *n > 100)
+            .collect::<Vec<_>>()
+    );
+    assert_exactly_once(&text, &engine_lines, &story);
+}
+
+/// A container whose log driver is `local` (no json-file) is collected by asking the engine; so is
+/// a json-file container when CONTAINER_LOGS_ROOT holds no files for it (here an empty folder): its
+/// lines once each, counted as read from the engine.
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn containers_the_files_path_cannot_serve_are_asked_from_the_engine() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let count = 300;
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let local = Container::run(
+        "ef-local",
+        &["-v", &volume, "--log-driver", "local"],
+        &numbered(count, 10000),
+    );
+    assert_eq!(local.inspect("{{.HostConfig.LogConfig.Type}}"), "local");
+    let elsewhere = Container::run("ef-nofiles", &["-v", &volume], &numbered(count, 10000));
+    let (dir_a, dir_b) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let empty = tempfile::tempdir().expect("tempdir");
+    let empty_root = empty.path().display().to_string();
+    let mut story = Story::new();
+    let a = start(dir_a.path(), Some(&root), &local.name);
+    let b = start(dir_b.path(), Some(&empty_root), &elsewhere.name);
+    wait_listed(&a, &local.name);
+    wait_listed(&b, &elsewhere.name);
+    trigger.go();
+    story.note("logging");
+    for (collector, c) in [(&a, &local), (&b, &elsewhere)] {
+        wait_for_last(
+            collector,
+            &c.name,
+            &format!("n {count}"),
+            count,
+            Duration::from_secs(30),
+            &story,
+        );
+        let s = collector.scrape();
+        assert!(
+            reads(&s, "engine") > 0.0 && reads(&s, "files") == 0.0,
+            "{} asked from the engine:\n{}\nconsole:\n{}",
+            c.name,
+            s.text,
+            collector.console().join("\n")
+        );
+        assert_exactly_once(
+            &all_files(collector, &c.name),
+            &want_numbered(count),
+            &story,
+        );
+    }
+}
