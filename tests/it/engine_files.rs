@@ -29,10 +29,13 @@ use crate::real_engine::{
 };
 use crate::support::{Collector, Scrape, PATIENCE};
 
-/// The engine's containers folder: what CONTAINER_LOGS_ROOT must name for the engine under test.
+/// The engine's containers folder: what CONTAINER_LOGS_ROOT must name for the engine under test,
+/// as the engine itself says (and as `real_engine::containers_dir` knows it).
 fn engine_containers_dir() -> String {
     let root = docker(&["info", "--format", "{{.DockerRootDir}}"]);
-    format!("{root}/containers")
+    let dir = format!("{root}/containers");
+    assert_eq!(dir, crate::real_engine::containers_dir(), "the data root");
+    dir
 }
 
 /// `collector_log_reads_total{source=...}`, summed over its other labels.
@@ -392,9 +395,39 @@ fn wait_listed(collector: &Collector, name: &str) {
     });
 }
 
+/// When a kill comes.
+#[derive(Debug, Clone, Copy)]
+enum Moment {
+    /// Just after the engine renamed its file (and, with compress, while it gzips it).
+    JustRotated,
+    /// Within a few entries of max-size.
+    NearlyFull,
+    /// Just after the collector's first write since a rotation: it read across the rotation, and
+    /// its cursor may not be committed yet.
+    ReadAcrossRotation,
+}
+
+/// The size of the collector's current file for `name`.
+fn own_size(collector: &Collector, name: &str) -> u64 {
+    let path = collector.logs_dir().join(name).join(format!("{name}.log"));
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
+
+/// Waits until the collector's current file for `name` is no longer `size` bytes long.
+fn wait_own_write(collector: &Collector, name: &str, size: u64) {
+    let deadline = Instant::now() + PATIENCE;
+    while own_size(collector, name) == size {
+        assert!(
+            Instant::now() < deadline,
+            "the collector wrote nothing within {PATIENCE:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 /// Lines too many for the engine's three 10 KB files, read while the engine rotates and the
-/// collector is SIGKILLed at rotations (just after the engine renamed the file, and just before it
-/// does) and started again.
+/// collector is SIGKILLed at rotations (just after the engine renamed the file, just before it
+/// does, just after the collector's read across one: see [`Moment`]) and started again.
 fn kills_during_rotations(label: &str, compress: bool) {
     require_engine();
     let _engine = sharing_the_engine();
@@ -422,24 +455,23 @@ fn kills_during_rotations(label: &str, compress: bool) {
     trigger.go();
     story.note("logging");
     let mut files_reads = 0.0;
-    // Kill just after a rotation, just before one, after a rotation with a pause before the
-    // restart, ...: six kills, each after the previous run wrote something.
-    let plan: [(bool, u64); 6] = [
-        (true, 0),
-        (false, 0),
-        (true, 700),
-        (false, 300),
-        (true, 0),
-        (true, 1200),
+    // Kill just after a rotation, just before one, just after the first write that follows a
+    // rotation (the read that crossed it, its cursor maybe not committed yet), with and without a
+    // pause before the restart: eight kills, each after the previous run wrote something.
+    let plan = [
+        (Moment::JustRotated, 0),
+        (Moment::NearlyFull, 0),
+        (Moment::ReadAcrossRotation, 0),
+        (Moment::JustRotated, 700),
+        (Moment::ReadAcrossRotation, 0),
+        (Moment::NearlyFull, 300),
+        (Moment::JustRotated, 0),
+        (Moment::ReadAcrossRotation, 1200),
     ];
     let mut written = 0;
-    for (k, (after_rotation, pause)) in plan.into_iter().enumerate() {
+    for (k, (moment, pause)) in plan.into_iter().enumerate() {
         written = wait_progress(&collector, &c.name, written, &story);
-        if after_rotation {
-            log.wait_rotations(log.inode(), 1);
-        } else {
-            log.wait_nearly_full(10 * 1024, 300);
-        }
+        // Scraped before the moment, so that the kill follows it within milliseconds.
         let s = collector.scrape();
         files_reads += reads(&s, "files");
         assert_eq!(
@@ -448,14 +480,20 @@ fn kills_during_rotations(label: &str, compress: bool) {
             "a json-file container under CONTAINER_LOGS_ROOT is read from its files, not asked from the engine:\n{}",
             s.text
         );
+        match moment {
+            Moment::JustRotated => {
+                log.wait_rotations(log.inode(), 1);
+            }
+            Moment::NearlyFull => log.wait_nearly_full(10 * 1024, 300),
+            Moment::ReadAcrossRotation => {
+                log.wait_rotations(log.inode(), 1);
+                let size = own_size(&collector, &c.name);
+                wait_own_write(&collector, &c.name, size);
+            }
+        }
         collector.kill();
         story.note(format!(
-            "kill {k} ({}), {written} lines written; the engine keeps {}",
-            if after_rotation {
-                "just after a rotation"
-            } else {
-                "just before a rotation"
-            },
+            "kill {k} ({moment:?}), {written} lines written; the engine keeps {}",
             log.listing()
         ));
         story.console(&format!("run {k}"), &collector);
