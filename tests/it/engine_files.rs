@@ -820,6 +820,18 @@ fn long_lines_are_joined_and_stdout_and_stderr_keep_the_files_order() {
             .collect::<Vec<_>>()
     );
     assert_exactly_once(&text, &engine_lines, &story);
+    // How far the file's order is from the program's (out 1, err 1, out 2, ...), for the record.
+    let place = |l: &str| engine_lines.iter().position(|e| e == l);
+    let swapped = (1..=400)
+        .filter(|i| place(&format!("err {i}")) < place(&format!("out {i}")))
+        .count();
+    let runs = engine_lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("out ") && w[1].starts_with("out "))
+        .count();
+    story.note(format!(
+        "in the json-file: {swapped} of 400 \"err i\" before their \"out i\", {runs} stdout lines right after a stdout line"
+    ));
     story.print("ef-long");
 }
 
@@ -879,4 +891,116 @@ fn containers_the_files_path_cannot_serve_are_asked_from_the_engine() {
         );
     }
     story.print("ef-local, ef-nofiles");
+}
+
+/// `--log-opt max-size` alone, the setting users write most, keeps the engine's default of one
+/// file: at each rotation 20.10 renames the file to `.1` (deleting the previous `.1`, whose inode
+/// the new file often reuses), 26.1 keeps no rotated file at all (the new file may even reuse the
+/// old file's inode). The collector follows each new file from its start: no line repeated, the
+/// order kept, the last line read; on 20.10 nothing is lost (`.1` is still there to finish), on
+/// 26.1 only lines of the last tick before a rotation can be (the engine drops them itself).
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn max_size_alone_one_file_kept_is_followed_across_its_rotations() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let count = 700;
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let c = Container::run(
+        "ef-one",
+        &["-v", &volume, "--log-opt", "max-size=10k"],
+        &numbered(count, 20000),
+    );
+    let log = EngineLog::of(&c);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut story = Story::new();
+    let collector = start(dir.path(), Some(&root), &c.name);
+    wait_listed(&collector, &c.name);
+    // Rotations counted from outside: a new inode, or the same inode shorter than before.
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watcher = {
+        let done = done.clone();
+        let path = log.path.clone();
+        std::thread::spawn(move || {
+            let (mut rotations, mut last) = (0usize, None::<(u64, u64)>);
+            while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                if let Ok(m) = std::fs::metadata(&path) {
+                    let now = (m.ino(), m.len());
+                    if let Some((ino, len)) = last {
+                        if now.0 != ino || now.1 < len {
+                            rotations += 1;
+                        }
+                    }
+                    last = Some(now);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            rotations
+        })
+    };
+    trigger.go();
+    story.note("logging");
+    let last = format!("n {count}");
+    wait_for_last(
+        &collector,
+        &c.name,
+        &last,
+        count,
+        Duration::from_secs(60),
+        &story,
+    );
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    let rotations = watcher.join().expect("the watcher");
+    story.note(format!(
+        "{rotations} rotations seen; the engine keeps {}",
+        log.listing()
+    ));
+    story.console("the run", &collector);
+    assert!(rotations >= 3, "the engine rotated: {}", story.text());
+    let s = collector.scrape();
+    assert!(reads(&s, "files") > 0.0, "read from the files:\n{}", s.text);
+    assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
+    let text = all_files(&collector, &c.name);
+    let numbers: Vec<usize> = text
+        .lines()
+        .map(|l| {
+            l.strip_prefix("n ")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or_else(|| panic!("a foreign line {l:?}\n{}", story.text()))
+        })
+        .collect();
+    let in_order = numbers.windows(2).all(|w| w[0] < w[1]);
+    assert!(
+        in_order && numbers.last() == Some(&count),
+        "every line once, in order, up to the last: {} lines, out of order at {:?}\n{}",
+        numbers.len(),
+        numbers.windows(2).position(|w| w[0] >= w[1]),
+        story.text()
+    );
+    if std::fs::metadata(format!("{}.1", log.path.display())).is_ok() {
+        // The engine keeps `.1` (20.10): nothing may be lost.
+        assert_exactly_once(&text, &want_numbered(count), &story);
+    } else {
+        // The gaps: at most one per rotation, each at most a tick's lines (~50 a second here).
+        let mut gaps = Vec::new();
+        let mut expect = 1;
+        for n in &numbers {
+            if *n != expect {
+                gaps.push((expect, n - 1));
+            }
+            expect = n + 1;
+        }
+        let widest = gaps.iter().map(|(a, b)| b - a + 1).max().unwrap_or(0);
+        assert!(
+            gaps.len() <= rotations && widest <= 80,
+            "lines lost beyond what the engine dropped at its {rotations} rotations: gaps {gaps:?}\n{}",
+            story.text()
+        );
+        story.note(format!(
+            "gaps (dropped by the engine at rotations): {gaps:?}"
+        ));
+    }
+    story.print("ef-one");
 }
