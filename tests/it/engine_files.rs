@@ -429,24 +429,43 @@ fn wait_own_write(collector: &Collector, name: &str, size: u64) {
 /// collector is SIGKILLed at rotations (just after the engine renamed the file, just before it
 /// does, just after the collector's read across one: see [`Moment`]) and started again.
 fn kills_during_rotations(label: &str, compress: bool) {
+    let count = 2000;
+    kills_during_rotations_of(
+        label,
+        compress,
+        10 * 1024,
+        &numbered(count, 15000),
+        &want_numbered(count),
+    );
+}
+
+/// [`kills_during_rotations`] for a logger `script` that waits for /t/go and then writes `want`,
+/// with `max-size` `max_size` bytes.
+fn kills_during_rotations_of(
+    label: &str,
+    compress: bool,
+    max_size: u64,
+    script: &str,
+    want: &[String],
+) {
     require_engine();
     let _engine = sharing_the_engine();
     let root = engine_containers_dir();
-    let count = 2000;
     let trigger = Trigger::new();
     let volume = trigger.volume();
+    let max_size_opt = format!("max-size={max_size}");
     let mut options = vec![
         "-v",
         &volume,
         "--log-opt",
-        "max-size=10k",
+        &max_size_opt,
         "--log-opt",
         "max-file=3",
     ];
     if compress {
         options.extend(["--log-opt", "compress=true"]);
     }
-    let c = Container::run(label, &options, &numbered(count, 15000));
+    let c = Container::run(label, &options, script);
     let log = EngineLog::of(&c);
     let dir = tempfile::tempdir().expect("tempdir");
     let mut story = Story::new();
@@ -484,7 +503,7 @@ fn kills_during_rotations(label: &str, compress: bool) {
             Moment::JustRotated => {
                 log.wait_rotations(log.inode(), 1);
             }
-            Moment::NearlyFull => log.wait_nearly_full(10 * 1024, 300),
+            Moment::NearlyFull => log.wait_nearly_full(max_size, (max_size / 50).max(300)),
             Moment::ReadAcrossRotation => {
                 log.wait_rotations(log.inode(), 1);
                 let size = own_size(&collector, &c.name);
@@ -504,8 +523,8 @@ fn kills_during_rotations(label: &str, compress: bool) {
     wait_for_last(
         &collector,
         &c.name,
-        &format!("n {count}"),
-        count,
+        want.last().expect("lines"),
+        want.len(),
         Duration::from_secs(60),
         &story,
     );
@@ -515,11 +534,7 @@ fn kills_during_rotations(label: &str, compress: bool) {
     files_reads += reads(&s, "files");
     assert!(files_reads > 0.0, "read from the files:\n{}", s.text);
     assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
-    assert_exactly_once(
-        &all_files(&collector, &c.name),
-        &want_numbered(count),
-        &story,
-    );
+    assert_exactly_once(&all_files(&collector, &c.name), want, &story);
     story.print(label);
     if compress {
         // The engine did gzip what it rotated: the path read .gz files.
@@ -538,6 +553,22 @@ fn json_file_rotations_with_sigkills_lose_and_repeat_nothing() {
 #[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
 fn gzipped_rotations_with_sigkills_lose_and_repeat_nothing() {
     kills_during_rotations("ef-gz", true);
+}
+
+/// The same with 1 MB files, which take the engine a while to gzip, and 100-byte lines at about
+/// 2000 a second (400 KB/s of json-file, a rotation every 2-3 s): the kills land while the engine
+/// gzips and while the collector writes a tick's 400 KB.
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn big_gzipped_rotations_with_sigkills_lose_and_repeat_nothing() {
+    let count = 50_000;
+    let script = format!(
+        "while [ ! -e /t/go ]; do usleep 20000; done; awk -v n={count} 'BEGIN {{ \
+         pad = sprintf(\"%090d\", 0); for (i = 1; i <= n; i++) {{ printf \"n %d %s\\n\", i, pad; \
+         if (i % 100 == 0) {{ fflush(); system(\"usleep 40000\") }} }} }}'; sleep 600"
+    );
+    let want: Vec<String> = (1..=count).map(|i| format!("n {i} {:090}", 0)).collect();
+    kills_during_rotations_of("ef-biggz", true, 1024 * 1024, &script, &want);
 }
 
 /// The collector is down while the engine rotates once (stopped with SIGTERM), then twice
