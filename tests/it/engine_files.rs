@@ -1035,3 +1035,69 @@ fn max_size_alone_one_file_kept_is_followed_across_its_rotations() {
     }
     story.print("ef-one");
 }
+
+/// What the json-file escapes (tabs, quotes, backslashes, control characters, NUL, U+2028, a CR
+/// before the LF, bytes that are not UTF-8, which the engine stores as U+FFFD) comes out of the files
+/// path byte for byte as out of the engine path: two collectors, one on each, the same file.
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh) and root (the engine's json-file logs)"]
+fn escapes_and_odd_bytes_come_out_as_from_the_engine() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let root = engine_containers_dir();
+    let trigger = Trigger::new();
+    let volume = trigger.volume();
+    let c = Container::run(
+        "ef-bytes",
+        &["-v", &volume],
+        r#"while [ ! -e /t/go ]; do usleep 20000; done; printf 'tab\there\n'; printf 'quote " backslash \\ end\n'; printf 'caf\303\251 \360\237\230\200\n'; printf 'ctl \001\002\033[31m end\n'; printf 'bad \377\376 utf8\n'; printf 'u2028 \342\200\250 end\n'; printf 'cr\r\n'; printf 'nul \000 end\n'; printf '   spaces   \n'; printf '\n'; echo after; sleep 600"#,
+    );
+    let (dir_files, dir_engine) = (
+        tempfile::tempdir().expect("tempdir"),
+        tempfile::tempdir().expect("tempdir"),
+    );
+    let files = start(dir_files.path(), Some(&root), &c.name);
+    let engine = start(dir_engine.path(), None, &c.name);
+    wait_listed(&files, &c.name);
+    wait_listed(&engine, &c.name);
+    trigger.go();
+    let story = Story::new();
+    for collector in [&files, &engine] {
+        wait_for_last(
+            collector,
+            &c.name,
+            "after",
+            11,
+            Duration::from_secs(30),
+            &story,
+        );
+    }
+    let bytes = |collector: &Collector| {
+        std::fs::read(
+            collector
+                .logs_dir()
+                .join(&c.name)
+                .join(format!("{}.log", c.name)),
+        )
+        .expect("the log file")
+    };
+    let want = "tab\there\nquote \" backslash \\ end\ncaf\u{e9} \u{1f600}\nctl \u{1}\u{2}\u{1b}[31m end\n\
+                bad \u{fffd}\u{fffd} utf8\nu2028 \u{2028} end\ncr\r\nnul \0 end\n   spaces   \n\nafter\n";
+    assert_eq!(
+        String::from_utf8_lossy(&bytes(&engine)),
+        want,
+        "the engine path, as the engine stored it"
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&bytes(&files)),
+        String::from_utf8_lossy(&bytes(&engine)),
+        "the files path writes what the engine path writes"
+    );
+    assert_eq!(bytes(&files), bytes(&engine), "byte for byte");
+    let s = files.scrape();
+    assert!(
+        reads(&s, "files") > 0.0 && reads(&s, "engine") == 0.0,
+        "{}",
+        s.text
+    );
+}
