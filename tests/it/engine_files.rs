@@ -1,9 +1,11 @@
 //! Logs read from the engine's own json-file logs (CONTAINER_LOGS_ROOT), on a real Docker Engine:
 //! the engine rotates (`--log-opt max-size`, `max-file`, `compress=true`) while the collector is
-//! SIGKILLed and restarted, rotates while the collector is down, the collector moves between this
-//! path and asking the engine, a line the engine splits into 16 KiB entries, stdout and stderr
-//! interleaved, and the containers this path does not serve (`--log-driver local`, a root where the
-//! files are not). Each test checks every numbered line once, in order, in LOGS_DIR.
+//! SIGKILLed and restarted (10 KB files, and 1 MB gzipped ones), rotates while the collector is
+//! down, keeps one file (`max-size` alone), the collector moves between this path and asking the
+//! engine, a line the engine splits into 16 KiB entries, stdout and stderr interleaved, escapes and
+//! bytes that are not UTF-8 (byte for byte as on the engine path), and the containers this path does
+//! not serve (`--log-driver local`, a root where the files are not). Each test checks every line
+//! once, in order, in LOGS_DIR (+ its rotated files). `--nocapture` shows what each run did.
 //!
 //! The engine under test is `TEST_ENGINE` (see [`crate::real_engine::socket`]); its containers
 //! folder is `<DockerRootDir>/containers` (`/var/lib/docker/containers` for 20.10,
@@ -14,7 +16,8 @@
 //! rotates, so a line is only there to be read for as long as the engine keeps its file. The loggers
 //! here write about 65 short lines (5 KB of json-file) a second: with 10 KB files, a rotation every
 //! 2 s or so and each line kept for at least 4 s, which leaves a collector that ticks every second
-//! (the smallest LOGS_COLLECTION_INTERVAL) and restarts in well under a second room to keep up. A
+//! (the smallest LOGS_COLLECTION_INTERVAL) and restarts in well under a second room to keep up (the
+//! 1 MB test: ~400 KB/s, the same margins). A
 //! line lost here is the collector's, not the engine's: the failure message tells the story (kills,
 //! restarts, rotations seen) to check that.
 
