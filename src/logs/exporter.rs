@@ -108,6 +108,8 @@ pub(super) struct Followed {
     /// Where the read stands in the engine's json-file files, while they are read (`cursor` is
     /// kept valid along with it).
     pub(super) files: Option<FilesCursor>,
+    /// Said: the engine deleted files of this log before they were read.
+    pub(super) files_lost_said: bool,
     /// Where this tick's read came from; `None` before it, or when the container was found gone.
     pub(super) source: Option<Source>,
 }
@@ -247,6 +249,7 @@ impl LogsExporter {
             tick_first: None,
             files,
             source: None,
+            files_lost_said: false,
         };
         self.containers.insert(
             container.name.clone(),

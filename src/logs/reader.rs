@@ -144,6 +144,8 @@ pub(super) async fn read_new_lines(
     reading: &Reading<'_>,
     now_ns: i64,
 ) -> bool {
+    // A container that stopped writes nothing more: a last line without its line end is complete.
+    let now_ns = if container.running { now_ns } else { i64::MAX };
     if let Some(root) = reading.files_root {
         match containers.log_file(container).await {
             Ok(found) => {
@@ -276,11 +278,16 @@ fn read_from_files(
         return Ok(write_failed(container, log, &e));
     }
     if found.cursor_file_gone {
-        warn!(
-            target: TARGET,
-            "{}: the engine deleted rotated log files before they were read (rotated out while the collector was not reading); lines in them are lost",
-            container.name
-        );
+        if log.files_lost_said {
+            debug!(target: TARGET, "{}: the engine deleted log files before they were read again", container.name);
+        } else {
+            log.files_lost_said = true;
+            warn!(
+                target: TARGET,
+                "{}: the engine deleted log files before all their lines were read (more rotations than max-file while the collector was down, or max-file=1); those lines are lost (said once for this container)",
+                container.name
+            );
+        }
     }
     log.files = Some(done);
     log.cursor = done.engine_cursor();

@@ -239,9 +239,20 @@ fn the_python_tools_rules_fire_on_a_real_engine_as_with_the_python_tool() {
             seen_errors = Some(Instant::now());
         }
         if firing.contains(&down) {
+            // The rule counts from the last collection that saw the container up, which may be up
+            // to a collection before the stop returned: it must not fire before 60 s from there.
+            let seen_up = collector
+                .scrape()
+                .container("container_up_timestamp_seconds", &stopped)
+                .expect("the stopped container's last up time");
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_secs_f64();
             assert!(
-                stopped_at.elapsed() >= Duration::from_secs(60),
-                "ContainerDown fired {:?} after the stop",
+                now - seen_up > 60.0,
+                "ContainerDown fired {:.1} s after the container was last seen up ({:?} after the stop)",
+                now - seen_up,
                 stopped_at.elapsed()
             );
             // Quiet's counter had time to be seen by several evaluations meanwhile.

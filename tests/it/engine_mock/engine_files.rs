@@ -149,9 +149,11 @@ fn what_the_engine_rotated_while_the_collector_was_down_is_read_as_far_as_it_kee
     want.extend(lines.numbered(lines.n - 29..=lines.n));
     collector_wait_lines(&collector, "rotor", &want);
     assert!(
-        collector.console().iter().any(
-            |l| l.contains("rotor: the engine deleted rotated log files before they were read")
-        ),
+        collector
+            .console()
+            .iter()
+            .any(|l| l
+                .contains("rotor: the engine deleted log files before all their lines were read")),
         "the loss is said"
     );
 }
@@ -202,4 +204,38 @@ fn other_log_drivers_and_unreadable_files_are_asked_of_the_engine() {
         .collect();
     assert_eq!(said.len(), 1, "said once: {said:?}");
     assert!(said[0].contains("elsewhere"), "{said:?}");
+}
+
+/// A container that stops right after printing without a line end (a prompt, a progress bar):
+/// that last line is written at its last visit, on both paths, instead of waiting forever for the
+/// rest of it.
+#[test]
+fn the_last_line_of_a_stopped_container_is_written_without_its_line_end() {
+    for logs_root in ["", "files"] {
+        let engine = Engine::start();
+        let engine_dir = tempfile::tempdir().expect("tempdir");
+        let root = if logs_root.is_empty() {
+            String::new()
+        } else {
+            engine_dir.path().display().to_string()
+        };
+        engine.add_container(FakeContainer::new("prompt").json_file_under(engine_dir.path()));
+        let dir = tempfile::tempdir().expect("tempdir");
+        let collector = Collector::start(dir.path(), &env(&engine, dir.path(), &root));
+        engine.push_logs(
+            "prompt",
+            vec![LogEntry::line(now_ns(), Stream::Stdout, "first")],
+        );
+        collector_wait_lines(&collector, "prompt", &["first".to_string()]);
+        engine.push_logs(
+            "prompt",
+            vec![LogEntry::raw(now_ns(), Stream::Stdout, "Continue? [y/N] ")],
+        );
+        engine.stop("prompt");
+        let want = ["first".to_string(), "Continue? [y/N] ".to_string()];
+        collector_wait_lines(&collector, "prompt", &want);
+        let s = collector.scrape();
+        let source = if root.is_empty() { "engine" } else { "files" };
+        assert!(reads(&s, source) > 0.0, "read from the {source}");
+    }
 }
