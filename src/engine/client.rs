@@ -75,11 +75,12 @@ impl Client {
     /// One stats answer, not streamed; `Ok(None)` when the engine sent none. Without `one_shot` the
     /// engine waits for a second sample of its own and fills `precpu_stats`, so CPU is known at
     /// once; with it, it answers at once and the caller measures against its own previous sample.
+    /// Boxed: the answer is large (about 900 bytes) and a collection holds a future per container.
     pub(super) async fn stats(
         &self,
         id: &ContainerId,
         one_shot: bool,
-    ) -> Result<Option<ContainerStatsResponse>, EngineError> {
+    ) -> Result<Option<Box<ContainerStatsResponse>>, EngineError> {
         let _permit = self.requests.acquire().await;
         if let Some(host) = &self.stats_host {
             return Ok(host.stats(id.as_str(), one_shot).await?);
@@ -91,7 +92,7 @@ impl Client {
         let answer = Box::pin(self.docker.stats(id.as_str(), Some(options)))
             .next()
             .await;
-        Ok(answer.transpose()?)
+        Ok(answer.transpose()?.map(Box::new))
     }
 
     /// The container's stdout and stderr entries from `since` (unix seconds, inclusive) on, with the

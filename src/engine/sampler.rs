@@ -379,7 +379,7 @@ impl Sampler {
         container: &ContainerRef,
         inspected: Inspected,
         previous: Option<CpuSample>,
-        stats: Result<Option<bollard::models::ContainerStatsResponse>, EngineError>,
+        stats: Result<Option<Box<bollard::models::ContainerStatsResponse>>, EngineError>,
     ) -> Result<Option<ContainerMetrics>, EngineError> {
         let response = match stats {
             Ok(Some(response)) => response,
