@@ -20,7 +20,10 @@
 #                                   BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream runs,
 #                                   BENCH_ENV="NAME=value ..." adds settings to the collector,
 #                                   BENCH_SAMPLER=1 answers stats as the real engine's sampler does
-#                                   (plain 1-2 s, one-shot 0-1 s) instead of after exactly 1 s
+#                                   (plain 1-2 s, one-shot 0-1 s) instead of after exactly 1 s,
+#                                   BENCH_BIN=path runs that collector binary instead of this tree's
+#                                   (e.g. a copy of the previous build, for a before/after in one run);
+#                                   the build goes where CARGO_TARGET_DIR says (default target/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +36,9 @@ say() { printf 'bench: %s\n' "$*" >&2; }
 say "building the release binary and the fake engine"
 cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example fake_engine
-bin=target/release/container-metrics
-engine_bin=target/release/examples/fake_engine
+target_dir=${CARGO_TARGET_DIR:-target}
+bin=${BENCH_BIN:-$target_dir/release/container-metrics}
+engine_bin=$target_dir/release/examples/fake_engine
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }

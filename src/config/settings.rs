@@ -208,7 +208,7 @@ pub static SETTINGS: &[Setting] = &[
     Setting {
         env: "MAX_CONCURRENT_REQUESTS",
         flag: "max-concurrent-requests",
-        default: Some("256"),
+        default: Some("1100"),
         help: "Engine requests in flight at once; bounds the load on the Docker Engine",
         kind: Kind::Text,
         read: |v, c| {

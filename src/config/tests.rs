@@ -15,7 +15,7 @@ fn defaults_are_the_python_tools() {
     assert_eq!(c.metrics_collection_interval, Duration::from_secs(20));
     assert_eq!(c.logs_collection_interval, Duration::from_secs(5));
     assert_eq!(c.max_collector_threads, 5);
-    assert_eq!(c.max_concurrent_requests, 256);
+    assert_eq!(c.max_concurrent_requests, 1100);
     assert_eq!(c.metrics_exporter_port, 10101);
     assert_eq!(
         c.last_metrics_collected_at_file,
@@ -47,7 +47,7 @@ fn defaults_are_the_python_tools() {
             metrics_collection_interval: Duration::from_secs(20),
             logs_collection_interval: Duration::from_secs(5),
             max_collector_threads: 5,
-            max_concurrent_requests: 256,
+            max_concurrent_requests: 1100,
             metrics_exporter_port: 10101,
             last_metrics_collected_at_file: PathBuf::from("/tmp/last-metrics-collected-at.txt"),
             last_logs_collected_at_file: PathBuf::from("/tmp/last-logs-collected-at.txt"),
@@ -236,7 +236,7 @@ fn describe_gives_every_setting_its_start_up_line_as_before() {
             ("LOGS_CONTAINER_MAX_FILE_SIZE", "10485760"),
             ("LOG_LEVELS_MAPPING_PATH", "config/log_levels_mapping.json"),
             ("DEFAULT_LOGS_SINCE_NOW", "60"),
-            ("MAX_CONCURRENT_REQUESTS", "256"),
+            ("MAX_CONCURRENT_REQUESTS", "1100"),
             ("DOCKER_HOST", "unix:///var/run/docker.sock"),
             ("LOG_LEVEL", "INFO"),
             ("ENGINE_TIMEOUT", "10"),

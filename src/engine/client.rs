@@ -15,6 +15,7 @@ use tracing::{error, info};
 
 use super::error::{with_causes, EngineError};
 use super::logs::LogChunk;
+use super::stats_http::StatsHost;
 use super::CONSOLE_NAME;
 use crate::container::ContainerId;
 use crate::shutdown::Shutdown;
@@ -28,6 +29,8 @@ const IDLE_CONNECTIONS: usize = 32;
 #[derive(Debug)]
 pub(super) struct Client {
     docker: Docker,
+    /// Where stats are asked on the lean client; `None`: through bollard (an embedder's client).
+    stats_host: Option<StatsHost>,
     requests: Arc<Semaphore>,
 }
 
@@ -36,8 +39,16 @@ impl Client {
     pub(super) fn new(docker: Docker, max_concurrent_requests: usize) -> Client {
         Client {
             docker,
+            stats_host: None,
             requests: Arc::new(Semaphore::new(max_concurrent_requests.max(1))),
         }
+    }
+
+    /// Asks stats of the engine at `docker_host` on the lean client of [`super::stats_http`]
+    /// (unix:// and tcp:// addresses; any other keeps asking through bollard).
+    pub(super) fn with_stats_host(mut self, docker_host: &str) -> Client {
+        self.stats_host = StatsHost::parse(docker_host);
+        self
     }
 
     /// The containers running now.
@@ -64,12 +75,16 @@ impl Client {
     /// One stats answer, not streamed; `Ok(None)` when the engine sent none. Without `one_shot` the
     /// engine waits for a second sample of its own and fills `precpu_stats`, so CPU is known at
     /// once; with it, it answers at once and the caller measures against its own previous sample.
+    /// Boxed: the answer is large (about 900 bytes) and a collection holds a future per container.
     pub(super) async fn stats(
         &self,
         id: &ContainerId,
         one_shot: bool,
-    ) -> Result<Option<ContainerStatsResponse>, EngineError> {
+    ) -> Result<Option<Box<ContainerStatsResponse>>, EngineError> {
         let _permit = self.requests.acquire().await;
+        if let Some(host) = &self.stats_host {
+            return Ok(host.stats(id.as_str(), one_shot).await?);
+        }
         let options = StatsOptions {
             stream: false,
             one_shot,
@@ -77,7 +92,7 @@ impl Client {
         let answer = Box::pin(self.docker.stats(id.as_str(), Some(options)))
             .next()
             .await;
-        Ok(answer.transpose()?)
+        Ok(answer.transpose()?.map(Box::new))
     }
 
     /// The container's stdout and stderr entries from `since` (unix seconds, inclusive) on, with the

@@ -73,7 +73,9 @@ impl Containers {
         shutdown: &mut Shutdown,
     ) -> Result<Option<Containers>, EngineError> {
         let docker = client::connect(docker_host, timeout, shutdown).await?;
-        Ok(docker.map(|docker| Containers::new(docker, max_concurrent_requests)))
+        Ok(docker.map(|docker| {
+            Containers::new(docker, max_concurrent_requests).with_stats_host(docker_host)
+        }))
     }
 
     /// Connects once (for `--once`): an engine that does not answer is an error, not a retry.
@@ -83,7 +85,13 @@ impl Containers {
         timeout: Duration,
     ) -> Result<Containers, EngineError> {
         let docker = client::connect_once(docker_host, timeout).await?;
-        Ok(Containers::new(docker, max_concurrent_requests))
+        Ok(Containers::new(docker, max_concurrent_requests).with_stats_host(docker_host))
+    }
+
+    /// Stats go on the lean client to the engine at `docker_host` (see `stats_http`).
+    fn with_stats_host(mut self, docker_host: &str) -> Containers {
+        self.client = self.client.with_stats_host(docker_host);
+        self
     }
 
     /// The containers to visit this tick: those running now, and those that were running at the

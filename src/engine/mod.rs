@@ -15,6 +15,7 @@ mod logs;
 mod netdev;
 mod sampler;
 pub mod stats;
+mod stats_http;
 
 pub use containers::Containers;
 pub use error::EngineError;

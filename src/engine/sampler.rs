@@ -202,15 +202,28 @@ impl Sampler {
         // On the cgroup path the files are read once, here; inspect is asked only when its cached
         // answer is old or the container restarted.
         let from_files = self.read_cgroup(&container.id);
+        if from_files.is_none() {
+            // From the engine, stats are asked at once beside inspect: the stats answer waits for
+            // the engine's sampler (up to 1-2 s), the inspect answer comes meanwhile, so a
+            // collection is one wait for the sampler, not the inspects' turns and then that wait.
+            let previous = self.state().get(&container.id).and_then(|s| s.engine_cpu);
+            let (inspected, stats) = tokio::join!(
+                self.inspected(client, container, None),
+                client.stats(&container.id, previous.is_some())
+            );
+            let Some(inspected) = inspected? else {
+                return Ok(None);
+            };
+            if let Some(code) = inspected.exited {
+                return Ok(Some(exited(code, inspected)));
+            }
+            return self.engine_metrics(container, inspected, previous, stats);
+        }
         let Some(inspected) = self.inspected(client, container, from_files).await? else {
             return Ok(None);
         };
         if let Some(code) = inspected.exited {
-            return Ok(Some(ContainerMetrics {
-                exited: Some(code),
-                info: inspected.info,
-                ..Default::default()
-            }));
+            return Ok(Some(exited(code, inspected)));
         }
         if let Some(reading) = from_files {
             if let Some(m) = self
@@ -355,7 +368,20 @@ impl Sampler {
         inspected: Inspected,
     ) -> Result<Option<ContainerMetrics>, EngineError> {
         let previous = self.state().get(&container.id).and_then(|s| s.engine_cpu);
-        let response = match client.stats(&container.id, previous.is_some()).await {
+        let stats = client.stats(&container.id, previous.is_some()).await;
+        self.engine_metrics(container, inspected, previous, stats)
+    }
+
+    /// The metrics of a stats answer (or its failure), measured from `previous` unless the answer
+    /// carries the engine's own previous sample.
+    fn engine_metrics(
+        &self,
+        container: &ContainerRef,
+        inspected: Inspected,
+        previous: Option<CpuSample>,
+        stats: Result<Option<Box<bollard::models::ContainerStatsResponse>>, EngineError>,
+    ) -> Result<Option<ContainerMetrics>, EngineError> {
+        let response = match stats {
             Ok(Some(response)) => response,
             Ok(None) => {
                 let name = &container.name;
@@ -401,6 +427,15 @@ impl Sampler {
             info: inspected.info,
             exited: None,
         }))
+    }
+}
+
+/// What is reported of a container that is not running: its exit code and its info.
+fn exited(code: i64, inspected: Inspected) -> ContainerMetrics {
+    ContainerMetrics {
+        exited: Some(code),
+        info: inspected.info,
+        ..Default::default()
     }
 }
 

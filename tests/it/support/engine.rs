@@ -87,6 +87,15 @@ impl FakeEngine {
     async fn start_with(port: u16, record: bool) -> FakeEngine {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .unwrap_or_else(|e| panic!("bind 127.0.0.1:{port}: {e}"));
+        // std listens with a backlog of 128: 1000 stats requests opened at once overflow it and the
+        // kernel drops SYNs, retried a second later. dockerd (Go) listens with the kernel's
+        // somaxconn (4096 here); listening again on the socket sets that backlog.
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: a valid, bound socket of ours; listen() only changes its backlog.
+            let listened = unsafe { libc::listen(listener.as_raw_fd(), 4096) };
+            assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
+        }
         // The builder gives a server of its own (not one from wiremock's pool), so dropping the
         // engine really closes the port.
         let mut builder = MockServer::builder().listener(listener);
