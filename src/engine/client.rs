@@ -83,7 +83,10 @@ impl Client {
     ) -> Result<Option<Box<ContainerStatsResponse>>, EngineError> {
         let _permit = self.requests.acquire().await;
         if let Some(host) = &self.stats_host {
-            return Ok(host.stats(id.as_str(), one_shot).await?);
+            // The API version bollard negotiated, as on its own requests.
+            let v = self.docker.client_version();
+            let version = format!("v{}.{}", v.major_version, v.minor_version);
+            return Ok(host.stats(&version, id.as_str(), one_shot).await?);
         }
         let options = StatsOptions {
             stream: false,

@@ -37,16 +37,18 @@ impl StatsHost {
             .map(|a| StatsHost::Tcp(a.trim_end_matches('/').to_string()))
     }
 
-    /// One stats answer of the container `id`, not streamed: `Ok(None)` when the engine sent an
-    /// empty body. Errors are bollard's, so they count and read as the other requests' do.
+    /// One stats answer of the container `id`, not streamed, asked with the API `version` (e.g.
+    /// `v1.41`): `Ok(None)` when the engine sent an empty body. Errors are bollard's, so they count
+    /// and read as the other requests' do.
     pub(super) async fn stats<T: serde::de::DeserializeOwned>(
         &self,
+        version: &str,
         id: &str,
         one_shot: bool,
     ) -> Result<Option<T>, BollardError> {
         let io_error = |err: io::Error| BollardError::IOError { err };
         let request = format!(
-            "GET /containers/{id}/stats?stream=false&one-shot={one_shot} HTTP/1.1\r\n\
+            "GET /{version}/containers/{id}/stats?stream=false&one-shot={one_shot} HTTP/1.1\r\n\
              Host: {}\r\nUser-Agent: container-metrics\r\nAccept: application/json\r\n\
              Connection: close\r\n\r\n",
             match self {
@@ -173,37 +175,34 @@ enum Framing {
 }
 
 /// The status code, the framing and where the body starts; `None` while the head is incomplete.
+/// The head is read by `httparse`, hyper's own parser.
 fn head(bytes: &[u8]) -> io::Result<Option<(u16, Framing, usize)>> {
-    let Some(end) = memchr::memmem::find(bytes, b"\r\n\r\n") else {
-        return Ok(None);
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let start = match response.parse(bytes) {
+        Ok(httparse::Status::Complete(start)) => start,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(invalid(&format!("the answer's head cannot be read: {e}"))),
     };
-    let text =
-        std::str::from_utf8(&bytes[..end]).map_err(|_| invalid("the answer's head is not text"))?;
-    let mut lines = text.split("\r\n");
-    let status_line = lines.next().unwrap_or_default();
-    let status = status_line
-        .strip_prefix("HTTP/1.")
-        .and_then(|rest| rest.get(2..5))
-        .and_then(|code| code.parse::<u16>().ok())
-        .ok_or_else(|| invalid("the answer has no HTTP/1.x status line"))?;
+    let status = response
+        .code
+        .ok_or_else(|| invalid("the answer has no status"))?;
     let mut framing = Framing::Close;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("transfer-encoding") {
+    for header in response.headers.iter() {
+        let value = std::str::from_utf8(header.value).unwrap_or_default().trim();
+        if header.name.eq_ignore_ascii_case("transfer-encoding") {
             if value.to_ascii_lowercase().ends_with("chunked") {
                 framing = Framing::Chunked;
             }
-        } else if name.eq_ignore_ascii_case("content-length") && framing != Framing::Chunked {
+        } else if header.name.eq_ignore_ascii_case("content-length") && framing != Framing::Chunked
+        {
             let length = value
                 .parse()
                 .map_err(|_| invalid("the answer's Content-Length is not a number"))?;
             framing = Framing::Length(length);
         }
     }
-    Ok(Some((status, framing, end + 4)))
+    Ok(Some((status, framing, start)))
 }
 
 impl Answer {

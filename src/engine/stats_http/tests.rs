@@ -122,11 +122,13 @@ async fn stats_over_a_unix_socket_in_pieces() {
         ]],
     );
     let host = StatsHost::Unix(path);
-    let answer: Option<serde_json::Value> = host.stats("abc", true).await.expect("an answer");
+    let answer: Option<serde_json::Value> =
+        host.stats("v1.41", "abc", true).await.expect("an answer");
     assert_eq!(answer, Some(serde_json::json!({"read": "now"})));
     let heads = server.await.expect("server");
     assert!(
-        heads[0].starts_with("GET /containers/abc/stats?stream=false&one-shot=true HTTP/1.1\r\n"),
+        heads[0]
+            .starts_with("GET /v1.41/containers/abc/stats?stream=false&one-shot=true HTTP/1.1\r\n"),
         "{heads:?}"
     );
 }
@@ -149,7 +151,7 @@ async fn a_404_an_empty_body_bad_json_and_a_cut_answer_read_as_bollard_errors() 
     let host = StatsHost::Unix(path);
     let mut results = Vec::new();
     for _ in 0..count {
-        results.push(host.stats::<serde_json::Value>("abc", false).await);
+        results.push(host.stats::<serde_json::Value>("v1.41", "abc", false).await);
     }
     server.await.expect("server");
     match &results[0] {
@@ -177,7 +179,7 @@ async fn no_engine_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let host = StatsHost::Unix(dir.path().join("none.sock"));
     let e = host
-        .stats::<serde_json::Value>("abc", true)
+        .stats::<serde_json::Value>("v1.41", "abc", true)
         .await
         .expect_err("no engine");
     assert!(matches!(e, BollardError::IOError { .. }), "{e:?}");
