@@ -239,3 +239,50 @@ fn the_last_line_of_a_stopped_container_is_written_without_its_line_end() {
         assert!(reads(&s, source) > 0.0, "read from the {source}");
     }
 }
+
+/// The engine's own json-file files as recorded (`fixtures/docker-*/json_file_*`), read by the files
+/// path: t4's log, rotated twice and gzipped by the engine, gives every line once and in order; t1's
+/// log starts with exactly the entries the engine's logs answer held (26.1, where both were recorded
+/// in one run).
+#[test]
+fn the_recorded_json_file_logs_read_as_the_engine_serves_them() {
+    use container_metrics::engine_files::{read_after, FilesCursor};
+    let read = |base: &std::path::Path| -> Vec<String> {
+        let mut texts = Vec::new();
+        read_after(base, &FilesCursor::default(), &mut |_, entry| {
+            let entry = entry.expect("every recorded line is an entry");
+            texts.push(entry.text.trim_end_matches('\n').to_string());
+            true
+        })
+        .expect("the recorded files read");
+        texts
+    };
+    for set in ["docker-20.10", "docker-26.1"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(set);
+        let t4 = read(&dir.join("json_file_t4_rotating/ID-json.log"));
+        let first: u32 = t4[0][5..10].parse().expect("a numbered line");
+        let want: Vec<String> = (first..400)
+            .map(|i| format!("line {i:05} {:090}", 0))
+            .collect();
+        assert_eq!(
+            t4, want,
+            "{set}: t4 across .2.gz, .1.gz and the current file"
+        );
+        assert!(
+            first > 0,
+            "{set}: the engine deleted the oldest lines (max-file=3)"
+        );
+        let t1 = read(&dir.join("json_file_t1.log"));
+        assert!(t1.len() > 100, "{set}: t1's recorded log");
+        if set == "docker-26.1" {
+            let served = super::recorded_t1_lines_of(set);
+            assert_eq!(
+                t1[..served.len()],
+                served[..],
+                "{set}: the files hold what was served"
+            );
+        }
+    }
+}
