@@ -1,10 +1,11 @@
-//! One container's read from the engine in a tick: its new entries, joined into lines, classified and
-//! handed to its file.
+//! One container's read in a tick: its new entries, joined into lines, classified and handed to its
+//! file.
 //!
-//! A read asks the engine for the last entries of the log only (`tail`), which it reads from the end
-//! of its file, and uses that answer when it provably holds every entry the cursor's full request
-//! would bring (see [`TailWindow`]); otherwise it makes the full request, for which the engine reads
-//! the log from its first line.
+//! From the engine's json-file files when CONTAINER_LOGS_ROOT shows them (see [`super::engine_files`]),
+//! else from the engine. There a read asks for the last entries of the log only (`tail`), which the
+//! engine reads from the end of its file, and uses that answer when it provably holds every entry the
+//! cursor's full request would bring (see [`TailWindow`]); otherwise it makes the full request, for
+//! which the engine reads the log from its first line.
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -266,8 +267,8 @@ fn read_from_files(
         }
         read < FILES_READ_BUDGET || assembler.holding()
     };
-    let found = engine_files::read_after(path, &start, &mut each)?;
-    if failed.is_none() {
+    let read = engine_files::read_after(path, &start, &mut each);
+    if failed.is_none() && read.is_ok() {
         if let Err(e) = assembler.complete_stale(now_ns, &mut |l| writer.write(l)) {
             failed = Some(e);
         } else if !assembler.holding() {
@@ -277,6 +278,11 @@ fn read_from_files(
     if let Some(e) = failed {
         return Ok(write_failed(container, log, &e));
     }
+    // Also when the read broke off (the engine is asked instead, from here): the lines handed out
+    // so far are the file's, and neither path may bring them again.
+    log.files = Some(done);
+    log.cursor = done.engine_cursor();
+    let found = read?;
     if found.cursor_file_gone {
         if log.files_lost_said {
             debug!(target: TARGET, "{}: the engine deleted log files before they were read again", container.name);
@@ -289,8 +295,6 @@ fn read_from_files(
             );
         }
     }
-    log.files = Some(done);
-    log.cursor = done.engine_cursor();
     Ok(true)
 }
 

@@ -286,3 +286,43 @@ fn the_recorded_json_file_logs_read_as_the_engine_serves_them() {
         }
     }
 }
+
+/// A rotated file whose gzip turns out broken at its end (its checksum): its lines are handed out
+/// before the decoder finds out, and the engine is asked from there on, so none of them comes twice.
+#[test]
+fn a_read_that_breaks_off_keeps_what_it_wrote_and_the_engine_goes_on_from_there() {
+    let engine = Engine::start();
+    let engine_dir = tempfile::tempdir().expect("tempdir");
+    let root = engine_dir.path().display().to_string();
+    engine.add_container(FakeContainer::new("broken").json_file_under(engine_dir.path()));
+    let mut lines = Lines {
+        engine: &engine,
+        name: "broken",
+        n: 0,
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let env = env(&engine, dir.path(), &root);
+    lines.push(20);
+    let mut collector = Collector::start(dir.path(), &env);
+    collector_wait_lines(&collector, "broken", &lines.all());
+    collector.kill();
+    lines.push(30);
+    engine.rotate_json_log("broken", 3, true);
+    let path = engine
+        .container("broken")
+        .and_then(|c| c.json_log_path())
+        .expect("a json-file log");
+    let gz_path = format!("{}.1.gz", path.display());
+    let mut gz = std::fs::read(&gz_path).expect("the rotated file");
+    let crc = gz.len() - 8;
+    gz[crc] ^= 0xff;
+    std::fs::write(&gz_path, gz).expect("write");
+    lines.push(10);
+    let collector = Collector::start(dir.path(), &env);
+    collector_wait_lines(&collector, "broken", &lines.all());
+    let s = collector.scrape();
+    assert!(
+        reads(&s, "engine") > 0.0,
+        "the engine was asked after the broken file"
+    );
+}
