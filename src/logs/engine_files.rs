@@ -224,16 +224,12 @@ impl Segment {
     }
 }
 
-/// The files of the log at `base`, oldest first, each once. The current file is opened first and
-/// the rotated ones from `.1` upwards: the engine only ever moves a file to a higher number, so none
+/// The files of the log at `base`, oldest first, each once. The current file (`current`) is opened
+/// first, by the caller, and the rotated ones from `.1` upwards: the engine only ever moves a file to a higher number, so none
 /// can slip past this scan (one may be met twice, and is kept once). `.N` is tried before `.N.gz`:
 /// the engine deletes `.N` only once `.N.gz` is complete. Two numbers in a row with no file end it.
-fn segments(base: &Path, current: Option<Segment>) -> io::Result<Vec<Segment>> {
-    let mut newest_first = Vec::new();
-    match current {
-        Some(c) => newest_first.push(c),
-        None => newest_first.extend(Segment::open(base.to_path_buf(), false)?),
-    }
+fn segments(base: &Path, current: Segment) -> io::Result<Vec<Segment>> {
+    let mut newest_first = vec![current];
     let mut missing = 0;
     let mut n = 1u32;
     while missing < 2 && n < 10_000 {
@@ -288,18 +284,13 @@ pub fn read_after(
     cursor: &FilesCursor,
     each: &mut dyn FnMut(Place, Option<Entry<'_>>) -> bool,
 ) -> io::Result<Found> {
-    let current = Segment::open(base.to_path_buf(), false)?.ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::NotFound,
-            format!("{} not found", base.display()),
-        )
-    })?;
+    let current = Segment::open(base.to_path_buf(), false)?.ok_or_else(|| not_found(base))?;
     let mut found = Found::default();
     // Nearly always the position is in the current file: then the rotated ones are not looked at.
     let (files, start) = match current.head {
         Some((head, _)) if head == cursor.head => (vec![current], 0),
         _ => {
-            let files = segments(base, Some(current))?;
+            let files = segments(base, current)?;
             let at = files
                 .iter()
                 .position(|s| s.head.map(|h| h.0) == Some(cursor.head));
@@ -331,6 +322,13 @@ pub fn read_after(
         }
     }
     Ok(found)
+}
+
+fn not_found(base: &Path) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::NotFound,
+        format!("{} not found", base.display()),
+    )
 }
 
 /// Reads one file from `from` on; false when `each` asked to stop.
@@ -366,7 +364,8 @@ fn read_segment(
 /// The [`FilesCursor`] for the place the engine path's `cursor` stands at: before the first entry
 /// from `cursor.since` on that is not among the first `cursor.skip` of them.
 pub fn position_of(base: &Path, cursor: Cursor) -> io::Result<FilesCursor> {
-    let mut files = segments(base, None)?;
+    let current = Segment::open(base.to_path_buf(), false)?.ok_or_else(|| not_found(base))?;
+    let mut files = segments(base, current)?;
     let target = cursor.since.saturating_mul(1_000_000_000);
     let search_from = target.saturating_sub(SEARCH_MARGIN_NS);
     // The newest file that starts well before `since`: every entry of the older ones is older.

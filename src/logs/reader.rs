@@ -279,9 +279,12 @@ fn read_from_files(
         return Ok(write_failed(container, log, &e));
     }
     // Also when the read broke off (the engine is asked instead, from here): the lines handed out
-    // so far are the file's, and neither path may bring them again.
-    log.files = Some(done);
-    log.cursor = done.engine_cursor();
+    // so far are the file's, and neither path may bring them again. Nothing handed out: the cursors
+    // stay as they were.
+    if read.is_ok() || done != start {
+        log.files = Some(done);
+        log.cursor = done.engine_cursor();
+    }
     let found = read?;
     if found.cursor_file_gone {
         if log.files_lost_said {

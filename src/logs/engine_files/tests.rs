@@ -307,3 +307,13 @@ proptest! {
         prop_assert!(sinces.windows(2).all(|w| w[0] <= w[1]), "since never goes back");
     }
 }
+
+#[test]
+fn no_current_file_is_not_found_for_both_the_read_and_the_search() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let base = dir.path().join("missing-json.log");
+    let e = position_of(&base, Cursor { since: 5, skip: 3 }).expect_err("no file");
+    assert_eq!(e.kind(), io::ErrorKind::NotFound);
+    let e = read_after(&base, &FilesCursor::default(), &mut |_, _| true).expect_err("no file");
+    assert_eq!(e.kind(), io::ErrorKind::NotFound);
+}
