@@ -494,7 +494,7 @@ fn kills_during_rotations_of(
     for (k, (moment, pause)) in plan.into_iter().enumerate() {
         written = wait_progress(&collector, &c.name, written, &story);
         // Scraped before the moment, so that the kill follows it within milliseconds.
-        let s = collector.scrape();
+        let s = collector.scrape_after_a_tick();
         files_reads += reads(&s, "files");
         assert_eq!(
             reads(&s, "engine"),
@@ -533,7 +533,7 @@ fn kills_during_rotations_of(
     );
     story.note(format!("the engine keeps {}", log.listing()));
     story.console("the last run", &collector);
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     files_reads += reads(&s, "files");
     assert!(files_reads > 0.0, "read from the files:\n{}", s.text);
     assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
@@ -620,7 +620,7 @@ fn rotations_while_down(label: &str, compress: bool) {
             all_files(&collector, &c.name).lines().any(|l| l == first)
         });
         assert_eq!(log.inode(), fresh, "no rotation before the stop (too slow)");
-        let s = collector.scrape();
+        let s = collector.scrape_after_a_tick();
         files_reads += reads(&s, "files");
         assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
         if k == 0 {
@@ -649,7 +649,7 @@ fn rotations_while_down(label: &str, compress: bool) {
         &story,
     );
     story.console("the last run", &collector);
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     files_reads += reads(&s, "files");
     assert!(files_reads > 0.0, "read from the files:\n{}", s.text);
     assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
@@ -718,7 +718,7 @@ fn moving_between_the_engine_and_the_files_keeps_every_line_once() {
         // Two steps of progress: a read after the move, and one more from where it left off.
         written = wait_progress(&collector, &c.name, written, &story);
         written = wait_progress(&collector, &c.name, written, &story);
-        let s = collector.scrape();
+        let s = collector.scrape_after_a_tick();
         let (files, engine) = (reads(&s, "files"), reads(&s, "engine"));
         story.note(format!(
             "run {k}: {written} lines written, reads files {files} engine {engine}"
@@ -839,7 +839,7 @@ fn long_lines_are_joined_and_stdout_and_stderr_keep_the_files_order() {
         "the engine split the long lines into 16 KiB entries ({pieces} entries without a newline)"
     );
     let text = all_files(&collector, &c.name);
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     story.console("the run", &collector);
     assert!(reads(&s, "files") > 0.0, "read from the files:\n{}", s.text);
     assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
@@ -910,7 +910,7 @@ fn containers_the_files_path_cannot_serve_are_asked_from_the_engine() {
             Duration::from_secs(30),
             &story,
         );
-        let s = collector.scrape();
+        let s = collector.scrape_after_a_tick();
         assert!(
             reads(&s, "engine") > 0.0 && reads(&s, "files") == 0.0,
             "{} asked from the engine:\n{}\nconsole:\n{}",
@@ -993,7 +993,7 @@ fn max_size_alone_one_file_kept_is_followed_across_its_rotations() {
     ));
     story.console("the run", &collector);
     assert!(rotations >= 3, "the engine rotated: {}", story.text());
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     assert!(reads(&s, "files") > 0.0, "read from the files:\n{}", s.text);
     assert_eq!(reads(&s, "engine"), 0.0, "never asked:\n{}", s.text);
     let text = all_files(&collector, &c.name);
@@ -1097,7 +1097,7 @@ fn escapes_and_odd_bytes_come_out_as_from_the_engine() {
         "the files path writes what the engine path writes"
     );
     assert_eq!(bytes(&files), bytes(&engine), "byte for byte");
-    let s = files.scrape();
+    let s = files.scrape_after_a_tick();
     assert!(
         reads(&s, "files") > 0.0 && reads(&s, "engine") == 0.0,
         "{}",

@@ -353,7 +353,7 @@ fn every_line_is_written_once_in_order_and_counted_by_level(logs_root: &str) {
     let collector = start_collector(dir.path(), &only);
     let total = 300.0 + 30.0 + 42.0;
     let s = collector.wait_for_scrape("all 372 lines", |s| logged(s, &c.name) >= total);
-    assert_read_from(&s, logs_root);
+    assert_read_from(&collector.scrape_after_a_tick(), logs_root);
     assert_eq!(s.logs(&c.name, "info"), Some(300.0));
     assert_eq!(s.logs(&c.name, "error"), Some(30.0));
     assert_eq!(s.logs(&c.name, "warning"), Some(42.0));
@@ -421,10 +421,8 @@ fn restarts_of_the_collector_lose_and_repeat_nothing(logs_root: &str) {
         std::thread::sleep(Duration::from_millis(500));
     }
     let collector = start_collector(dir.path(), &rotation);
-    assert_read_from(
-        &collector.wait_for_scrape("a read", |s| logged(s, &c.name) > 0.0),
-        logs_root,
-    );
+    collector.wait_for_scrape("a read", |s| logged(s, &c.name) > 0.0);
+    assert_read_from(&collector.scrape_after_a_tick(), logs_root);
     // Wait for the container to finish its 2500 lines, then for the files to hold them all.
     wait_until("the container's last line", || {
         c.engine_logs().0.last().map(String::as_str) == Some("n 2500")

@@ -71,7 +71,7 @@ fn moving_between_the_engine_and_its_files_repeats_and_loses_nothing() {
     lines.push(40);
     let mut collector = Collector::start(dir.path(), &env(&engine, dir.path(), ""));
     collector_wait_lines(&collector, "mover", &lines.all());
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     assert!(reads(&s, "engine") > 0.0 && reads(&s, "files") == 0.0);
     assert!(collector.console().iter().any(
         |l| l.contains("Logs are asked from the Docker Engine (CONTAINER_LOGS_ROOT is empty)")
@@ -82,7 +82,7 @@ fn moving_between_the_engine_and_its_files_repeats_and_loses_nothing() {
 
     let mut collector = Collector::start(dir.path(), &env(&engine, dir.path(), &root));
     collector_wait_lines(&collector, "mover", &lines.all());
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     assert!(reads(&s, "files") > 0.0 && reads(&s, "engine") == 0.0);
     assert!(collector.console().iter().any(|l| l.contains(&format!(
         "Logs are read from the engine's json-file logs under {root}"
@@ -104,7 +104,7 @@ fn moving_between_the_engine_and_its_files_repeats_and_loses_nothing() {
     lines.push(25);
     let collector = Collector::start(dir.path(), &env(&engine, dir.path(), ""));
     collector_wait_lines(&collector, "mover", &lines.all());
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     assert!(reads(&s, "engine") > 0.0 && reads(&s, "files") == 0.0);
 }
 
@@ -234,7 +234,7 @@ fn the_last_line_of_a_stopped_container_is_written_without_its_line_end() {
         engine.stop("prompt");
         let want = ["first".to_string(), "Continue? [y/N] ".to_string()];
         collector_wait_lines(&collector, "prompt", &want);
-        let s = collector.scrape();
+        let s = collector.scrape_after_a_tick();
         let source = if root.is_empty() { "engine" } else { "files" };
         assert!(reads(&s, source) > 0.0, "read from the {source}");
     }
@@ -320,7 +320,7 @@ fn a_read_that_breaks_off_keeps_what_it_wrote_and_the_engine_goes_on_from_there(
     lines.push(10);
     let collector = Collector::start(dir.path(), &env);
     collector_wait_lines(&collector, "broken", &lines.all());
-    let s = collector.scrape();
+    let s = collector.scrape_after_a_tick();
     assert!(
         reads(&s, "engine") > 0.0,
         "the engine was asked after the broken file"

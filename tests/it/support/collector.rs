@@ -145,6 +145,25 @@ impl Collector {
         Scrape::parse(&body)
     }
 
+    /// A scrape that begins after a whole tick has ended from now on. A scrape gathers the
+    /// collector's own counters (`collector_*`) when it begins and writes the containers' series as
+    /// it goes, so one taken just after lines reached the files may show the lines' counts but not
+    /// yet the tick's reads; the LAST_LOGS_COLLECTED_AT_FILE is written once a tick is all counted.
+    pub fn scrape_after_a_tick(&self) -> Scrape {
+        let file = self.root.join("last-logs-collected-at.txt");
+        let modified = || std::fs::metadata(&file).and_then(|m| m.modified()).ok();
+        let before = modified();
+        let deadline = Instant::now() + PATIENCE;
+        while modified() == before {
+            assert!(
+                Instant::now() < deadline,
+                "no tick ended within {PATIENCE:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.scrape()
+    }
+
     /// Scrapes until `pred` holds.
     pub fn wait_for_scrape(&self, what: &str, pred: impl Fn(&Scrape) -> bool) -> Scrape {
         let deadline = Instant::now() + PATIENCE;
