@@ -314,16 +314,10 @@ pub static SETTINGS: &[Setting] = &[
                its files instead of the engine's stats. Empty: always ask the engine",
         kind: Kind::Text,
         read: |v, c| {
-            c.cgroup_root = Some(text(v)?.trim())
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from);
+            c.cgroup_root = optional_path(v)?;
             Ok(())
         },
-        show: |c| {
-            c.cgroup_root
-                .as_ref()
-                .map_or_else(String::new, |p| p.display().to_string())
-        },
+        show: |c| shown_path(c.cgroup_root.as_deref()),
     },
     Setting {
         env: "PROC_ROOT",
@@ -333,16 +327,10 @@ pub static SETTINGS: &[Setting] = &[
                its process's net/dev there. Empty: no network families on the cgroup path",
         kind: Kind::Text,
         read: |v, c| {
-            c.proc_root = Some(text(v)?.trim())
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from);
+            c.proc_root = optional_path(v)?;
             Ok(())
         },
-        show: |c| {
-            c.proc_root
-                .as_ref()
-                .map_or_else(String::new, |p| p.display().to_string())
-        },
+        show: |c| shown_path(c.proc_root.as_deref()),
     },
     Setting {
         env: "CONTAINER_LOGS_ROOT",
@@ -353,16 +341,10 @@ pub static SETTINGS: &[Setting] = &[
                always ask the engine",
         kind: Kind::Text,
         read: |v, c| {
-            c.container_logs_root = Some(text(v)?.trim())
-                .filter(|p| !p.is_empty())
-                .map(PathBuf::from);
+            c.container_logs_root = optional_path(v)?;
             Ok(())
         },
-        show: |c| {
-            c.container_logs_root
-                .as_ref()
-                .map_or_else(String::new, |p| p.display().to_string())
-        },
+        show: |c| shown_path(c.container_logs_root.as_deref()),
     },
     Setting {
         env: "INCLUDE_CONTAINERS",
@@ -538,6 +520,18 @@ fn text(value: &OsStr) -> Result<&str, &'static str> {
 }
 
 /// A path; clap refuses an empty one already, which this repeats for the same reason as [`text`].
+/// A path, or `None` for an empty value (a setting that is off when empty).
+fn optional_path(value: &OsStr) -> Result<Option<PathBuf>, &'static str> {
+    Ok(Some(text(value)?.trim())
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from))
+}
+
+/// How an optional path shows at start: empty when off.
+fn shown_path(path: Option<&std::path::Path>) -> String {
+    path.map_or_else(String::new, |p| p.display().to_string())
+}
+
 fn path(value: &OsStr, expected: &'static str) -> Result<PathBuf, &'static str> {
     if value.is_empty() {
         return Err(expected);

@@ -242,10 +242,14 @@ fn read_from_files(
     let mut done = start;
     let mut failed = None;
     let mut read = 0u64;
-    let mut last_offset = start.offset;
     let mut each = |place: engine_files::Place, entry: Option<engine_files::Entry<'_>>| {
-        read += place.offset.saturating_sub(last_offset);
-        last_offset = place.offset;
+        // The entry's bytes: from the previous entry's end in the same file, else from its start.
+        let from = if place.head == taken.head {
+            taken.offset
+        } else {
+            0
+        };
+        read += place.offset.saturating_sub(from);
         let ts = entry.as_ref().and_then(|e| e.ts);
         if let Some(entry) = &entry {
             let stream = match (tty, entry.stderr) {
