@@ -451,6 +451,9 @@ impl Collector {
                 .on_collection(Collection::Logs, took, report.failed == 0, unix_now());
         };
         let (failures, ()) = tokio::join!(metrics_work, logs_work);
+        let pushback = containers.take_pushback();
+        self.metrics
+            .on_engine_pushback(pushback.refused, pushback.paused.as_secs_f64());
         if let Some(failures) = failures {
             self.report_metrics_failures(&failures);
         }

@@ -15,6 +15,7 @@ use tracing::{error, info};
 
 use super::error::{with_causes, EngineError};
 use super::logs::LogChunk;
+use super::pushback::{Patient, Pushback, PushbackCount};
 use super::stats_http::StatsHost;
 use super::CONSOLE_NAME;
 use crate::container::ContainerId;
@@ -32,7 +33,13 @@ pub(super) struct Client {
     /// Where stats are asked on the lean client; `None`: through bollard (an embedder's client).
     stats_host: Option<StatsHost>,
     requests: Arc<Semaphore>,
+    /// Connects the engine pushed back, shared with the transport's connector.
+    pushback: Arc<Pushback>,
 }
+
+/// How long a connect the engine pushes back is tried, when the caller gave no ENGINE_TIMEOUT (an
+/// embedder's client): the setting's default.
+const DEFAULT_PATIENCE: Duration = Duration::from_secs(10);
 
 impl Client {
     /// Wraps a connected client; at most `max_concurrent_requests` requests run at once.
@@ -41,14 +48,22 @@ impl Client {
             docker,
             stats_host: None,
             requests: Arc::new(Semaphore::new(max_concurrent_requests.max(1))),
+            pushback: Arc::new(Pushback::new(DEFAULT_PATIENCE)),
         }
     }
 
     /// Asks stats of the engine at `docker_host` on the lean client of [`super::stats_http`]
-    /// (unix:// and tcp:// addresses; any other keeps asking through bollard).
-    pub(super) fn with_stats_host(mut self, docker_host: &str) -> Client {
+    /// (unix:// and tcp:// addresses; any other keeps asking through bollard), counting pushback in
+    /// `pushback`, the one the transport of [`connect`] counts in.
+    pub(super) fn with_stats_host(mut self, docker_host: &str, pushback: Arc<Pushback>) -> Client {
         self.stats_host = StatsHost::parse(docker_host);
+        self.pushback = pushback;
         self
+    }
+
+    /// The engine's pushback since the previous call.
+    pub(super) fn take_pushback(&self) -> PushbackCount {
+        self.pushback.take()
     }
 
     /// The containers running now.
@@ -86,7 +101,9 @@ impl Client {
             // The API version bollard negotiated, as on its own requests.
             let v = self.docker.client_version();
             let version = format!("v{}.{}", v.major_version, v.minor_version);
-            return Ok(host.stats(&version, id.as_str(), one_shot).await?);
+            return Ok(host
+                .stats(&self.pushback, &version, id.as_str(), one_shot)
+                .await?);
         }
         let options = StatsOptions {
             stream: false,
@@ -127,13 +144,14 @@ impl Client {
 
 /// Connects to the engine at `docker_host` (unix:// or tcp://), negotiating the API version, and
 /// retries forever with a random 1-5 s pause until it answers. Returns `None` if `shutdown` turns
-/// true first.
+/// true first. Connects the engine pushes back are tried again and counted in `pushback`.
 pub(super) async fn connect(
     docker_host: &str,
     timeout: Duration,
+    pushback: &Arc<Pushback>,
     shutdown: &mut Shutdown,
 ) -> Result<Option<Docker>, EngineError> {
-    let client = transport(docker_host, timeout)?;
+    let client = transport(docker_host, timeout, pushback)?;
     info!(target: CONSOLE_NAME, "Trying to get client...");
     loop {
         let attempt = async {
@@ -173,13 +191,21 @@ pub(super) async fn connect(
 pub(super) async fn connect_once(
     docker_host: &str,
     timeout: Duration,
+    pushback: &Arc<Pushback>,
 ) -> Result<Docker, EngineError> {
-    Ok(transport(docker_host, timeout)?.negotiate_version().await?)
+    Ok(transport(docker_host, timeout, pushback)?
+        .negotiate_version()
+        .await?)
 }
 
 /// A client for DOCKER_HOST (`unix://` or `tcp://`, see [`crate::config`]) whose every request gives
-/// up after `timeout` (not connected yet). Connections are kept alive between requests.
-fn transport(docker_host: &str, timeout: Duration) -> Result<Docker, EngineError> {
+/// up after `timeout` (not connected yet). Connections are kept alive between requests; a connect
+/// the engine pushes back is tried again (see [`Pushback`]).
+fn transport(
+    docker_host: &str,
+    timeout: Duration,
+    pushback: &Arc<Pushback>,
+) -> Result<Docker, EngineError> {
     let host_error = |source| EngineError::Host {
         host: docker_host.to_string(),
         source,
@@ -198,17 +224,19 @@ fn transport(docker_host: &str, timeout: Duration) -> Result<Docker, EngineError
         }
         // hyperlocal finds the socket's path in the host part, hex-encoded.
         let hex: String = path.bytes().map(|b| format!("{b:02x}")).collect();
-        keep_alive(
-            &builder,
-            hyperlocal::UnixConnector,
-            format!("unix://{hex}"),
-            seconds,
-        )
+        let connector = Patient {
+            connector: hyperlocal::UnixConnector,
+            pushback: pushback.clone(),
+        };
+        keep_alive(&builder, connector, format!("unix://{hex}"), seconds)
     } else if let Some(address) = docker_host
         .strip_prefix("tcp://")
         .or_else(|| docker_host.strip_prefix("http://"))
     {
-        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let connector = Patient {
+            connector: hyper_util::client::legacy::connect::HttpConnector::new(),
+            pushback: pushback.clone(),
+        };
         keep_alive(&builder, connector, format!("http://{address}"), seconds)
     } else {
         Docker::connect_with_host(docker_host)

@@ -1,6 +1,7 @@
 //! [`Containers`]: the engine side's one door. Each method hands over to the part that does the work:
 //! the client (connection, requests), the visits (which containers), the sampler (their metrics).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bollard::Docker;
@@ -12,6 +13,7 @@ use super::error::EngineError;
 use super::filter::Filter;
 use super::list::Visits;
 use super::logs::{LogChunk, LogFile};
+use super::pushback::{Pushback, PushbackCount};
 use super::sampler::Sampler;
 use crate::container::ContainerMetrics;
 use crate::container::{ContainerId, ContainerRef};
@@ -72,9 +74,10 @@ impl Containers {
         timeout: Duration,
         shutdown: &mut Shutdown,
     ) -> Result<Option<Containers>, EngineError> {
-        let docker = client::connect(docker_host, timeout, shutdown).await?;
+        let pushback = Arc::new(Pushback::new(timeout));
+        let docker = client::connect(docker_host, timeout, &pushback, shutdown).await?;
         Ok(docker.map(|docker| {
-            Containers::new(docker, max_concurrent_requests).with_stats_host(docker_host)
+            Containers::new(docker, max_concurrent_requests).with_stats_host(docker_host, pushback)
         }))
     }
 
@@ -84,14 +87,22 @@ impl Containers {
         max_concurrent_requests: usize,
         timeout: Duration,
     ) -> Result<Containers, EngineError> {
-        let docker = client::connect_once(docker_host, timeout).await?;
-        Ok(Containers::new(docker, max_concurrent_requests).with_stats_host(docker_host))
+        let pushback = Arc::new(Pushback::new(timeout));
+        let docker = client::connect_once(docker_host, timeout, &pushback).await?;
+        Ok(Containers::new(docker, max_concurrent_requests).with_stats_host(docker_host, pushback))
     }
 
-    /// Stats go on the lean client to the engine at `docker_host` (see `stats_http`).
-    fn with_stats_host(mut self, docker_host: &str) -> Containers {
-        self.client = self.client.with_stats_host(docker_host);
+    /// Stats go on the lean client to the engine at `docker_host` (see `stats_http`); pushback is
+    /// counted in the transport's `pushback`.
+    fn with_stats_host(mut self, docker_host: &str, pushback: Arc<Pushback>) -> Containers {
+        self.client = self.client.with_stats_host(docker_host, pushback);
         self
+    }
+
+    /// How often the engine pushed back (connects it could not take, tried again) since the
+    /// previous call.
+    pub fn take_pushback(&self) -> PushbackCount {
+        self.client.take_pushback()
     }
 
     /// The containers to visit this tick: those running now, and those that were running at the

@@ -13,6 +13,7 @@ pub mod filter;
 mod list;
 mod logs;
 mod netdev;
+mod pushback;
 mod sampler;
 pub mod stats;
 mod stats_http;

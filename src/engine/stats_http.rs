@@ -16,6 +16,8 @@ use bollard::errors::Error as BollardError;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpStream, UnixStream};
 
+use super::pushback::Pushback;
+
 /// Where the engine listens, for the stats requests.
 #[derive(Debug, Clone)]
 pub(super) enum StatsHost {
@@ -38,10 +40,12 @@ impl StatsHost {
     }
 
     /// One stats answer of the container `id`, not streamed, asked with the API `version` (e.g.
-    /// `v1.41`): `Ok(None)` when the engine sent an empty body. Errors are bollard's, so they count
-    /// and read as the other requests' do.
+    /// `v1.41`): `Ok(None)` when the engine sent an empty body. A connect the engine pushes back is
+    /// tried again (see [`Pushback`]). Errors are bollard's, so they count and read as the other
+    /// requests' do.
     pub(super) async fn stats<T: serde::de::DeserializeOwned>(
         &self,
+        pushback: &Pushback,
         version: &str,
         id: &str,
         one_shot: bool,
@@ -56,7 +60,10 @@ impl StatsHost {
                 StatsHost::Tcp(address) => address,
             }
         );
-        let mut socket = Socket::connect(self).await.map_err(io_error)?;
+        let mut socket = pushback
+            .connect(|| Socket::connect(self), |e: &io::Error| Some(e.kind()))
+            .await
+            .map_err(io_error)?;
         socket
             .write_all(request.as_bytes())
             .await
@@ -64,6 +71,7 @@ impl StatsHost {
         drop(request);
         let answer = read_answer(&socket).await.map_err(io_error)?;
         drop(socket);
+        pushback.alive();
         let (status, body) = answer.into_parts().map_err(io_error)?;
         if !(200..300).contains(&status) {
             return Err(BollardError::DockerResponseServerError {

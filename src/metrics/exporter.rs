@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use prometheus::core::Collector;
-use prometheus::{GaugeVec, IntCounterVec, Opts, Registry};
+use prometheus::{CounterVec, GaugeVec, IntCounterVec, Opts, Registry};
 
 use super::exposition::Exposition;
 use super::table::Table;
@@ -39,6 +39,8 @@ pub struct MetricsExporter {
     log_lines_written: IntCounterVec,
     log_bytes_written: IntCounterVec,
     log_reads: IntCounterVec,
+    refused_connects: IntCounterVec,
+    pushback_seconds: CounterVec,
     /// `collector_series`, set by the [`Exposition`] once it is all out.
     pub(super) series: GaugeVec,
     /// `collector_logs_browser_info`: where the logs browser is reached, for alert links.
@@ -165,6 +167,23 @@ impl MetricsExporter {
             "Reads of a container's new log lines, by where they were read from: the engine's json-file files (files) or the engine (engine).",
             &["machine", "source"],
         )?;
+        let refused_connects = counter(
+            "collector_engine_refused_connects_total",
+            "Connects the Docker Engine could not take at once (its listen queue full, or refused while it took others), each tried again after a pause.",
+            &["machine"],
+        )?;
+        let pushback_seconds = {
+            let family = CounterVec::new(
+                Opts::new(
+                    "collector_engine_pushback_seconds_total",
+                    "Time requests paused before trying a connect the Docker Engine could not take, added up over all requests.",
+                ),
+                &["machine"],
+            )?;
+            registry.register(Box::new(family.clone()))?;
+            parts.push(Box::new(family.clone()));
+            family
+        };
         let table = Table::new(machine)?;
         registry.register(Box::new(table.clone()))?;
         for kind in ["connection", "timeout", "status", "decode", "other"] {
@@ -175,6 +194,8 @@ impl MetricsExporter {
         for source in ["files", "engine"] {
             log_reads.with_label_values(&[machine, source]);
         }
+        refused_connects.with_label_values(&[machine]);
+        pushback_seconds.with_label_values(&[machine]);
         Ok(MetricsExporter {
             registry,
             machine: machine.to_string(),
@@ -185,6 +206,8 @@ impl MetricsExporter {
             log_lines_written,
             log_bytes_written,
             log_reads,
+            refused_connects,
+            pushback_seconds,
             logs_browser,
             series,
             table,
@@ -243,6 +266,18 @@ impl MetricsExporter {
         self.engine_errors
             .with_label_values(&[self.machine.as_str(), kind])
             .inc();
+    }
+
+    /// The engine could not take `refused` connects at once; requests paused `paused_seconds` in all
+    /// before trying them again.
+    pub fn on_engine_pushback(&self, refused: u64, paused_seconds: f64) {
+        let machine = [self.machine.as_str()];
+        self.refused_connects
+            .with_label_values(&machine)
+            .inc_by(refused);
+        self.pushback_seconds
+            .with_label_values(&machine)
+            .inc_by(paused_seconds);
     }
 
     /// `lines` lines of `bytes` bytes in all reached the files (counted at the commit).

@@ -122,8 +122,10 @@ async fn stats_over_a_unix_socket_in_pieces() {
         ]],
     );
     let host = StatsHost::Unix(path);
-    let answer: Option<serde_json::Value> =
-        host.stats("v1.41", "abc", true).await.expect("an answer");
+    let answer: Option<serde_json::Value> = host
+        .stats(&patient(), "v1.41", "abc", true)
+        .await
+        .expect("an answer");
     assert_eq!(answer, Some(serde_json::json!({"read": "now"})));
     let heads = server.await.expect("server");
     assert!(
@@ -151,7 +153,10 @@ async fn a_404_an_empty_body_bad_json_and_a_cut_answer_read_as_bollard_errors() 
     let host = StatsHost::Unix(path);
     let mut results = Vec::new();
     for _ in 0..count {
-        results.push(host.stats::<serde_json::Value>("v1.41", "abc", false).await);
+        results.push(
+            host.stats::<serde_json::Value>(&patient(), "v1.41", "abc", false)
+                .await,
+        );
     }
     server.await.expect("server");
     match &results[0] {
@@ -179,8 +184,53 @@ async fn no_engine_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let host = StatsHost::Unix(dir.path().join("none.sock"));
     let e = host
-        .stats::<serde_json::Value>("v1.41", "abc", true)
+        .stats::<serde_json::Value>(&patient(), "v1.41", "abc", true)
         .await
         .expect_err("no engine");
     assert!(matches!(e, BollardError::IOError { .. }), "{e:?}");
+}
+
+fn patient() -> Pushback {
+    Pushback::new(std::time::Duration::from_secs(10))
+}
+
+/// An engine whose listen queue holds one connection and that takes none for a while: the connects
+/// beyond the queue fail with EAGAIN, are tried again, and every request gets its answer.
+#[tokio::test]
+async fn connects_beyond_a_full_listen_queue_are_tried_again() {
+    use std::os::fd::AsRawFd;
+    const REQUESTS: usize = 20;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("engine.sock");
+    let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+    // SAFETY: a valid, bound socket of ours; listen() only sets its backlog.
+    let listened = unsafe { libc::listen(listener.as_raw_fd(), 1) };
+    assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
+    listener.set_nonblocking(true).expect("nonblocking");
+    let listener = tokio::net::UnixListener::from_std(listener).expect("tokio listener");
+    let answer: &'static [u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"read\":\"x\"}";
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        // Takes nothing until the clients have all tried once.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        for _ in 0..REQUESTS {
+            let (mut s, _) = listener.accept().await.expect("accept");
+            tokio::spawn(async move {
+                let mut head = [0u8; 1024];
+                let _ = s.read(&mut head).await;
+                s.write_all(answer).await.expect("write");
+            });
+        }
+    });
+    let host = StatsHost::Unix(path);
+    let pushback = patient();
+    let asks =
+        (0..REQUESTS).map(|_| host.stats::<serde_json::Value>(&pushback, "v1.41", "abc", true));
+    let answers = futures_util::future::join_all(asks).await;
+    server.await.expect("server");
+    for a in answers {
+        assert_eq!(a.expect("answered"), Some(serde_json::json!({"read": "x"})));
+    }
+    let count = pushback.take();
+    assert!(count.refused >= 1, "the full queue pushed back: {count:?}");
 }

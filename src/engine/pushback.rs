@@ -1,0 +1,313 @@
+//! The engine pushing back: connects it cannot take right now are waited out, not given up.
+//!
+//! dockerd listens with a backlog of the kernel's `somaxconn`: 4096 on Linux 5.4 and later, but 128
+//! on the older kernels many servers run (and socket proxies in front of the engine cap their
+//! connections too). A collection of 1000 containers opens about 1000 connections at once; on a unix
+//! socket those beyond the backlog fail at once with EAGAIN, before the engine's accept loop has
+//! had a chance to take the others. That is backpressure, not a fault: each such connect is tried
+//! again after a short random pause that doubles with each refusal (so the retries spread out
+//! instead of arriving together again), for as long as the request's ENGINE_TIMEOUT allows.
+//!
+//! A refused connect (ECONNREFUSED) is backpressure only while the engine takes other connections:
+//! when nothing got through for [`ALIVE`], the engine is down, and the error is said at once, as
+//! before.
+//!
+//! Why not fewer requests in flight instead: a stats request holds its connection while it waits
+//! for the engine's sampler (up to 1-2 s), so a window small enough to keep the connects under a
+//! backlog of 128 makes a collection of 1000 containers take 8 rounds of that wait (measured in
+//! BENCHMARKS.md). What overflows is the burst of connects, not the requests in flight.
+
+use std::future::Future;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The first pause's upper bound; each refusal of the same connect doubles it, up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(4);
+
+/// The longest pause between two tries of one connect.
+const MAX_PAUSE: Duration = Duration::from_millis(250);
+
+/// A refused connect counts as backpressure while the engine took a connect or answered within this
+/// long.
+const ALIVE: Duration = Duration::from_secs(2);
+
+/// How often the engine pushed back, and when it last took a connection.
+#[derive(Debug)]
+pub(super) struct Pushback {
+    /// How long one connect is tried before its error is given up (ENGINE_TIMEOUT).
+    patience: Duration,
+    /// Connects the engine refused, since [`Pushback::take`] last asked.
+    refused: AtomicU64,
+    /// Nanoseconds paused before trying again, since [`Pushback::take`] last asked.
+    paused_ns: AtomicU64,
+    /// Milliseconds since [`epoch`] when a connect last got through (0: never).
+    alive_ms: AtomicU64,
+}
+
+/// What [`Pushback::take`] hands over: the engine's pushback since the previous call.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct PushbackCount {
+    /// Connects the engine refused (each tried again after a pause).
+    pub refused: u64,
+    /// Time paused before those tries, added up over every request.
+    pub paused: Duration,
+}
+
+impl Pushback {
+    /// Tries each connect for up to `patience`.
+    pub(super) fn new(patience: Duration) -> Pushback {
+        Pushback {
+            patience,
+            refused: AtomicU64::new(0),
+            paused_ns: AtomicU64::new(0),
+            alive_ms: AtomicU64::new(0),
+        }
+    }
+
+    /// The engine took a connection or answered now.
+    pub(super) fn alive(&self) {
+        self.alive_ms.store(ms_since_epoch().max(1), Relaxed);
+    }
+
+    fn alive_lately(&self) -> bool {
+        let at = self.alive_ms.load(Relaxed);
+        at != 0 && ms_since_epoch().saturating_sub(at) <= ALIVE.as_millis() as u64
+    }
+
+    /// The pushback counted since the previous call.
+    pub(super) fn take(&self) -> PushbackCount {
+        PushbackCount {
+            refused: self.refused.swap(0, Relaxed),
+            paused: Duration::from_nanos(self.paused_ns.swap(0, Relaxed)),
+        }
+    }
+
+    /// Runs `connect` until it succeeds, fails with something other than backpressure, or has been
+    /// tried for longer than the patience allows (then its last error is returned). `io_kind`
+    /// finds the I/O error in the connector's error.
+    pub(super) async fn connect<T, E, F, Fut>(
+        &self,
+        mut connect: F,
+        io_kind: impl Fn(&E) -> Option<io::ErrorKind>,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let started = Instant::now();
+        let mut bound = FIRST_PAUSE;
+        loop {
+            match connect().await {
+                Ok(connection) => {
+                    self.alive();
+                    return Ok(connection);
+                }
+                Err(e) => {
+                    let pushed_back = io_kind(&e).is_some_and(|kind| self.is_pushback(kind));
+                    if !pushed_back || started.elapsed() >= self.patience {
+                        return Err(e);
+                    }
+                    self.refused.fetch_add(1, Relaxed);
+                    let pause = jitter(bound);
+                    self.paused_ns
+                        .fetch_add(u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX), Relaxed);
+                    tokio::time::sleep(pause).await;
+                    bound = (bound * 2).min(MAX_PAUSE);
+                }
+            }
+        }
+    }
+
+    /// Whether a connect that failed with `kind` is the engine pushing back: its listen queue is
+    /// full (EAGAIN on a unix socket), or it refused while it takes other connections.
+    fn is_pushback(&self, kind: io::ErrorKind) -> bool {
+        match kind {
+            io::ErrorKind::WouldBlock => true,
+            io::ErrorKind::ConnectionRefused => self.alive_lately(),
+            _ => false,
+        }
+    }
+}
+
+/// A connector of hyper's (unix socket or TCP) whose connects the engine may push back: they are
+/// tried again as [`Pushback::connect`] says, for the list, inspect and logs requests.
+#[derive(Debug, Clone)]
+pub(super) struct Patient<C> {
+    pub(super) connector: C,
+    pub(super) pushback: std::sync::Arc<Pushback>,
+}
+
+impl<C> tower_service::Service<hyper::Uri> for Patient<C>
+where
+    C: tower_service::Service<hyper::Uri> + Clone + Send + Sync + 'static,
+    C::Future: Send,
+    C::Error: std::error::Error + Send + Sync + 'static,
+    C::Response: Send,
+{
+    type Response = C::Response;
+    type Error = C::Error;
+    type Future = std::pin::Pin<Box<dyn Future<Output = Result<C::Response, C::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), C::Error>> {
+        self.connector.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: hyper::Uri) -> Self::Future {
+        let connector = self.connector.clone();
+        let pushback = self.pushback.clone();
+        Box::pin(async move {
+            pushback
+                .connect(
+                    || {
+                        let mut connector = connector.clone();
+                        let uri = uri.clone();
+                        async move {
+                            std::future::poll_fn(|cx| connector.poll_ready(cx)).await?;
+                            connector.call(uri).await
+                        }
+                    },
+                    |e: &C::Error| io_kind(e),
+                )
+                .await
+        })
+    }
+}
+
+/// The kind of the first I/O error in `e` and its causes.
+pub(super) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
+    let mut next = Some(e);
+    while let Some(error) = next {
+        if let Some(io) = error.downcast_ref::<io::Error>() {
+            return Some(io.kind());
+        }
+        next = error.source();
+    }
+    None
+}
+
+/// A random pause from 0 to `bound` ("full jitter"): connects refused together come back spread out.
+fn jitter(bound: Duration) -> Duration {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(ms_since_epoch()));
+    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX).max(1);
+    Duration::from_nanos(h.finish() % nanos)
+}
+
+/// Milliseconds on a monotonic clock that starts with the first call.
+fn ms_since_epoch() -> u64 {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    fn refusal(kind: io::ErrorKind) -> io::Error {
+        io::Error::from(kind)
+    }
+
+    /// A connect that fails with `kind` `times` times, then succeeds; and how often it was tried.
+    async fn flaky(
+        pushback: &Pushback,
+        kind: io::ErrorKind,
+        times: usize,
+    ) -> (io::Result<&'static str>, usize) {
+        let tries = AtomicUsize::new(0);
+        let result = pushback
+            .connect(
+                || async {
+                    let n = tries.fetch_add(1, Relaxed);
+                    if n < times {
+                        Err(refusal(kind))
+                    } else {
+                        Ok("connected")
+                    }
+                },
+                |e: &io::Error| Some(e.kind()),
+            )
+            .await;
+        (result, tries.load(Relaxed))
+    }
+
+    #[tokio::test]
+    async fn a_full_listen_queue_is_waited_out_and_counted() {
+        let pushback = Pushback::new(Duration::from_secs(10));
+        let (result, tries) = flaky(&pushback, io::ErrorKind::WouldBlock, 5).await;
+        assert_eq!(result.expect("connected at last"), "connected");
+        assert_eq!(tries, 6);
+        let count = pushback.take();
+        assert_eq!(count.refused, 5);
+        // Five pauses, each at most its bound: 4 + 8 + 16 + 32 + 64 ms.
+        assert!(count.paused <= Duration::from_millis(124), "{count:?}");
+        assert_eq!(pushback.take(), PushbackCount::default(), "taken once");
+    }
+
+    #[tokio::test]
+    async fn other_errors_are_given_up_at_once() {
+        let pushback = Pushback::new(Duration::from_secs(10));
+        pushback.alive();
+        for kind in [io::ErrorKind::NotFound, io::ErrorKind::PermissionDenied] {
+            let (result, tries) = flaky(&pushback, kind, 1).await;
+            assert_eq!(result.expect_err("given up").kind(), kind);
+            assert_eq!(tries, 1);
+        }
+        assert_eq!(pushback.take().refused, 0);
+    }
+
+    #[tokio::test]
+    async fn a_refused_connect_is_backpressure_only_while_the_engine_takes_others() {
+        let pushback = Pushback::new(Duration::from_secs(10));
+        // Never took a connection: the engine is down, said at once.
+        let (result, tries) = flaky(&pushback, io::ErrorKind::ConnectionRefused, 3).await;
+        assert!(result.is_err());
+        assert_eq!(tries, 1);
+        // It took one just now: refusals are waited out.
+        pushback.alive();
+        let (result, tries) = flaky(&pushback, io::ErrorKind::ConnectionRefused, 3).await;
+        assert!(result.is_ok());
+        assert_eq!(tries, 4);
+    }
+
+    #[tokio::test]
+    async fn patience_bounds_the_tries() {
+        let pushback = Pushback::new(Duration::from_millis(100));
+        let started = Instant::now();
+        let (result, tries) = flaky(&pushback, io::ErrorKind::WouldBlock, usize::MAX).await;
+        assert_eq!(
+            result.expect_err("given up").kind(),
+            io::ErrorKind::WouldBlock
+        );
+        assert!(tries > 1, "tried again before giving up");
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "gave up in time"
+        );
+    }
+
+    #[test]
+    fn the_io_error_is_found_among_the_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("client error (Connect)")]
+        struct Wrapper(#[source] io::Error);
+        let wrapped = Wrapper(refusal(io::ErrorKind::WouldBlock));
+        assert_eq!(io_kind(&wrapped), Some(io::ErrorKind::WouldBlock));
+        let plain = std::fmt::Error;
+        assert_eq!(io_kind(&plain), None);
+    }
+
+    #[test]
+    fn pauses_stay_within_their_bound() {
+        for _ in 0..1000 {
+            assert!(jitter(FIRST_PAUSE) < FIRST_PAUSE);
+        }
+    }
+}
