@@ -66,9 +66,17 @@ impl Client {
         self.pushback.take()
     }
 
+    /// One of the MAX_CONCURRENT_REQUESTS slots, held for as long as a request runs.
+    async fn slot(&self) -> Slot {
+        Slot {
+            _permit: self.requests.clone().acquire_owned().await.ok(),
+            pushback: self.pushback.clone(),
+        }
+    }
+
     /// The containers running now.
     pub(super) async fn running(&self) -> Result<Vec<ContainerSummary>, EngineError> {
-        let _permit = self.requests.acquire().await;
+        let _slot = self.slot().await;
         let options = ListContainersOptions {
             all: false,
             ..Default::default()
@@ -81,7 +89,7 @@ impl Client {
         &self,
         id: &ContainerId,
     ) -> Result<ContainerInspectResponse, EngineError> {
-        let _permit = self.requests.acquire().await;
+        let _slot = self.slot().await;
         // Boxed, like the stats call: only a container not inspected yet makes it, and 1000
         // containers' futures would otherwise each carry its space.
         Ok(Box::pin(self.docker.inspect_container(id.as_str(), None)).await?)
@@ -96,7 +104,7 @@ impl Client {
         id: &ContainerId,
         one_shot: bool,
     ) -> Result<Option<Box<ContainerStatsResponse>>, EngineError> {
-        let _permit = self.requests.acquire().await;
+        let _slot = self.slot().await;
         if let Some(host) = &self.stats_host {
             // The API version bollard negotiated, as on its own requests.
             let v = self.docker.client_version();
@@ -124,7 +132,7 @@ impl Client {
         since: i64,
         tail: Option<usize>,
     ) -> impl Stream<Item = Result<LogChunk, EngineError>> + Send + Unpin + 'static {
-        let permit = self.requests.clone().acquire_owned().await;
+        let slot = self.slot().await;
         let options = LogsOptions {
             stdout: true,
             stderr: true,
@@ -136,9 +144,22 @@ impl Client {
         self.docker
             .logs(id.as_str(), Some(options))
             .filter_map(move |item| {
-                let _slot = &permit;
+                let _slot = &slot;
                 std::future::ready(LogChunk::from_engine(item))
             })
+    }
+}
+
+/// A request's slot: when it is given back, the request ended, and one that waits to try a connect
+/// the engine pushed back may try now (see [`Pushback::ended`]).
+struct Slot {
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    pushback: Arc<Pushback>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.pushback.ended();
     }
 }
 

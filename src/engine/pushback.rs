@@ -8,6 +8,10 @@
 //! again after a short random pause that doubles with each refusal (so the retries spread out
 //! instead of arriving together again), for as long as the request's ENGINE_TIMEOUT allows.
 //!
+//! A request that ends frees a place at the engine, so it also wakes one request waiting to try
+//! again: behind a socket proxy that serves 64 connections at once, the retries then follow the
+//! answers, one for one, instead of knocking on a full queue until their pauses run out.
+//!
 //! A refused connect (ECONNREFUSED) is backpressure only while the engine takes other connections:
 //! when nothing got through for [`ALIVE`], the engine is down, and the error is said at once, as
 //! before.
@@ -26,8 +30,8 @@ use std::time::{Duration, Instant};
 /// The first pause's upper bound; each refusal of the same connect doubles it, up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(4);
 
-/// The longest pause between two tries of one connect.
-const MAX_PAUSE: Duration = Duration::from_millis(250);
+/// The longest pause between two tries of one connect (a request that ends wakes one earlier).
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// A refused connect counts as backpressure while the engine took a connect or answered within this
 /// long.
@@ -42,8 +46,10 @@ pub(super) struct Pushback {
     refused: AtomicU64,
     /// Nanoseconds paused before trying again, since [`Pushback::take`] last asked.
     paused_ns: AtomicU64,
-    /// Milliseconds since [`epoch`] when a connect last got through (0: never).
+    /// Milliseconds since [`ms_since_epoch`]'s start when a connect last got through (0: never).
     alive_ms: AtomicU64,
+    /// Woken once for each request that ended: a place at the engine is free.
+    freed: tokio::sync::Notify,
 }
 
 /// What [`Pushback::take`] hands over: the engine's pushback since the previous call.
@@ -63,7 +69,13 @@ impl Pushback {
             refused: AtomicU64::new(0),
             paused_ns: AtomicU64::new(0),
             alive_ms: AtomicU64::new(0),
+            freed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// A request ended: its place at the engine is free for one that waits to try again.
+    pub(super) fn ended(&self) {
+        self.freed.notify_one();
     }
 
     /// The engine took a connection or answered now.
@@ -110,10 +122,13 @@ impl Pushback {
                         return Err(e);
                     }
                     self.refused.fetch_add(1, Relaxed);
-                    let pause = jitter(bound);
-                    self.paused_ns
-                        .fetch_add(u64::try_from(pause.as_nanos()).unwrap_or(u64::MAX), Relaxed);
-                    tokio::time::sleep(pause).await;
+                    let paused = Instant::now();
+                    tokio::select! {
+                        () = tokio::time::sleep(jitter(bound)) => {}
+                        () = self.freed.notified() => {}
+                    }
+                    let paused = u64::try_from(paused.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                    self.paused_ns.fetch_add(paused, Relaxed);
                     bound = (bound * 2).min(MAX_PAUSE);
                 }
             }
@@ -190,13 +205,14 @@ pub(super) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::Error
     None
 }
 
-/// A random pause from 0 to `bound` ("full jitter"): connects refused together come back spread out.
+/// A random pause from half of `bound` to `bound`: connects refused together come back spread out,
+/// and each waits at least half its bound (a request that ends wakes it earlier).
 fn jitter(bound: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(ms_since_epoch()));
-    let nanos = u64::try_from(bound.as_nanos()).unwrap_or(u64::MAX).max(1);
-    Duration::from_nanos(h.finish() % nanos)
+    let half = u64::try_from(bound.as_nanos() / 2).unwrap_or(u64::MAX).max(1);
+    Duration::from_nanos(half + h.finish() % half)
 }
 
 /// Milliseconds on a monotonic clock that starts with the first call.
@@ -246,8 +262,8 @@ mod tests {
         assert_eq!(tries, 6);
         let count = pushback.take();
         assert_eq!(count.refused, 5);
-        // Five pauses, each at most its bound: 4 + 8 + 16 + 32 + 64 ms.
-        assert!(count.paused <= Duration::from_millis(124), "{count:?}");
+        // Five pauses, each at most its bound: 4 + 8 + 16 + 32 + 64 ms (and a timer's slack).
+        assert!(count.paused <= Duration::from_millis(124 + 25), "{count:?}");
         assert_eq!(pushback.take(), PushbackCount::default(), "taken once");
     }
 
@@ -293,6 +309,47 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn a_request_that_ends_wakes_one_waiting_to_try_again() {
+        // Pauses far longer than the test: only the ended request can wake the waiting one.
+        let pushback = std::sync::Arc::new(Pushback::new(Duration::from_secs(100)));
+        let tries = std::sync::Arc::new(AtomicUsize::new(0));
+        let waiting = {
+            let (pushback, tries) = (pushback.clone(), tries.clone());
+            tokio::spawn(async move {
+                pushback
+                    .connect(
+                        || {
+                            let n = tries.fetch_add(1, Relaxed);
+                            async move {
+                                if n < 12 {
+                                    Err(refusal(io::ErrorKind::WouldBlock))
+                                } else {
+                                    Ok(())
+                                }
+                            }
+                        },
+                        |e: &io::Error| Some(e.kind()),
+                    )
+                    .await
+            })
+        };
+        // Twelve refusals pause at least (4 + 8 + ... + 512 + 4 * 1000) / 2 ms = 2.5 s on their
+        // own; a request ends every 10 ms.
+        let started = Instant::now();
+        while !waiting.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            pushback.ended();
+        }
+        waiting.await.expect("task").expect("connected");
+        assert_eq!(tries.load(Relaxed), 13);
+        assert!(
+            started.elapsed() < Duration::from_millis(1250),
+            "woken by the ended requests, not by the pauses: {:?}",
+            started.elapsed()
+        );
+    }
+
     #[test]
     fn the_io_error_is_found_among_the_causes() {
         #[derive(Debug, thiserror::Error)]
@@ -307,7 +364,8 @@ mod tests {
     #[test]
     fn pauses_stay_within_their_bound() {
         for _ in 0..1000 {
-            assert!(jitter(FIRST_PAUSE) < FIRST_PAUSE);
+            let pause = jitter(FIRST_PAUSE);
+            assert!(pause >= FIRST_PAUSE / 2 && pause < FIRST_PAUSE, "{pause:?}");
         }
     }
 }

@@ -7,6 +7,7 @@
 //! runs them all with `cargo test -- --include-ignored`, where a missing tool fails the test.
 
 mod alerts;
+mod backpressure;
 mod browser;
 mod cli;
 mod embed;

@@ -17,10 +17,88 @@ use super::logs::{engine_bool, LogEntry, LogQuery};
 /// The optional API version prefix bollard may put before every path (`/v1.41`).
 const VERSION_PREFIX: &str = r"^(/v[0-9.]+)?";
 
-/// A fake Docker Engine on `127.0.0.1:PORT`. Dropping it stops the server.
+/// A fake Docker Engine on `127.0.0.1:PORT`, and, when started with [`FakeEngine::behind_socket`],
+/// on a unix socket as dockerd listens. Dropping it stops the server.
 pub struct FakeEngine {
     server: MockServer,
     state: Arc<Mutex<State>>,
+    socket: Option<Socket>,
+}
+
+/// How the engine takes connections on its unix socket, where a stingy engine shows: the listen
+/// backlog (dockerd gets the kernel's `somaxconn`: 4096 on Linux 5.4 and later, 128 before) and a
+/// cap on the connections served at once, as a socket proxy in front of the engine has. Connects
+/// beyond both fail at once with EAGAIN, as on a real unix socket.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Listen {
+    /// The listen backlog; `None`: the kernel's `net.core.somaxconn`, as dockerd's.
+    pub backlog: Option<i32>,
+    /// Connections served at once; `None`: no cap. The others wait in the listen queue.
+    pub max_connections: Option<usize>,
+}
+
+impl Listen {
+    /// The backlog dockerd gets here: the kernel's `net.core.somaxconn`.
+    pub fn somaxconn() -> i32 {
+        std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(4096)
+    }
+}
+
+/// The engine's unix socket: each connection taken is served by the engine's HTTP server.
+struct Socket {
+    path: std::path::PathBuf,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.accept.abort();
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Socket {
+    /// Listens on `path` as `listen` says, handing each connection to the server at `to`.
+    fn open(path: &std::path::Path, listen: Listen, to: std::net::SocketAddr) -> Socket {
+        use std::os::fd::AsRawFd;
+        let _ = std::fs::remove_file(path);
+        let listener = std::os::unix::net::UnixListener::bind(path)
+            .unwrap_or_else(|e| panic!("bind {}: {e}", path.display()));
+        let backlog = listen.backlog.unwrap_or_else(Listen::somaxconn);
+        // SAFETY: a valid, bound socket of ours; listen() only sets its backlog.
+        let listened = unsafe { libc::listen(listener.as_raw_fd(), backlog) };
+        assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
+        listener.set_nonblocking(true).expect("nonblocking socket");
+        let listener = tokio::net::UnixListener::from_std(listener).expect("tokio listener");
+        let slots = listen
+            .max_connections
+            .map(|n| Arc::new(tokio::sync::Semaphore::new(n)));
+        let accept = tokio::spawn(async move {
+            loop {
+                // At the cap, nothing is taken: the connects wait in the listen queue.
+                let slot = match &slots {
+                    Some(slots) => slots.clone().acquire_owned().await.ok(),
+                    None => None,
+                };
+                let Ok((mut connection, _)) = listener.accept().await else {
+                    continue;
+                };
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(to).await {
+                        let _ = tokio::io::copy_bidirectional(&mut connection, &mut server).await;
+                    }
+                });
+            }
+        });
+        Socket {
+            path: path.to_path_buf(),
+            accept,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -105,6 +183,14 @@ impl FakeEngine {
         FakeEngine::serve(builder.start().await).await
     }
 
+    /// Starts an empty engine that also listens on the unix socket `path`, as `listen` says; its
+    /// [`FakeEngine::uri`] is then `unix://path`. Keeps no record of the requests when `!record`.
+    pub async fn behind_socket(path: &std::path::Path, listen: Listen, record: bool) -> FakeEngine {
+        let mut engine = FakeEngine::start_with(0, record).await;
+        engine.socket = Some(Socket::open(path, listen, *engine.server.address()));
+        engine
+    }
+
     async fn serve(server: MockServer) -> FakeEngine {
         let state = Arc::new(Mutex::new(State::default()));
         let get = |path: &str| {
@@ -143,12 +229,19 @@ impl FakeEngine {
             .with_priority(u8::MAX)
             .mount(&server)
             .await;
-        FakeEngine { server, state }
+        FakeEngine {
+            server,
+            state,
+            socket: None,
+        }
     }
 
-    /// `tcp://127.0.0.1:PORT`: the value for DOCKER_HOST.
+    /// The value for DOCKER_HOST: `unix://PATH` behind a socket, else `tcp://127.0.0.1:PORT`.
     pub fn uri(&self) -> String {
-        format!("tcp://127.0.0.1:{}", self.port())
+        match &self.socket {
+            Some(socket) => format!("unix://{}", socket.path.display()),
+            None => format!("tcp://127.0.0.1:{}", self.port()),
+        }
     }
 
     /// `http://127.0.0.1:PORT`: for `Docker::connect_with_http`.

@@ -31,7 +31,7 @@ pub use container::{
     stats_advanced, t1_fixture_id, t1_fixture_logs, t1_started_at, FakeContainer, StatsReply,
     ZERO_TIME,
 };
-pub use engine::FakeEngine;
+pub use engine::{FakeEngine, Listen};
 pub use logs::{
     format_engine_ts, parse_multiplexed_with_timestamps, parse_tty_with_timestamps, LogEntry,
     Stream,
