@@ -16,13 +16,24 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
-use support::{FakeContainer, FakeEngine, LogEntry, Stream};
+use support::{FakeContainer, FakeEngine, Listen, LogEntry, Stream};
 
 #[derive(Debug, Parser)]
 struct Args {
     /// Port on 127.0.0.1.
     #[arg(long, default_value = "2375")]
     port: u16,
+    /// Also listen on this unix socket, as dockerd does (DOCKER_HOST=unix://PATH).
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// The socket's listen backlog (default: the kernel's somaxconn, as dockerd's; 128 on kernels
+    /// before 5.4).
+    #[arg(long, requires = "socket")]
+    backlog: Option<i32>,
+    /// Connections the socket serves at once, as a socket proxy in front of the engine caps them
+    /// (default: no cap).
+    #[arg(long, requires = "socket")]
+    max_connections: Option<usize>,
     /// Containers running at any time.
     #[arg(long, default_value = "100")]
     containers: usize,
@@ -77,6 +88,16 @@ fn main() {
 
 async fn run(args: Args) {
     let engine = FakeEngine::start_unrecorded(args.port).await;
+    let engine = match &args.socket {
+        Some(path) => {
+            let listen = Listen {
+                backlog: args.backlog,
+                max_connections: args.max_connections,
+            };
+            engine.with_socket(path, listen)
+        }
+        None => engine,
+    };
     engine.set_stats_delay(Duration::from_millis(args.stats_delay_ms));
     engine.set_sampler(args.sampler);
     let mut next = 0usize;
@@ -141,8 +162,13 @@ async fn run(args: Args) {
         }
     }
     println!(
-        "fake engine: {} containers on tcp://127.0.0.1:{}",
-        args.containers, args.port
+        "fake engine: {} containers on tcp://127.0.0.1:{}{}",
+        args.containers,
+        args.port,
+        args.socket
+            .as_ref()
+            .map(|p| format!(" and unix://{}", p.display()))
+            .unwrap_or_default()
     );
     let tick = Duration::from_millis(500);
     let per_tick = f64::from(args.lines_per_second) * tick.as_secs_f64();

@@ -8,9 +8,11 @@
 //! again after a short random pause that doubles with each refusal (so the retries spread out
 //! instead of arriving together again), for as long as the request's ENGINE_TIMEOUT allows.
 //!
-//! A request that ends frees a place at the engine, so it also wakes one request waiting to try
-//! again: behind a socket proxy that serves 64 connections at once, the retries then follow the
-//! answers, one for one, instead of knocking on a full queue until their pauses run out.
+//! While connects wait to try again, only a few try at a time and new ones queue behind them, and
+//! a request that ends (freeing a place at the engine) wakes one of them: behind a socket proxy
+//! that serves 64 connections at once, the tries then follow the answers instead of hundreds of
+//! connects knocking on a full queue until their pauses run out. One that gets through hands its
+//! turn on at once, so a queue an engine drains quickly (dockerd's accept loop) empties quickly.
 //!
 //! A refused connect (ECONNREFUSED) is backpressure only while the engine takes other connections:
 //! when nothing got through for [`ALIVE`], the engine is down, and the error is said at once, as
@@ -23,7 +25,7 @@
 
 use std::future::Future;
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -36,6 +38,33 @@ const MAX_PAUSE: Duration = Duration::from_secs(1);
 /// A refused connect counts as backpressure while the engine took a connect or answered within this
 /// long.
 const ALIVE: Duration = Duration::from_secs(2);
+
+/// Connects that try at a time while the engine pushes back; the others wait their turn in order.
+const KNOCKING: usize = 8;
+
+/// What one try of a connect gave.
+enum Tried<T, E> {
+    /// Connected, or failed for a reason other than backpressure.
+    Done(Result<T, E>),
+    /// The engine could not take it now.
+    PushedBack(E),
+}
+
+/// A place in the queue of connects waiting to try again, given up when dropped.
+struct InQueue<'a>(&'a AtomicUsize);
+
+impl<'a> InQueue<'a> {
+    fn join(queued: &'a AtomicUsize) -> InQueue<'a> {
+        queued.fetch_add(1, Relaxed);
+        InQueue(queued)
+    }
+}
+
+impl Drop for InQueue<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
 
 /// How often the engine pushed back, and when it last took a connection.
 #[derive(Debug)]
@@ -50,6 +79,10 @@ pub(super) struct Pushback {
     alive_ms: AtomicU64,
     /// Woken once for each request that ended: a place at the engine is free.
     freed: tokio::sync::Notify,
+    /// Connects waiting to try again (holding a turn or waiting for one).
+    queued: AtomicUsize,
+    /// The [`KNOCKING`] turns to try again.
+    turns: tokio::sync::Semaphore,
 }
 
 /// What [`Pushback::take`] hands over: the engine's pushback since the previous call.
@@ -70,6 +103,8 @@ impl Pushback {
             paused_ns: AtomicU64::new(0),
             alive_ms: AtomicU64::new(0),
             freed: tokio::sync::Notify::new(),
+            queued: AtomicUsize::new(0),
+            turns: tokio::sync::Semaphore::new(KNOCKING),
         }
     }
 
@@ -99,6 +134,10 @@ impl Pushback {
     /// Runs `connect` until it succeeds, fails with something other than backpressure, or has been
     /// tried for longer than the patience allows (then its last error is returned). `io_kind`
     /// finds the I/O error in the connector's error.
+    ///
+    /// A connect the engine pushed back joins the queue of those waiting to try again, and so does
+    /// every new one while that queue is not empty: only [`KNOCKING`] of them try at a time, each
+    /// after its pause or when a request ends, and one that gets through hands its turn on at once.
     pub(super) async fn connect<T, E, F, Fut>(
         &self,
         mut connect: F,
@@ -109,29 +148,59 @@ impl Pushback {
         Fut: Future<Output = Result<T, E>>,
     {
         let started = Instant::now();
+        if self.queued.load(Relaxed) == 0 {
+            if let Tried::Done(result) = self.try_once(&mut connect, &io_kind).await {
+                return result;
+            }
+        }
+        let _queued = InQueue::join(&self.queued);
+        let patience_left = self.patience.saturating_sub(started.elapsed());
+        let Ok(_turn) = tokio::time::timeout(patience_left, self.turns.acquire()).await else {
+            // Out of patience while others knocked: one last try says what the engine does now.
+            return match self.try_once(&mut connect, &io_kind).await {
+                Tried::Done(result) => result,
+                Tried::PushedBack(e) => Err(e),
+            };
+        };
         let mut bound = FIRST_PAUSE;
         loop {
-            match connect().await {
-                Ok(connection) => {
-                    self.alive();
-                    return Ok(connection);
-                }
-                Err(e) => {
-                    let pushed_back = io_kind(&e).is_some_and(|kind| self.is_pushback(kind));
-                    if !pushed_back || started.elapsed() >= self.patience {
-                        return Err(e);
-                    }
-                    self.refused.fetch_add(1, Relaxed);
-                    let paused = Instant::now();
-                    tokio::select! {
-                        () = tokio::time::sleep(jitter(bound)) => {}
-                        () = self.freed.notified() => {}
-                    }
-                    let paused = u64::try_from(paused.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                    self.paused_ns.fetch_add(paused, Relaxed);
-                    bound = (bound * 2).min(MAX_PAUSE);
-                }
+            let e = match self.try_once(&mut connect, &io_kind).await {
+                Tried::Done(result) => return result,
+                Tried::PushedBack(e) => e,
+            };
+            if started.elapsed() >= self.patience {
+                return Err(e);
             }
+            let paused = Instant::now();
+            tokio::select! {
+                () = tokio::time::sleep(jitter(bound)) => {}
+                () = self.freed.notified() => {}
+            }
+            let paused = u64::try_from(paused.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            self.paused_ns.fetch_add(paused, Relaxed);
+            bound = (bound * 2).min(MAX_PAUSE);
+        }
+    }
+
+    /// One try of `connect`: its result, unless the engine pushed it back (counted).
+    async fn try_once<T, E, Fut>(
+        &self,
+        connect: &mut impl FnMut() -> Fut,
+        io_kind: &impl Fn(&E) -> Option<io::ErrorKind>,
+    ) -> Tried<T, E>
+    where
+        Fut: Future<Output = Result<T, E>>,
+    {
+        match connect().await {
+            Ok(connection) => {
+                self.alive();
+                Tried::Done(Ok(connection))
+            }
+            Err(e) if io_kind(&e).is_some_and(|kind| self.is_pushback(kind)) => {
+                self.refused.fetch_add(1, Relaxed);
+                Tried::PushedBack(e)
+            }
+            Err(e) => Tried::Done(Err(e)),
         }
     }
 
@@ -211,7 +280,9 @@ fn jitter(bound: Duration) -> Duration {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(ms_since_epoch()));
-    let half = u64::try_from(bound.as_nanos() / 2).unwrap_or(u64::MAX).max(1);
+    let half = u64::try_from(bound.as_nanos() / 2)
+        .unwrap_or(u64::MAX)
+        .max(1);
     Duration::from_nanos(half + h.finish() % half)
 }
 
@@ -225,7 +296,6 @@ fn ms_since_epoch() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::AtomicUsize;
 
     fn refusal(kind: io::ErrorKind) -> io::Error {
         io::Error::from(kind)

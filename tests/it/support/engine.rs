@@ -186,9 +186,16 @@ impl FakeEngine {
     /// Starts an empty engine that also listens on the unix socket `path`, as `listen` says; its
     /// [`FakeEngine::uri`] is then `unix://path`. Keeps no record of the requests when `!record`.
     pub async fn behind_socket(path: &std::path::Path, listen: Listen, record: bool) -> FakeEngine {
-        let mut engine = FakeEngine::start_with(0, record).await;
-        engine.socket = Some(Socket::open(path, listen, *engine.server.address()));
-        engine
+        FakeEngine::start_with(0, record)
+            .await
+            .with_socket(path, listen)
+    }
+
+    /// The engine also listens on the unix socket `path`, as `listen` says; its
+    /// [`FakeEngine::uri`] is then `unix://path`. Call on a tokio runtime.
+    pub fn with_socket(mut self, path: &std::path::Path, listen: Listen) -> FakeEngine {
+        self.socket = Some(Socket::open(path, listen, *self.server.address()));
+        self
     }
 
     async fn serve(server: MockServer) -> FakeEngine {
