@@ -14,7 +14,7 @@ use tracing::{debug, error, info, warn};
 use crate::auth::{AuthError, Users};
 use crate::config::{Config, MappingSource};
 use crate::container::ContainerRef;
-use crate::engine::{Containers, EngineError};
+use crate::engine::{AtOnce, Containers, EngineError};
 use crate::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
@@ -146,6 +146,8 @@ pub struct Collector {
     engine_failure: Reported,
     /// The metrics failures reported last, likewise.
     metrics_failure: Reported,
+    /// How many containers' metrics are collected at once, adapted to the engine's pushback.
+    metrics_at_once: AtOnce,
     /// Basic auth for both ports (WEB_CONFIG_FILE).
     users: Option<Arc<Users>>,
     /// The logs browser's view of the containers, when WEB_PORT is set.
@@ -231,6 +233,7 @@ impl Collector {
             },
             mapping,
         )?;
+        let metrics_at_once = AtOnce::new(config.max_concurrent_requests);
         Ok(Collector {
             config,
             metrics,
@@ -238,6 +241,7 @@ impl Collector {
             last_running: HashMap::new(),
             engine_failure: Reported::default(),
             metrics_failure: Reported::default(),
+            metrics_at_once,
             users,
             web,
         })
@@ -424,7 +428,7 @@ impl Collector {
                     &visit,
                     &self.metrics,
                     board,
-                    self.config.max_concurrent_requests,
+                    self.metrics_at_once.size(),
                     self.config.engine_timeout,
                 )
                 .await;
@@ -455,6 +459,10 @@ impl Collector {
         self.metrics
             .on_engine_pushback(pushback.refused, pushback.paused.as_secs_f64());
         if let Some(failures) = failures {
+            let timed_out = failures
+                .iter()
+                .any(|(_, e)| matches!(e, EngineError::Timeout));
+            self.metrics_at_once.after(pushback.refused > 0, timed_out);
             self.report_metrics_failures(&failures);
         }
         containers.forget_gone();
@@ -479,10 +487,10 @@ impl Collector {
 impl Collector {
     /// Says once when metrics start failing for some reason (one line for all containers), and once
     /// when they all succeed again; nothing while the same failure goes on.
-    fn report_metrics_failures(&mut self, failures: &[(String, String)]) {
-        let reasons: std::collections::BTreeSet<&str> =
-            failures.iter().map(|(_, why)| why.as_str()).collect();
-        let reasons: Vec<&str> = reasons.into_iter().collect();
+    fn report_metrics_failures(&mut self, failures: &[(String, EngineError)]) {
+        let reasons: std::collections::BTreeSet<String> =
+            failures.iter().map(|(_, why)| why.to_string()).collect();
+        let reasons: Vec<String> = reasons.into_iter().collect();
         let kind = failures.first().map(|_| reasons.join("; "));
         match self.metrics_failure.now(kind) {
             Say::Nothing => {}
@@ -567,8 +575,8 @@ fn usable_logs_root(root: Option<&std::path::Path>) -> Option<std::path::PathBuf
     (enter && root.is_dir()).then(|| root.to_path_buf())
 }
 
-/// Collects the metrics of every container in `visit`, `limit` at a time, each within `timeout`.
-/// Returns the containers that failed, with the reason.
+/// Collects the metrics of every container in `visit`, `limit` at a time (the [`AtOnce`] window),
+/// each within `timeout`. Returns the containers that failed, with the reason.
 async fn collect_metrics(
     containers: &Containers,
     visit: &[ContainerRef],
@@ -576,7 +584,7 @@ async fn collect_metrics(
     board: Option<&Board>,
     limit: usize,
     timeout: std::time::Duration,
-) -> Vec<(String, String)> {
+) -> Vec<(String, EngineError)> {
     // Engine requests are bounded by the client's own semaphore; this bound keeps a container's
     // ENGINE_TIMEOUT from running while it waits its turn. On the cgroup path the waits are the
     // first-CPU window, not the engine: every container may wait at once.
@@ -615,7 +623,7 @@ async fn collect_metrics(
             Err(e) => {
                 debug!("{}: {e}", c.name);
                 metrics.on_engine_error(e.kind());
-                failed.push((c.name.clone(), e.to_string()));
+                failed.push((c.name.clone(), e));
             }
         }
     }

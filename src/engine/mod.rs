@@ -21,6 +21,7 @@ mod stats_http;
 pub use containers::Containers;
 pub use error::EngineError;
 pub use logs::LogChunk;
+pub use pushback::AtOnce;
 
 /// The tracing target of the engine side's console lines: they read `containers:` as they did
 /// before the engine side was split into files, which users' log searches may rely on.

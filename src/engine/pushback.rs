@@ -262,6 +262,47 @@ where
     }
 }
 
+/// How many containers' metrics are collected at once, adapted to what the engine takes.
+///
+/// Each container's collection runs under ENGINE_TIMEOUT from the moment it starts, also while its
+/// connect waits in the queue of [`Pushback`]. Behind a socket proxy that serves fewer connections
+/// than there are containers (64, say, with 1000 containers whose stats each take the engine's
+/// sampler a second), those at the end of the queue run out of time every collection, and always
+/// the same ones. So: all of them at once (up to MAX_CONCURRENT_REQUESTS) while the engine keeps up;
+/// half as many at the next collection after one in which containers ran out of time while the engine
+/// pushed back; and back up by a quarter after each collection in which it did not push back at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtOnce {
+    now: usize,
+    ceiling: usize,
+}
+
+impl AtOnce {
+    /// Starts at `ceiling` (MAX_CONCURRENT_REQUESTS), which it never exceeds.
+    pub fn new(ceiling: usize) -> AtOnce {
+        let ceiling = ceiling.max(1);
+        AtOnce {
+            now: ceiling,
+            ceiling,
+        }
+    }
+
+    /// Containers to collect at once in the next collection.
+    pub fn size(&self) -> usize {
+        self.now
+    }
+
+    /// After a collection: whether the engine pushed back during it, and whether containers ran out
+    /// of ENGINE_TIMEOUT in it.
+    pub fn after(&mut self, pushed_back: bool, timed_out: bool) {
+        if pushed_back && timed_out {
+            self.now = (self.now / 2).max(1);
+        } else if !pushed_back {
+            self.now = (self.now + (self.now / 4).max(1)).min(self.ceiling);
+        }
+    }
+}
+
 /// The kind of the first I/O error in `e` and its causes.
 pub(super) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::ErrorKind> {
     let mut next = Some(e);
@@ -429,6 +470,33 @@ mod tests {
         assert_eq!(io_kind(&wrapped), Some(io::ErrorKind::WouldBlock));
         let plain = std::fmt::Error;
         assert_eq!(io_kind(&plain), None);
+    }
+
+    #[test]
+    fn containers_at_once_halve_on_timeouts_under_pushback_and_grow_back_without_it() {
+        let mut at_once = AtOnce::new(1100);
+        // (pushed back, timed out) -> size after.
+        let table = [
+            ((true, false), 1100), // refusals waited out in time: nothing to change
+            ((false, true), 1100), // a slow container, no pushback: not the engine's queue
+            ((true, true), 550),
+            ((true, true), 275),
+            ((true, false), 275), // steady behind the proxy: stays
+            ((false, false), 343),
+            ((false, false), 428),
+            ((false, false), 535),
+            ((false, false), 668),
+            ((false, false), 835),
+            ((false, false), 1043),
+            ((false, false), 1100), // never above the ceiling
+        ];
+        for ((pushed_back, timed_out), size) in table {
+            at_once.after(pushed_back, timed_out);
+            assert_eq!(at_once.size(), size, "after {pushed_back}, {timed_out}");
+        }
+        let mut one = AtOnce::new(0);
+        one.after(true, true);
+        assert_eq!(one.size(), 1, "never below one");
     }
 
     #[test]
