@@ -153,6 +153,22 @@ impl Pushback {
                 return result;
             }
         }
+        // Boxed: a collection holds a thousand requests in flight, each future as large as its
+        // largest state, and only those the engine pushes back need the queue's.
+        Box::pin(self.queue(started, connect, io_kind)).await
+    }
+
+    /// The slow path of [`Pushback::connect`]: wait for a turn, then try until it gets through.
+    async fn queue<T, E, F, Fut>(
+        &self,
+        started: Instant,
+        mut connect: F,
+        io_kind: impl Fn(&E) -> Option<io::ErrorKind>,
+    ) -> Result<T, E>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let _queued = InQueue::join(&self.queued);
         let patience_left = self.patience.saturating_sub(started.elapsed());
         let Ok(_turn) = tokio::time::timeout(patience_left, self.turns.acquire()).await else {
