@@ -375,7 +375,7 @@ impl Collector {
                 _ = iteration => {}
                 () = shutdown.recv() => break,
             }
-            crate::memory::give_back();
+            crate::process::memory::give_back();
             let next = tick.saturating_sub(started.elapsed());
             info!("Sleeping for {:.1} seconds", next.as_secs_f64());
         }

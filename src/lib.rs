@@ -32,13 +32,11 @@
 mod auth;
 mod collector;
 mod config;
-mod console;
 mod container;
 mod engine;
 mod logs;
-mod memory;
 mod metrics;
-mod privileges;
+mod process;
 mod server;
 pub mod shutdown;
 mod web;
@@ -49,9 +47,9 @@ pub use metrics::{Group, MetricGroups, MetricsError, MetricsExporter};
 pub use shutdown::{Shutdown, Stop};
 
 // What the binary needs around the collector.
-pub use console::init as init_console;
-pub use memory::limit_arenas;
-pub use privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
+pub use process::console::init as init_console;
+pub use process::memory::limit_arenas;
+pub use process::privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
 
 // The pure pieces and the data they share.
 pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
