@@ -49,6 +49,7 @@ pub use shutdown::{Shutdown, Stop};
 // What the binary needs around the collector.
 pub use process::console::init as init_console;
 pub use process::memory::limit_arenas;
+pub use process::open_files::raise_open_files_limit;
 pub use process::privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
 
 // The pure pieces and the data they share.
