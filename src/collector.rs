@@ -11,14 +11,14 @@ use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use crate::auth::{AuthError, Users};
 use crate::config::{Config, MappingSource};
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
+use crate::http::auth::{AuthError, Users};
+use crate::http::server::Limits;
 use crate::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
-use crate::server::Limits;
 use crate::shutdown::Shutdown;
 use crate::web::{Board, Figures, IndexFiles, Web};
 
@@ -320,7 +320,7 @@ impl Collector {
                     crate::web::routes::answer(web.clone(), method, uri)
                 };
                 let mut stop = shutdown.clone();
-                Some(tokio::spawn(crate::server::serve(
+                Some(tokio::spawn(crate::http::server::serve(
                     listener,
                     limits,
                     self.users.clone(),

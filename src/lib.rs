@@ -29,15 +29,14 @@
 //! # }
 //! ```
 
-mod auth;
 mod collector;
 mod config;
 mod container;
 mod engine;
+mod http;
 mod logs;
 mod metrics;
 mod process;
-mod server;
 pub mod shutdown;
 mod web;
 

@@ -13,8 +13,8 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::MetricsExporter;
-use crate::auth::Users;
-use crate::server::{full as fixed, Body, Limits};
+use crate::http::auth::Users;
+use crate::http::server::{full as fixed, Body, Limits};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -88,7 +88,7 @@ pub async fn serve(
         let response = answer(&exporter, &req);
         async move { response }
     };
-    crate::server::serve(listener, limits, users, handler, shutdown, "metrics").await
+    crate::http::server::serve(listener, limits, users, handler, shutdown, "metrics").await
 }
 
 /// [`serve`] with the default limits, waiting at most `drain` for the answers in flight.

@@ -22,7 +22,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::auth::Users;
+use super::auth::Users;
 
 /// A response body: fixed bytes or a stream of chunks.
 pub type Body = BoxBody<Bytes, std::io::Error>;
