@@ -11,9 +11,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
@@ -23,16 +20,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
 use super::auth::Users;
-
-/// A response body: fixed bytes or a stream of chunks.
-pub type Body = BoxBody<Bytes, std::io::Error>;
-
-/// A fixed body.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
+use super::{full, Body};
 
 /// What the server allows its clients.
 #[derive(Debug, Clone)]

@@ -14,7 +14,8 @@ use tokio::net::TcpListener;
 
 use super::MetricsExporter;
 use crate::http::auth::Users;
-use crate::http::server::{full as fixed, Body, Limits};
+use crate::http::server::Limits;
+use crate::http::{full, Body};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -28,7 +29,7 @@ fn exposition(exporter: &MetricsExporter) -> Response<Body> {
         Ok(first) => first.unwrap_or_default(),
         Err(e) => {
             tracing::error!("{e}");
-            let mut r = Response::new(fixed(e.to_string()));
+            let mut r = Response::new(full(e.to_string()));
             *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             return r;
         }
@@ -53,13 +54,13 @@ fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Body>
     match *req.method() {
         Method::GET => exposition(exporter),
         Method::HEAD => {
-            let mut r = Response::new(fixed(Bytes::new()));
+            let mut r = Response::new(full(Bytes::new()));
             r.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
             r
         }
         _ => {
-            let mut r = Response::new(fixed(Bytes::from_static(b"only GET and HEAD\n")));
+            let mut r = Response::new(full(Bytes::from_static(b"only GET and HEAD\n")));
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             r.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
