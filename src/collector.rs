@@ -16,7 +16,7 @@ use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
 use crate::http::auth::{AuthError, Users};
 use crate::http::server::Limits;
-use crate::levels::{Level, LevelMapping, LevelsError};
+use crate::logs::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
 use crate::shutdown::Shutdown;

@@ -28,7 +28,7 @@ use super::query::{self, BadQuery};
 use super::tail::{self, Tail};
 use super::{Bound, Web};
 use crate::http::{fixed, full, Body};
-use crate::levels::Level;
+use crate::logs::levels::Level;
 
 /// How often the live tail looks for new lines. The collector flushes once a tick, so this only
 /// has to be well under a tick.
