@@ -37,6 +37,7 @@ mod http;
 mod logs;
 mod metrics;
 mod process;
+mod say_once;
 pub mod shutdown;
 mod web;
 

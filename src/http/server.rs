@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 use super::auth::Users;
 use super::{full, Body};
+use crate::say_once::Latch;
 
 /// What the server allows its clients.
 #[derive(Debug, Clone)]
@@ -63,7 +64,8 @@ pub async fn serve<H, F>(
     let (stop, stopping) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
-    let mut refused_said = false;
+    // Said once while connections are refused, again once half the permits are free.
+    let refused = Latch::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -81,18 +83,17 @@ pub async fn serve<H, F>(
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            if !refused_said {
+            if refused.first() {
                 tracing::warn!(
                     "{what}: {} connections open, new ones are closed until some end",
                     limits.max_connections
                 );
-                refused_said = true;
             }
             drop(stream);
             continue;
         };
         if permits.available_permits() > limits.max_connections / 2 {
-            refused_said = false;
+            refused.reset();
         }
         let handler = handler.clone();
         let users = users.clone();
