@@ -560,11 +560,9 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
 /// CONTAINER_LOGS_ROOT if it is a directory this process may enter (listing it is not needed: the
 /// engine's is mode 0710): else the engine is asked for every log.
 fn usable_logs_root(root: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
+    use rustix::fs::{access, Access};
     let root = root?;
-    let c_path = std::ffi::CString::new(root.as_os_str().as_bytes()).ok()?;
-    // SAFETY: a valid C string; access has no other precondition.
-    let enter = unsafe { libc::access(c_path.as_ptr(), libc::X_OK) } == 0;
+    let enter = access(root, Access::EXEC_OK).is_ok();
     (enter && root.is_dir()).then(|| root.to_path_buf())
 }
 
