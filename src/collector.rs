@@ -11,14 +11,15 @@ use futures_util::StreamExt;
 use tokio::net::TcpListener;
 use tracing::{debug, error, info, warn};
 
-use crate::auth::{AuthError, Users};
 use crate::config::{Config, MappingSource};
 use crate::container::ContainerRef;
 use crate::engine::{AtOnce, Containers, EngineError};
-use crate::levels::{Level, LevelMapping, LevelsError};
+use crate::http::auth::{AuthError, Users};
+use crate::http::server::Limits;
+use crate::logs::levels::{Level, LevelMapping, LevelsError};
 use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
-use crate::server::Limits;
+use crate::say_once::{Latch, Say};
 use crate::shutdown::Shutdown;
 use crate::web::{Board, Figures, IndexFiles, Web};
 
@@ -143,9 +144,9 @@ pub struct Collector {
     /// When each container known to the collector was last seen running.
     last_running: HashMap<String, Instant>,
     /// The engine failure reported last, so an outage is said once, not every tick.
-    engine_failure: Reported,
+    engine_failure: Latch<String>,
     /// The metrics failures reported last, likewise.
-    metrics_failure: Reported,
+    metrics_failure: Latch<String>,
     /// How many containers' metrics are collected at once, adapted to the engine's pushback.
     metrics_at_once: AtOnce,
     /// Basic auth for both ports (WEB_CONFIG_FILE).
@@ -239,8 +240,8 @@ impl Collector {
             metrics,
             logs,
             last_running: HashMap::new(),
-            engine_failure: Reported::default(),
-            metrics_failure: Reported::default(),
+            engine_failure: Latch::new(),
+            metrics_failure: Latch::new(),
             metrics_at_once,
             users,
             web,
@@ -324,7 +325,7 @@ impl Collector {
                     crate::web::routes::answer(web.clone(), method, uri)
                 };
                 let mut stop = shutdown.clone();
-                Some(tokio::spawn(crate::server::serve(
+                Some(tokio::spawn(crate::http::server::serve(
                     listener,
                     limits,
                     self.users.clone(),
@@ -379,7 +380,7 @@ impl Collector {
                 _ = iteration => {}
                 () = shutdown.recv() => break,
             }
-            crate::memory::give_back();
+            crate::process::memory::give_back();
             let next = tick.saturating_sub(started.elapsed());
             info!("Sleeping for {:.1} seconds", next.as_secs_f64());
         }
@@ -567,11 +568,9 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
 /// CONTAINER_LOGS_ROOT if it is a directory this process may enter (listing it is not needed: the
 /// engine's is mode 0710): else the engine is asked for every log.
 fn usable_logs_root(root: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
-    use std::os::unix::ffi::OsStrExt;
+    use rustix::fs::{access, Access};
     let root = root?;
-    let c_path = std::ffi::CString::new(root.as_os_str().as_bytes()).ok()?;
-    // SAFETY: a valid C string; access has no other precondition.
-    let enter = unsafe { libc::access(c_path.as_ptr(), libc::X_OK) } == 0;
+    let enter = access(root, Access::EXEC_OK).is_ok();
     (enter && root.is_dir()).then(|| root.to_path_buf())
 }
 
@@ -628,65 +627,4 @@ async fn collect_metrics(
         }
     }
     failed
-}
-
-/// A failure that goes on for many ticks, said once: when it starts or changes, and once when it
-/// ends. The console stays readable through an outage, and the lines that matter are all there.
-#[derive(Debug, Default)]
-struct Reported {
-    /// The failure said last, while it lasts.
-    said: Option<String>,
-}
-
-/// What to tell the user after a tick.
-#[derive(Debug, PartialEq, Eq)]
-enum Say {
-    /// Nothing new: all well, or the same failure as already said.
-    Nothing,
-    /// A failure that is new or differs from the one said last.
-    Failing(String),
-    /// The failure said last is over.
-    Recovered(String),
-}
-
-impl Reported {
-    /// The failure of this tick (`None`: none), and what to say about it.
-    fn now(&mut self, failure: Option<String>) -> Say {
-        match (failure, self.said.take()) {
-            (None, None) => Say::Nothing,
-            (None, Some(old)) => Say::Recovered(old),
-            (Some(new), Some(old)) if new == old => {
-                self.said = Some(old);
-                Say::Nothing
-            }
-            (Some(new), _) => {
-                self.said = Some(new.clone());
-                Say::Failing(new)
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failure_is_said_when_it_starts_or_changes_and_once_when_it_ends() {
-        let mut r = Reported::default();
-        let f = |s: &str| Some(s.to_string());
-        let ticks = [
-            (None, Say::Nothing),
-            (f("refused"), Say::Failing("refused".into())),
-            (f("refused"), Say::Nothing),
-            (f("refused"), Say::Nothing),
-            (f("timeout"), Say::Failing("timeout".into())),
-            (None, Say::Recovered("timeout".into())),
-            (None, Say::Nothing),
-            (f("refused"), Say::Failing("refused".into())),
-        ];
-        for (i, (failure, want)) in ticks.into_iter().enumerate() {
-            assert_eq!(r.now(failure), want, "tick {i}");
-        }
-    }
 }

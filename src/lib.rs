@@ -29,17 +29,15 @@
 //! # }
 //! ```
 
-mod auth;
 mod collector;
 mod config;
-mod console;
 mod container;
 mod engine;
+mod http;
 mod logs;
-mod memory;
 mod metrics;
-mod privileges;
-mod server;
+mod process;
+mod say_once;
 pub mod shutdown;
 mod web;
 
@@ -49,9 +47,10 @@ pub use metrics::{Group, MetricGroups, MetricsError, MetricsExporter};
 pub use shutdown::{Shutdown, Stop};
 
 // What the binary needs around the collector.
-pub use console::init as init_console;
-pub use memory::limit_arenas;
-pub use privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
+pub use process::console::init as init_console;
+pub use process::memory::limit_arenas;
+pub use process::open_files::raise_open_files_limit;
+pub use process::privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
 
 // The pure pieces and the data they share.
 pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};

@@ -29,24 +29,6 @@ async fn forward_signals(stop: Stop) {
     stop.stop();
 }
 
-/// Raises the soft limit on open files to the hard one: each container being read holds a
-/// connection to the engine, and 1000 containers would not fit under the 1024 a service often starts
-/// with. Failure only means the old limit stays.
-fn raise_open_files_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-        }
-    }
-}
-
 /// Says why the collector stopped; exit code 2 for a setting the user can fix, 1 otherwise.
 fn failed(e: &CollectorError) -> ExitCode {
     tracing::error!("{e}");
@@ -66,7 +48,7 @@ fn main() -> ExitCode {
         }
     };
     container_metrics::init_console(config.log_level);
-    raise_open_files_limit();
+    container_metrics::raise_open_files_limit();
     container_metrics::limit_arenas();
     match container_metrics::drop_root(&config) {
         Ok(Outcome::Unchanged) => {}

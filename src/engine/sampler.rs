@@ -21,6 +21,7 @@ use super::stats::{self, CpuSample};
 use super::CONSOLE_NAME;
 use crate::container::{ContainerId, ContainerRef};
 use crate::container::{ContainerInfo, ContainerMetrics};
+use crate::say_once::Latch;
 
 #[cfg(test)]
 mod tests;
@@ -48,7 +49,7 @@ pub(super) struct Sampler {
     /// The host's /proc (PROC_ROOT), for the network counters on the cgroup path.
     proc_root: Option<std::path::PathBuf>,
     /// Said once: container processes are not visible under `proc_root`.
-    proc_hidden_said: std::sync::atomic::AtomicBool,
+    proc_hidden: Latch,
     inspects: Semaphore,
     /// Everything kept of a container between collections, in one place.
     containers: Mutex<HashMap<ContainerId, ContainerState>>,
@@ -170,7 +171,7 @@ impl Sampler {
             },
             cgroups,
             proc_root: None,
-            proc_hidden_said: std::sync::atomic::AtomicBool::new(false),
+            proc_hidden: Latch::new(),
             inspects: Semaphore::new(INSPECTS_AT_ONCE),
             containers: Mutex::new(HashMap::new()),
         }
@@ -341,8 +342,7 @@ impl Sampler {
         match super::netdev::read(root, pid) {
             Some(interfaces) => interfaces,
             None => {
-                use std::sync::atomic::Ordering::Relaxed;
-                if !self.proc_hidden_said.swap(true, Relaxed) {
+                if self.proc_hidden.first() {
                     tracing::info!(
                         target: CONSOLE_NAME,
                         "{}: its process {pid} is not visible under PROC_ROOT {}: network counters need the host's /proc mounted there (said once)",

@@ -14,7 +14,7 @@ use super::exposition::Exposition;
 use super::table::Table;
 use super::MetricGroups;
 use crate::container::ContainerMetrics;
-use crate::levels::Level;
+use crate::logs::levels::Level;
 
 /// Errors of the metrics side.
 #[derive(Debug, thiserror::Error)]

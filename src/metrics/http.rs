@@ -13,8 +13,9 @@ use hyper::{Method, Request, Response, StatusCode};
 use tokio::net::TcpListener;
 
 use super::MetricsExporter;
-use crate::auth::Users;
-use crate::server::{full as fixed, Body, Limits};
+use crate::http::auth::Users;
+use crate::http::server::Limits;
+use crate::http::{full, Body};
 
 /// Content type of the text exposition format 0.0.4.
 pub const CONTENT_TYPE_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -28,7 +29,7 @@ fn exposition(exporter: &MetricsExporter) -> Response<Body> {
         Ok(first) => first.unwrap_or_default(),
         Err(e) => {
             tracing::error!("{e}");
-            let mut r = Response::new(fixed(e.to_string()));
+            let mut r = Response::new(full(e.to_string()));
             *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             return r;
         }
@@ -53,13 +54,13 @@ fn answer(exporter: &MetricsExporter, req: &Request<Incoming>) -> Response<Body>
     match *req.method() {
         Method::GET => exposition(exporter),
         Method::HEAD => {
-            let mut r = Response::new(fixed(Bytes::new()));
+            let mut r = Response::new(full(Bytes::new()));
             r.headers_mut()
                 .insert(CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE_TEXT));
             r
         }
         _ => {
-            let mut r = Response::new(fixed(Bytes::from_static(b"only GET and HEAD\n")));
+            let mut r = Response::new(full(Bytes::from_static(b"only GET and HEAD\n")));
             *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
             r.headers_mut()
                 .insert(ALLOW, HeaderValue::from_static("GET, HEAD"));
@@ -88,7 +89,7 @@ pub async fn serve(
         let response = answer(&exporter, &req);
         async move { response }
     };
-    crate::server::serve(listener, limits, users, handler, shutdown, "metrics").await
+    crate::http::server::serve(listener, limits, users, handler, shutdown, "metrics").await
 }
 
 /// [`serve`] with the default limits, waiting at most `drain` for the answers in flight.

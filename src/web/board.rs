@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
-use crate::levels::Level;
+use crate::logs::levels::Level;
 
 /// Minutes of samples kept: the last hour.
 pub const MINUTES: usize = 60;

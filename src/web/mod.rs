@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub use board::{Board, Figures};
 pub use history::Position;
 
-use crate::levels::LevelMapping;
+use crate::logs::levels::LevelMapping;
 
 /// Where a moment falls in a container's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

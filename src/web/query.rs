@@ -47,41 +47,11 @@ pub struct LinesQuery {
     pub until: Option<i64>,
 }
 
-/// Decodes `%XX` and `+` of a query string component; invalid escapes stay as they are.
-pub fn decode(component: &str) -> String {
-    let bytes = component.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = |b: u8| (b as char).to_digit(16);
-                match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push((h * 16 + l) as u8);
-                        i += 3;
-                        continue;
-                    }
-                    _ => out.push(b'%'),
-                }
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The pairs of a query string, decoded.
+/// The pairs of a query string, decoded as browsers encode forms: `+` is a space, `%XX` a byte,
+/// an escape that is not one stays as it is, and bytes that are not UTF-8 become U+FFFD.
 pub fn pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) => (decode(k), decode(v)),
-            None => (decode(p), String::new()),
-        })
+    form_urlencoded::parse(query.as_bytes())
+        .into_owned()
         .collect()
 }
 
@@ -165,7 +135,7 @@ pub struct StreamQuery {
 
 /// Checks the query string of a stream request.
 pub fn stream_query(query: Option<&str>) -> Result<StreamQuery, BadQuery> {
-    let mut rest = Vec::new();
+    let mut rest = form_urlencoded::Serializer::new(String::new());
     let (mut inode, mut offset) = (None, None);
     for (k, v) in pairs(query.unwrap_or("")) {
         let number = |name: &'static str| {
@@ -175,11 +145,13 @@ pub fn stream_query(query: Option<&str>) -> Result<StreamQuery, BadQuery> {
         match k.as_str() {
             "inode" => inode = Some(number("inode")?),
             "offset" => offset = Some(number("offset")?),
-            "level" | "q" | "regex" => rest.push(format!("{k}={}", encode(&v))),
+            "level" | "q" | "regex" => {
+                rest.append_pair(&k, &v);
+            }
             _ => return Err(BadQuery::Unknown(k)),
         }
     }
-    let lines = lines_query(Some(&rest.join("&")), 0, false)?;
+    let lines = lines_query(Some(&rest.finish()), 0, false)?;
     Ok(StreamQuery {
         levels: lines.search.levels,
         pattern: lines.search.pattern,
@@ -187,19 +159,6 @@ pub fn stream_query(query: Option<&str>) -> Result<StreamQuery, BadQuery> {
             .zip(offset)
             .map(|(inode, offset)| Point { inode, offset }),
     })
-}
-
-/// Percent-encodes everything but unreserved characters.
-fn encode(v: &str) -> String {
-    let mut out = String::with_capacity(v.len());
-    for b in v.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 fn first_line(e: &regex::Error) -> String {
@@ -292,11 +251,43 @@ mod tests {
         assert!(lines_query(Some("from=2"), NOW, false).is_err());
     }
 
+    /// The value of a pair whose value is `component`, decoded.
+    fn decode(component: &str) -> String {
+        match pairs(&format!("v={component}")).as_slice() {
+            [(k, v)] if k == "v" => v.clone(),
+            other => panic!("{component}: {other:?}"),
+        }
+    }
+
     #[test]
     fn percent_escapes_decode_to_bytes_and_broken_ones_stay() {
         assert_eq!(decode("a%2Fb%00c"), "a/b\0c");
         assert_eq!(decode("100%"), "100%");
         assert_eq!(decode("%zz%4"), "%zz%4");
         assert_eq!(decode("%C3%A4+x"), "ä x");
+        assert_eq!(decode("a+b%2Bc"), "a b+c", "+ is a space, %2B a plus");
+        assert_eq!(decode("%G1%1"), "%G1%1");
+        assert_eq!(decode("%FF"), "\u{FFFD}", "not UTF-8");
+    }
+
+    #[test]
+    fn pairs_split_on_ampersands_and_the_first_equals_sign() {
+        let got = pairs("q=a%3Db=c&&flag&l%65vel=error&=x");
+        let want = [("q", "a=b=c"), ("flag", ""), ("level", "error"), ("", "x")];
+        let want: Vec<(String, String)> = want
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn a_stream_keeps_a_pattern_with_pluses_spaces_and_ampersands() {
+        let s = stream_query(Some("q=a%2Bb+c%26d%25&level=warning")).expect("valid");
+        assert_eq!(s.levels, [false, true, false]);
+        match s.pattern {
+            Some(Pattern::Text(f)) => assert_eq!(f.needle(), b"a+b c&d%"),
+            other => panic!("{other:?}"),
+        }
     }
 }

@@ -13,13 +13,11 @@
 //! A container is looked up by its exact name in the collector's own table: URL text never becomes
 //! part of a path on disk.
 
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, StreamBody};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode, Uri};
@@ -29,10 +27,8 @@ use super::history::{self, Position};
 use super::query::{self, BadQuery};
 use super::tail::{self, Tail};
 use super::{Bound, Web};
-use crate::levels::Level;
-
-/// A response body: fixed bytes or a stream.
-pub type Body = BoxBody<Bytes, std::io::Error>;
+use crate::http::{fixed, full, Body};
+use crate::logs::levels::Level;
 
 /// How often the live tail looks for new lines. The collector flushes once a tick, so this only
 /// has to be well under a tick.
@@ -50,18 +46,6 @@ const CONTAINER_HTML: &str = include_str!("assets/container.html");
 const APP_CSS: &str = include_str!("assets/app.css");
 const OVERVIEW_JS: &str = include_str!("assets/overview.js");
 const CONTAINER_JS: &str = include_str!("assets/container.js");
-
-fn fixed(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut r = Response::new(
-        Full::new(body.into())
-            .map_err(|never: Infallible| match never {})
-            .boxed(),
-    );
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
-}
 
 fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     match serde_json::to_vec(value) {
@@ -114,9 +98,7 @@ pub async fn answer(web: Arc<Web>, method: Method, uri: Uri) -> Response<Body> {
     }
     let mut r = secure(route(&web, uri.path(), uri.query()).await);
     if head {
-        *r.body_mut() = Full::new(Bytes::new())
-            .map_err(|never: Infallible| match never {})
-            .boxed();
+        *r.body_mut() = full(Bytes::new());
     }
     r
 }

@@ -1,5 +1,6 @@
 //! The `since` and `until` of a query: a moment given as RFC 3339 (`2026-12-01T08:00:00Z`), unix
-//! seconds (`1795000000`), or a duration before now (`90s`, `15m`, `1h`, `2d`, `1h30m`).
+//! seconds (`1795000000`), or a duration before now (`90s`, `15m`, `1h`, `2d`, `1h30m`, read by
+//! humantime).
 
 /// A `since`/`until` value that is none of the accepted forms.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -32,30 +33,12 @@ pub fn parse(name: &'static str, value: &str, now_nanos: i64) -> Result<i64, Bad
     now_nanos.checked_sub(ago).ok_or_else(bad)
 }
 
-/// `1h30m` and the like, in nanoseconds.
+/// `1h30m` and the like, in nanoseconds: humantime's forms, which hold every form this accepted
+/// before (digits then one of `s`, `m`, `h`, `d`, `w`, repeated) and more (`1h 30m`, `1.5h`,
+/// `500ms`, `2days`).
 fn duration_nanos(v: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    let mut any = false;
-    for c in v.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit: i64 = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86_400,
-            'w' => 604_800,
-            _ => return None,
-        };
-        let n: i64 = digits.parse().ok()?;
-        digits.clear();
-        total = total.checked_add(n.checked_mul(unit)?.checked_mul(1_000_000_000)?)?;
-        any = true;
-    }
-    (any && digits.is_empty()).then_some(total)
+    let duration = humantime::parse_duration(v).ok()?;
+    i64::try_from(duration.as_nanos()).ok()
 }
 
 #[cfg(test)]
@@ -74,6 +57,12 @@ mod tests {
             ("15m", NOW - 900_000_000_000),
             ("1h30m", NOW - 5_400_000_000_000),
             ("2d", NOW - 172_800_000_000_000),
+            ("1w2d3h4m5s", NOW - 788_645_000_000_000),
+            (" 0s ", NOW),
+            // More than the old hand-written parser took.
+            ("1h 30m", NOW - 5_400_000_000_000),
+            ("1.5h", NOW - 5_400_000_000_000),
+            ("250ms", NOW - 250_000_000),
         ];
         for (value, want) in cases {
             assert_eq!(parse("since", value, NOW), Ok(want), "{value}");
@@ -90,6 +79,10 @@ mod tests {
             "yesterday",
             "-5m",
             "99999999999999999999",
+            "99999999999999999999s",
+            "300y",
+            "1m-5s",
+            "5 m x",
         ] {
             let e = parse("until", value, NOW).expect_err(value);
             assert_eq!(e.name, "until");

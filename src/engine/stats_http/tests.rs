@@ -198,14 +198,12 @@ fn patient() -> Pushback {
 /// beyond the queue fail with EAGAIN, are tried again, and every request gets its answer.
 #[tokio::test]
 async fn connects_beyond_a_full_listen_queue_are_tried_again() {
-    use std::os::fd::AsRawFd;
     const REQUESTS: usize = 20;
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("engine.sock");
     let listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
-    // SAFETY: a valid, bound socket of ours; listen() only sets its backlog.
-    let listened = unsafe { libc::listen(listener.as_raw_fd(), 1) };
-    assert_eq!(listened, 0, "listen: {}", std::io::Error::last_os_error());
+    // A second listen() on the bound socket sets its backlog.
+    rustix::net::listen(&listener, 1).expect("listen");
     listener.set_nonblocking(true).expect("nonblocking");
     let listener = tokio::net::UnixListener::from_std(listener).expect("tokio listener");
     let answer: &'static [u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 12\r\n\r\n{\"read\":\"x\"}";

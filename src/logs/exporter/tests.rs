@@ -24,7 +24,7 @@ fn a_containers_log_lives_in_its_own_directory() {
 
 use std::time::Duration;
 
-use crate::levels::Level;
+use crate::logs::levels::Level;
 
 fn exporter(dir: &Path) -> LogsExporter {
     LogsExporter::new(

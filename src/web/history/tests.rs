@@ -1,6 +1,6 @@
 use super::*;
 
-use crate::levels::LevelMapping;
+use crate::logs::levels::LevelMapping;
 
 /// A history of `name` in a temp LOGS_DIR: the files given oldest first (the last is `.log`).
 fn history(name: &str, files: &[&str]) -> tempfile::TempDir {

@@ -1,6 +1,6 @@
 use super::*;
 
-use crate::levels::LevelMapping;
+use crate::logs::levels::LevelMapping;
 use crate::web::board::Board;
 use crate::web::{Times, Web};
 

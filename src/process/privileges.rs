@@ -60,8 +60,7 @@ pub fn drop_root(config: &Config) -> Result<Outcome, DropError> {
     let Some(run_as) = config.run_as else {
         return Ok(Outcome::Unchanged);
     };
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
+    if !rustix::process::geteuid().is_root() {
         return Ok(Outcome::Unchanged);
     }
     let mut groups = match socket_groups(&config.docker_host, run_as) {
@@ -204,34 +203,46 @@ fn is_root_dir(path: &Path) -> bool {
     std::fs::canonicalize(path).is_ok_and(|p| p == Path::new("/"))
 }
 
+/// Switches to `run_as` with `groups`. The kernel changes the identity of the calling thread only
+/// (glibc's wrappers make every thread follow); [`drop_root`] runs before any other thread exists,
+/// so the calling thread is the whole process, and a process that already runs other threads is
+/// refused rather than left with threads that are still root.
 fn switch_user(run_as: RunAs, groups: &[u32]) -> Result<(), DropError> {
-    let fail = |step: &'static str| DropError {
-        run_as,
-        step,
-        source: io::Error::last_os_error(),
+    use rustix::thread::{set_thread_gid, set_thread_groups, set_thread_uid, Gid, Uid};
+    let fail = |step: &'static str| {
+        move |e: rustix::io::Errno| DropError {
+            run_as,
+            step,
+            source: e.into(),
+        }
     };
-    let groups: Vec<libc::gid_t> = groups.to_vec();
-    // SAFETY: plain system calls on integers and a slice that outlives the call; called before any
-    // other thread exists, so the whole process changes identity.
-    unsafe {
-        if libc::setgroups(groups.len(), groups.as_ptr()) != 0 {
-            return Err(fail("set the supplementary groups"));
-        }
-        if libc::setgid(run_as.gid) != 0 {
-            return Err(fail("set the group"));
-        }
-        if libc::setuid(run_as.uid) != 0 {
-            return Err(fail("set the user"));
-        }
-        if libc::setuid(0) == 0 {
-            return Err(DropError {
-                run_as,
-                step: "give up root (root could be regained)",
-                source: io::Error::other("setuid(0) succeeded"),
-            });
-        }
+    if let Some(threads @ 2..) = threads() {
+        return Err(DropError {
+            run_as,
+            step: "switch user",
+            source: io::Error::other(format!(
+                "{threads} threads already run, and each would stay root"
+            )),
+        });
+    }
+    // Unchecked: an id the kernel cannot use (such as -1) is its error to give, as it always was.
+    let groups: Vec<Gid> = groups.iter().map(|&g| Gid::from_raw_unchecked(g)).collect();
+    set_thread_groups(&groups).map_err(fail("set the supplementary groups"))?;
+    set_thread_gid(Gid::from_raw_unchecked(run_as.gid)).map_err(fail("set the group"))?;
+    set_thread_uid(Uid::from_raw_unchecked(run_as.uid)).map_err(fail("set the user"))?;
+    if set_thread_uid(Uid::ROOT).is_ok() {
+        return Err(DropError {
+            run_as,
+            step: "give up root (root could be regained)",
+            source: io::Error::other("setuid(0) succeeded"),
+        });
     }
     Ok(())
+}
+
+/// The threads of this process, as /proc shows them; `None` if it cannot be read.
+fn threads() -> Option<usize> {
+    Some(std::fs::read_dir("/proc/self/task").ok()?.count())
 }
 
 #[cfg(test)]
@@ -269,6 +280,18 @@ mod tests {
             logs_root_group(Some(&dir.path().join("missing")), NOBODY),
             None
         );
+    }
+
+    #[test]
+    fn a_process_that_already_runs_threads_is_not_switched() {
+        let before = rustix::process::geteuid();
+        let (done, wait) = std::sync::mpsc::channel::<()>();
+        let other = std::thread::spawn(move || wait.recv());
+        let err = switch_user(NOBODY, &[]).expect_err("refused");
+        drop(done);
+        let _ = other.join();
+        assert!(err.to_string().contains("threads already run"), "{err}");
+        assert_eq!(rustix::process::geteuid(), before, "nothing switched");
     }
 
     #[test]

@@ -11,9 +11,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderValue, WWW_AUTHENTICATE};
 use hyper::{Request, Response, StatusCode};
@@ -22,17 +19,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 
-use crate::auth::Users;
-
-/// A response body: fixed bytes or a stream of chunks.
-pub type Body = BoxBody<Bytes, std::io::Error>;
-
-/// A fixed body.
-pub fn full(bytes: impl Into<Bytes>) -> Body {
-    Full::new(bytes.into())
-        .map_err(|never: Infallible| match never {})
-        .boxed()
-}
+use super::auth::Users;
+use super::{full, Body};
+use crate::say_once::Latch;
 
 /// What the server allows its clients.
 #[derive(Debug, Clone)]
@@ -75,7 +64,8 @@ pub async fn serve<H, F>(
     let (stop, stopping) = watch::channel(false);
     let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let mut connections = JoinSet::new();
-    let mut refused_said = false;
+    // Said once while connections are refused, again once half the permits are free.
+    let refused = Latch::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
@@ -93,18 +83,17 @@ pub async fn serve<H, F>(
             }
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
-            if !refused_said {
+            if refused.first() {
                 tracing::warn!(
                     "{what}: {} connections open, new ones are closed until some end",
                     limits.max_connections
                 );
-                refused_said = true;
             }
             drop(stream);
             continue;
         };
         if permits.available_permits() > limits.max_connections / 2 {
-            refused_said = false;
+            refused.reset();
         }
         let handler = handler.clone();
         let users = users.clone();
