@@ -1,6 +1,68 @@
 use super::*;
 
-use tokio::io::AsyncWriteExt;
+fn parts(bytes: &[u8], eof: bool) -> io::Result<(u16, Vec<u8>)> {
+    Answer {
+        bytes: bytes.to_vec(),
+        eof,
+    }
+    .into_parts()
+}
+
+fn complete(bytes: &[u8]) -> bool {
+    Answer {
+        bytes: bytes.to_vec(),
+        eof: false,
+    }
+    .complete()
+    .expect("a readable head")
+}
+
+#[test]
+fn a_chunked_answer_is_complete_with_its_last_chunk_only() {
+    let whole = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"a\"\r\n3\r\n:1}\r\n0\r\n\r\n";
+    for cut in 0..whole.len() {
+        assert!(!complete(&whole[..cut]), "complete after {cut} bytes");
+    }
+    assert!(complete(whole));
+    assert_eq!(parts(whole, false).unwrap(), (200, b"{\"a\":1}".to_vec()));
+}
+
+#[test]
+fn a_length_framed_answer_ends_after_its_length() {
+    let whole = b"HTTP/1.1 200 OK\r\ncontent-length: 7\r\n\r\n{\"a\":1}";
+    assert!(!complete(&whole[..whole.len() - 1]));
+    assert!(complete(whole));
+    assert_eq!(parts(whole, false).unwrap(), (200, b"{\"a\":1}".to_vec()));
+    let cut = parts(&whole[..whole.len() - 1], true).expect_err("cut short");
+    assert_eq!(cut.kind(), io::ErrorKind::InvalidData);
+}
+
+#[test]
+fn an_answer_without_framing_ends_when_the_engine_closes() {
+    let whole = b"HTTP/1.0 404 Not Found\r\n\r\n{\"message\":\"No such container: x\"}\n";
+    assert!(!complete(whole));
+    let (status, body) = parts(whole, true).unwrap();
+    assert_eq!(status, 404);
+    assert_eq!(engine_message(&body), "No such container: x");
+    assert!(parts(whole, false).is_err());
+}
+
+#[test]
+fn an_empty_body_and_a_text_error_read_as_they_are() {
+    let (status, body) = parts(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", false).unwrap();
+    assert_eq!((status, body.len()), (200, 0));
+    assert_eq!(engine_message(b"page not found\n"), "page not found");
+}
+
+#[test]
+fn a_head_that_is_not_http_is_an_error() {
+    let answer = Answer {
+        bytes: b"SSH-2.0-OpenSSH\r\n\r\n".to_vec(),
+        eof: false,
+    };
+    assert!(answer.complete().is_err());
+    assert!(dechunk(b"zz\r\n").is_err());
+}
 
 #[test]
 fn docker_host_gives_the_address() {
@@ -118,7 +180,7 @@ async fn a_404_an_empty_body_bad_json_and_a_cut_answer_read_as_bollard_errors() 
 }
 
 #[tokio::test]
-async fn an_answer_without_framing_ends_when_the_engine_closes() {
+async fn a_404_framed_by_close_over_a_unix_socket() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("engine.sock");
     let server = serve(
