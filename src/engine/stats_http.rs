@@ -8,6 +8,17 @@
 //! nothing is allocated for the answer until the socket is readable, and the answer (a few KiB) is
 //! read, decoded and dropped at once. One connection a request (`Connection: close`), as bollard's
 //! own clients do; the other requests (list, inspect, logs) keep going through hyper's pool.
+//!
+//! hyper's single-connection client was tried in its place (issue 19, commit 3591366 on wip-stats):
+//! `hyper::client::conn::http1` over the connected socket, its connection polled in the request's
+//! own future (no task), the read buffer fixed with `read_buf_exact_size`, the body collected
+//! through `Limited`. Its buffers are allocated before the answer comes, so each waiting request
+//! still held about 16 KiB: an 8 KiB write buffer hyper always allocates, the read buffer, the
+//! dispatch channel. Peak RSS at 1000 containers, `BENCH_SAMPLER=1 BENCH_SECONDS=30
+//! BENCH_STREAM=0 scripts/bench.sh 1000`, 2 cores shared with other builds, runs alternated
+//! (2026-12-06): this client 19.3 and 19.5 MiB, hyper's with a 4 KiB read buffer 34.8 and
+//! 35.8 MiB, with 1 KiB 32.5 MiB, against a budget of 20 MiB; the times and CPU were alike within
+//! the noise of the shared machine. So the framing and chunked decoding below stay.
 
 use std::io;
 use std::path::PathBuf;

@@ -180,6 +180,93 @@ async fn a_404_an_empty_body_bad_json_and_a_cut_answer_read_as_bollard_errors() 
 }
 
 #[tokio::test]
+async fn a_404_framed_by_close_over_a_unix_socket() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("engine.sock");
+    let server = serve(
+        tokio::net::UnixListener::bind(&path).expect("bind"),
+        vec![vec![
+            b"HTTP/1.0 404 Not Found\r\n\r\n{\"message\":",
+            b"\"No such container: x\"}\n",
+        ]],
+    );
+    let e = StatsHost::Unix(path)
+        .stats::<serde_json::Value>(&patient(), "v1.41", "x", true)
+        .await
+        .expect_err("a 404");
+    server.await.expect("server");
+    match e {
+        BollardError::DockerResponseServerError {
+            status_code: 404,
+            message,
+        } => assert_eq!(message, "No such container: x"),
+        other => panic!("not a 404: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_text_error_and_a_head_that_is_not_http_read_as_bollard_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("engine.sock");
+    let server = serve(
+        tokio::net::UnixListener::bind(&path).expect("bind"),
+        vec![
+            vec![
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 15\r\n\r\npage not found\n",
+            ],
+            vec![b"SSH-2.0-OpenSSH\r\n\r\n"],
+        ],
+    );
+    let host = StatsHost::Unix(path);
+    let text = host
+        .stats::<serde_json::Value>(&patient(), "v1.41", "abc", true)
+        .await;
+    let ssh = host
+        .stats::<serde_json::Value>(&patient(), "v1.41", "abc", true)
+        .await;
+    server.await.expect("server");
+    match text {
+        Err(BollardError::DockerResponseServerError {
+            status_code: 500,
+            message,
+        }) => assert_eq!(message, "page not found"),
+        other => panic!("not a 500: {other:?}"),
+    }
+    match ssh {
+        Err(BollardError::IOError { err }) => assert_eq!(err.kind(), io::ErrorKind::InvalidData),
+        other => panic!("not an I/O error: {other:?}"),
+    }
+}
+
+/// An answer longer than the cap is given up, not held in memory whole.
+#[tokio::test]
+async fn an_answer_over_the_cap_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("engine.sock");
+    let listener = tokio::net::UnixListener::bind(&path).expect("bind");
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut s, _) = listener.accept().await.expect("accept");
+        let mut head = [0u8; 1024];
+        let _ = s.read(&mut head).await;
+        let length = MAX_ANSWER + 1;
+        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {length}\r\n\r\n");
+        // The client stops reading at the cap and closes: the write fails then, as it should.
+        let _ = s.write_all(head.as_bytes()).await;
+        let _ = s.write_all(&vec![b' '; length]).await;
+    });
+    let e = StatsHost::Unix(path)
+        .stats::<serde_json::Value>(&patient(), "v1.41", "abc", true)
+        .await
+        .expect_err("too long");
+    server.await.expect("server");
+    assert!(
+        matches!(&e, BollardError::IOError { err } if err.to_string().contains("too long")),
+        "{e:?}"
+    );
+}
+
+#[tokio::test]
 async fn no_engine_is_an_io_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let host = StatsHost::Unix(dir.path().join("none.sock"));
