@@ -9,7 +9,7 @@
 //! read, decoded and dropped at once. One connection a request (`Connection: close`), as bollard's
 //! own clients do; the other requests (list, inspect, logs) keep going through hyper's pool.
 //!
-//! hyper's single-connection client was tried in its place (issue 19, commit 3591366 on wip-stats):
+//! hyper's single-connection client was tried in its place (commit 3591366 has it):
 //! `hyper::client::conn::http1` over the connected socket, its connection polled in the request's
 //! own future (no task), the read buffer fixed with `read_buf_exact_size`, the body collected
 //! through `Limited`. Its buffers are allocated before the answer comes, so each waiting request
