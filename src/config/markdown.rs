@@ -28,6 +28,9 @@ be greater than METRICS_COLLECTION_INTERVAL.
 ";
 
 const TAIL: &str = "
+Container patterns are matched against the whole name: `INCLUDE_CONTAINERS=web-*,api` watches `web-1`
+and `api`, not `api-2`.
+
 More on some of them: [engine-free.md](engine-free.md) (CGROUP_ROOT, PROC_ROOT, CONTAINER_LOGS_ROOT),
 [logs.md](logs.md) (LOGS_DIR, the rotation, LOG_LEVELS_MAPPING_PATH), [api.md](api.md) (WEB_PORT and
 the logs browser), [security.md](security.md) (RUN_AS, WEB_CONFIG_FILE, MAX_CONNECTIONS),
