@@ -42,7 +42,7 @@ pub mod shutdown;
 mod web;
 
 pub use collector::{collect_once, Collector, CollectorError};
-pub use config::{Args, Config, ConfigError, LogLevel, Setting, SETTINGS};
+pub use config::{settings_markdown, Args, Config, ConfigError, LogLevel, Setting, SETTINGS};
 pub use metrics::{Group, MetricGroups, MetricsError, MetricsExporter};
 pub use shutdown::{Shutdown, Stop};
 

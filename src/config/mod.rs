@@ -19,10 +19,12 @@ use std::time::Duration;
 
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
+mod markdown;
 mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use markdown::settings_markdown;
 pub use settings::{Setting, SETTINGS};
 
 use settings::Kind;
