@@ -14,17 +14,15 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
-use super::cursor::Cursor;
-use super::engine_files::FilesCursor;
-use super::exporter::{Followed, LogsError};
-use super::levels::Level;
-use super::rotating_file::{recover, FileMark, Recovery};
+use super::atomic::write_atomically;
+use super::container::{Committed, Followed, Pending, Written};
+use super::rotating_file::{recover, Recovery};
 use super::times;
 use super::TARGET;
 
@@ -33,27 +31,18 @@ use super::TARGET;
 pub const STATE_DIR: &str = ".state";
 const STATE_FILE: &str = "cursors.json";
 
-/// What is durably known about one container's log: the cursor of the last commit and where its file
-/// ended then.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Committed {
-    /// The engine's id of the container the cursor belongs to: a container created again under the
-    /// same name starts afresh.
-    pub(super) id: String,
-    pub(super) cursor: Cursor,
-    pub(super) file: FileMark,
-    /// Rotations of the container's file before the committed `.log`: its place in the time index.
-    #[serde(default)]
-    pub(super) generation: u64,
-    /// Length of the container's time index at the commit (see [`super::times`]).
-    #[serde(default)]
-    pub(super) times_len: u64,
-    /// Where the read stood in the engine's json-file files, when it was read from them (`cursor`
-    /// stands for the same place on the engine path).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) files: Option<FilesCursor>,
+/// Errors of the logs side that stop the collector from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// The cursor file exists but cannot be read.
+    #[error("cursor file {path} cannot be read: {source}")]
+    ReadState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
-
 /// What the state file holds: every container's [`Committed`], by name.
 #[derive(Debug, Serialize, Deserialize)]
 struct Content<C> {
@@ -135,70 +124,6 @@ impl StateFile {
                 self.path.display()
             ),
         }
-    }
-}
-
-/// Writes `bytes` to `path` so that a reader sees the old content or the new, never a mix.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)
-}
-
-/// Lines and bytes handed to a container's file since its last commit: they count once the commit
-/// that covers them succeeds, and not at all when it is rolled back.
-#[derive(Debug, Default)]
-pub(super) struct Pending {
-    /// Lines by level, in [`Level::ALL`] order.
-    lines: [u64; 3],
-    bytes: u64,
-}
-
-impl Pending {
-    /// A line of `level`, `bytes` long with its line end, was handed to the file.
-    pub(super) fn line(&mut self, level: Level, bytes: usize) {
-        self.lines[level.index()] += 1;
-        self.bytes += bytes as u64;
-    }
-
-    /// What a successful commit counts for `container`, if anything; nothing is pending afterwards.
-    fn take(&mut self, container: &str) -> Option<Written> {
-        let Pending { lines, bytes } = std::mem::take(self);
-        (lines.iter().any(|n| *n > 0) || bytes > 0).then(|| Written {
-            container: container.to_string(),
-            lines,
-            bytes,
-        })
-    }
-}
-
-/// Lines and bytes of one container that a commit made durable: what `container_logs_total` and
-/// the collector's written-lines and written-bytes counters count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    /// The container's name.
-    pub container: String,
-    /// Lines by level, in [`Level::ALL`] order.
-    lines: [u64; 3],
-    /// Bytes, line ends included.
-    pub bytes: u64,
-}
-
-impl Written {
-    /// Lines of `level`.
-    pub fn lines(&self, level: Level) -> u64 {
-        self.lines[level.index()]
-    }
-
-    /// Lines of every level.
-    pub fn total_lines(&self) -> u64 {
-        self.lines.iter().sum()
     }
 }
 
@@ -332,16 +257,8 @@ pub(super) fn recover_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_content() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("f");
-        write_atomically(&p, b"one").expect("write");
-        write_atomically(&p, b"two").expect("write");
-        assert_eq!(fs::read(&p).expect("read"), b"two");
-        assert!(!dir.path().join("f.tmp").exists());
-    }
+    use crate::logs::cursor::Cursor;
+    use crate::logs::rotating_file::FileMark;
 
     #[test]
     fn the_state_file_reads_back_what_was_saved_and_survives_damage() {
@@ -368,26 +285,5 @@ mod tests {
         fs::write(dir.path().join(STATE_DIR).join(STATE_FILE), b"{not json").expect("damage");
         let (_, damaged) = StateFile::open(dir.path()).expect("a damaged file is not an error");
         assert!(damaged.is_empty());
-    }
-
-    #[test]
-    fn pending_lines_are_counted_by_level_once() {
-        let mut pending = Pending::default();
-        assert_eq!(
-            pending.take("web"),
-            None,
-            "nothing pending, nothing counted"
-        );
-        pending.line(Level::Error, 6);
-        pending.line(Level::Info, 3);
-        pending.line(Level::Error, 4);
-        let written = pending.take("web").expect("written");
-        assert_eq!(written.container, "web");
-        assert_eq!(written.lines(Level::Info), 1);
-        assert_eq!(written.lines(Level::Warning), 0);
-        assert_eq!(written.lines(Level::Error), 2);
-        assert_eq!(written.total_lines(), 3);
-        assert_eq!(written.bytes, 13);
-        assert_eq!(pending.take("web"), None, "counted once");
     }
 }

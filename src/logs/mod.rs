@@ -9,21 +9,26 @@
 //! containers to visit each tick, and gets back a [`LogsReport`] of what was written and committed,
 //! which it passes on to the metrics side. Nothing here calls into the metrics.
 //!
-//! Inside: `exporter` holds the one record per container and drives a tick; `reader` reads one
-//! container's new entries from the engine; `commit` makes what was written durable or undoes it.
+//! Inside, the imports go one way, from the door down: `exporter` keeps the one record per container
+//! and drives a tick; `reader` reads one container's new entries; `commit` makes what was written
+//! durable or undoes it; `container` is the record they share (what was committed, what is being
+//! followed); `atomic` replaces a small file whole.
 
 pub mod cursor;
 pub mod levels;
 pub mod rotating_file;
 
+mod atomic;
 mod commit;
+mod container;
 pub mod engine_files;
 mod exporter;
 mod reader;
 pub mod times;
 
-pub use commit::write_atomically;
-pub use exporter::{is_safe_name, LogFiles, LogsError, LogsExporter, LogsReport};
+pub use atomic::write_atomically;
+pub use commit::LogsError;
+pub use exporter::{is_safe_name, LogFiles, LogsExporter, LogsReport};
 
 /// The tracing target of everything the logs side says: the console shows its last segment as the
 /// module, and the Python tool's logs module was `logs_exporter`, so the lines read as they always did.

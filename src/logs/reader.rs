@@ -15,10 +15,9 @@ use bytes::Bytes;
 use futures_util::StreamExt;
 use tracing::{debug, info, warn};
 
-use super::commit::Pending;
+use super::container::{Followed, Pending, Source, TickStart};
 use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler, Stream};
 use super::engine_files;
-use super::exporter::{Followed, TickStart};
 use super::levels::{LevelMapping, Rules};
 use super::rotating_file::RotatingFile;
 use super::TARGET;
@@ -122,15 +121,6 @@ impl<'a> LineWriter<'a> {
             .line(self.rules.classify(line.text), self.buf.len());
         Ok(())
     }
-}
-
-/// Where a container's log is read from this tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
-    /// The engine's json-file files.
-    Files,
-    /// The engine's logs endpoint.
-    Engine,
 }
 
 /// Reads one container's new entries and writes its new lines: from the engine's json-file files

@@ -13,6 +13,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::atomic::write_atomically;
 use super::commit::STATE_DIR;
 
 /// Bytes of one record.
@@ -130,7 +131,7 @@ pub fn prune(path: &Path, len: u64, newest: u64, backup_count: u32) -> io::Resul
     for t in &ticks[dead..] {
         bytes.extend_from_slice(&t.to_bytes());
     }
-    super::write_atomically(path, &bytes)?;
+    write_atomically(path, &bytes)?;
     Ok(bytes.len() as u64)
 }
 
