@@ -16,7 +16,7 @@ use crate::config::{Config, MappingSource};
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
 use crate::levels::{Level, LevelMapping, LevelsError};
-use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
+use crate::logs::{write_atomically, LogFiles, LogsDir, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
 use crate::server::Limits;
 use crate::shutdown::Shutdown;
@@ -204,13 +204,15 @@ impl Collector {
             }
             None => None,
         };
+        // LOGS_DIR's one value: the logs side writes where it says, the pages read where it says.
+        let logs_dir = LogsDir::new(config.logs_dir.clone());
         let web = config.web_port.map(|_| {
             Arc::new(Web {
-                logs_dir: config.logs_dir.clone(),
+                logs_dir: logs_dir.clone(),
                 mapping: Arc::new(mapping.clone()),
                 board: Board::default(),
                 times: Arc::new(IndexFiles {
-                    logs_dir: config.logs_dir.clone(),
+                    logs_dir: logs_dir.clone(),
                     backup_count: config.logs_container_max_files,
                 }),
                 machine: config.machine_name.clone(),
@@ -221,7 +223,7 @@ impl Collector {
         }
         let logs = LogsExporter::new(
             LogFiles {
-                dir: config.logs_dir.clone(),
+                dir: logs_dir,
                 max_bytes: config.logs_container_max_file_size,
                 backup_count: config.logs_container_max_files,
                 default_since: config.default_logs_since_now,
@@ -353,7 +355,7 @@ impl Collector {
         let mut last_metrics: Option<Instant> = None;
         if let Some(web) = &self.web {
             web.board.on_history(
-                crate::web::kept_histories(&self.config.logs_dir)
+                crate::web::kept_histories(&web.logs_dir)
                     .iter()
                     .map(String::as_str),
             );

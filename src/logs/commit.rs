@@ -22,14 +22,10 @@ use tracing::{debug, error, info, warn};
 
 use super::atomic::write_atomically;
 use super::container::{Committed, Followed, Pending, Written};
+use super::dir::LogsDir;
 use super::rotating_file::{recover, Recovery};
 use super::times;
 use super::TARGET;
-
-/// Name of the directory, inside LOGS_DIR, that holds the cursors. Docker container names cannot start
-/// with a dot, so it never clashes with a container's directory.
-pub const STATE_DIR: &str = ".state";
-const STATE_FILE: &str = "cursors.json";
 
 /// Errors of the logs side that stop the collector from starting.
 #[derive(Debug, thiserror::Error)]
@@ -61,10 +57,10 @@ pub(super) struct StateFile {
 impl StateFile {
     /// Creates LOGS_DIR and its state directory if needed, and reads the commits a previous run left.
     pub(super) fn open(
-        logs_dir: &Path,
+        logs_dir: &LogsDir,
     ) -> Result<(StateFile, HashMap<String, Committed>), LogsError> {
-        let state_dir = logs_dir.join(STATE_DIR);
-        let path = state_dir.join(STATE_FILE);
+        let state_dir = logs_dir.state_dir();
+        let path = logs_dir.cursor_file();
         let dir_usable = match fs::create_dir_all(&state_dir) {
             Ok(()) => true,
             Err(e) => {
@@ -72,7 +68,7 @@ impl StateFile {
                 error!(
                     target: TARGET,
                     "LOGS_DIR {} cannot be created: {e}; metrics go on, logs wait until it can be",
-                    logs_dir.display()
+                    logs_dir.root().display()
                 );
                 false
             }
@@ -146,7 +142,7 @@ pub(super) fn commit(
     name: &str,
     committed: &mut Committed,
     log: &mut Followed,
-    logs_dir: &Path,
+    logs_dir: &LogsDir,
     backup_count: u32,
 ) -> Outcome {
     if log.cursor == committed.cursor && log.files == committed.files && !log.failed {
@@ -182,7 +178,7 @@ pub(super) fn commit(
                     offset: first.offset,
                     newest: committed.generation + rotations,
                 };
-                let path = times::path(logs_dir, name);
+                let path = logs_dir.times_file(name);
                 match times::append(&path, committed.times_len, tick)
                     .and_then(|len| times::prune(&path, len, tick.newest, backup_count))
                 {
@@ -227,9 +223,9 @@ pub(super) fn recover_file(
     path: &Path,
     committed: &Committed,
     backup_count: u32,
-    logs_dir: &Path,
+    logs_dir: &LogsDir,
 ) {
-    let index = times::path(logs_dir, name);
+    let index = logs_dir.times_file(name);
     if let Err(e) = times::recover(&index, committed.times_len) {
         debug!(target: TARGET, "{name}: time index {}: {e}", index.display());
     }
@@ -263,7 +259,8 @@ mod tests {
     #[test]
     fn the_state_file_reads_back_what_was_saved_and_survives_damage() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut state, none) = StateFile::open(dir.path()).expect("open");
+        let logs_dir = LogsDir::new(dir.path());
+        let (mut state, none) = StateFile::open(&logs_dir).expect("open");
         assert!(none.is_empty(), "a first run has no commits");
         let web = Committed {
             id: "abc".into(),
@@ -275,15 +272,15 @@ mod tests {
         };
         state.save([("web", &web)].into_iter());
         assert!(
-            !dir.path().join(STATE_DIR).join(STATE_FILE).exists(),
+            !logs_dir.cursor_file().exists(),
             "nothing changed, nothing written"
         );
         state.changed();
         state.save([("web", &web)].into_iter());
-        let (_, read) = StateFile::open(dir.path()).expect("open again");
+        let (_, read) = StateFile::open(&logs_dir).expect("open again");
         assert_eq!(read.get("web"), Some(&web));
-        fs::write(dir.path().join(STATE_DIR).join(STATE_FILE), b"{not json").expect("damage");
-        let (_, damaged) = StateFile::open(dir.path()).expect("a damaged file is not an error");
+        fs::write(logs_dir.cursor_file(), b"{not json").expect("damage");
+        let (_, damaged) = StateFile::open(&logs_dir).expect("a damaged file is not an error");
         assert!(damaged.is_empty());
     }
 }

@@ -11,6 +11,7 @@ use tracing::{debug, error, warn};
 use super::commit::{self, recover_file, LogsError, Outcome, StateFile};
 use super::container::{Committed, ContainerLog, Followed, Pending, Source, Written};
 use super::cursor::Cursor;
+use super::dir::{is_safe_name, LogsDir};
 use super::levels::LevelMapping;
 use super::reader::{read_new_lines, Reading};
 use super::rotating_file::{FileMark, RotatingFile};
@@ -27,7 +28,7 @@ const LOG_READS_AT_ONCE: usize = 32;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFiles {
     /// LOGS_DIR.
-    pub dir: PathBuf,
+    pub dir: LogsDir,
     /// LOGS_CONTAINER_MAX_FILE_SIZE.
     pub max_bytes: u64,
     /// LOGS_CONTAINER_MAX_FILES.
@@ -57,18 +58,6 @@ pub struct LogsReport {
     /// Containers read this tick from the engine's json-file files, and from the engine.
     pub read_from_files: u64,
     pub read_from_engine: u64,
-}
-
-/// Docker's own rule for names, which also keeps every path inside LOGS_DIR.
-pub fn is_safe_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// The log file of `container` under `dir`.
-pub fn log_path(dir: &Path, container: &str) -> PathBuf {
-    dir.join(container).join(format!("{container}.log"))
 }
 
 /// The per-container log files and cursors.
@@ -120,7 +109,7 @@ impl LogsExporter {
                 return;
             }
         }
-        let path = log_path(&self.files.dir, &container.name);
+        let path = self.files.dir.log_file(&container.name);
         if let Some(log) = known {
             recover_file(
                 &container.name,
@@ -161,7 +150,7 @@ impl LogsExporter {
         // continues from the last commit, or from what an earlier run left.
         let (generation, times_len) = match known {
             Some(log) => (log.committed.generation, log.committed.times_len),
-            None => super::times::resume(&super::times::path(&self.files.dir, &container.name)),
+            None => super::times::resume(&self.files.dir.times_file(&container.name)),
         };
         let committed = Committed {
             id: container.id.to_string(),
