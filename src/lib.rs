@@ -55,5 +55,5 @@ pub use privileges::{drop_root, DropError, Outcome as PrivilegeOutcome};
 
 // The pure pieces and the data they share.
 pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
-pub use engine::{cgroup, stats};
+pub use engine::{cgroup, stats, LogChunk};
 pub use logs::{cursor, engine_files, levels, rotating_file};
