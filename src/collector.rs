@@ -76,7 +76,7 @@ fn watched(containers: Containers, config: &Config) -> Containers {
             config
                 .cgroup_root
                 .as_deref()
-                .and_then(crate::engine::cgroup::Cgroups::open),
+                .and_then(crate::host::cgroup::Cgroups::open),
         )
         .with_proc_root(config.proc_root.clone())
         .with_filter(config.filter.clone())
@@ -280,8 +280,8 @@ impl Collector {
             (Some(root), Some(c)) => info!(
                 "Stats come from the cgroup {} tree at {} for every container found in it, from the Docker Engine for the others",
                 match c.version() {
-                    crate::engine::cgroup::Version::V1 => "v1",
-                    crate::engine::cgroup::Version::V2 => "v2",
+                    crate::host::cgroup::Version::V1 => "v1",
+                    crate::host::cgroup::Version::V2 => "v2",
                 },
                 root.display()
             ),
