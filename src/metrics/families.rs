@@ -7,7 +7,7 @@
 
 use super::groups::Group;
 use crate::container::{ContainerInfo, ContainerMetrics};
-use crate::levels::Level;
+use crate::logs::levels::Level;
 
 /// The health states `container_health_status` has a series for.
 pub(super) const HEALTH_STATES: [&str; 4] = ["starting", "healthy", "unhealthy", "none"];

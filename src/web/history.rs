@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use memchr::memmem;
 
-use crate::levels::{Level, Rules};
+use crate::logs::levels::{Level, Rules};
 use crate::logs::LogsDir;
 
 /// Bytes read at a time: large enough for the searchers to run at memory speed.

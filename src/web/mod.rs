@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub use board::{Board, Figures};
 pub use history::Position;
 
-use crate::levels::LevelMapping;
+use crate::logs::levels::LevelMapping;
 use crate::logs::LogsDir;
 
 /// Where a moment falls in a container's history.

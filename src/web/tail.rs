@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::history::{files, shown, Pattern, Position};
-use crate::levels::{Level, Rules};
+use crate::logs::levels::{Level, Rules};
 use crate::logs::LogsDir;
 
 /// Read at most this much per poll: a burst is shown over several polls rather than held at once.
@@ -181,7 +181,7 @@ impl Tail {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::levels::LevelMapping;
+    use crate::logs::levels::LevelMapping;
     use std::io::Write;
 
     fn append(path: &Path, text: &str) {

@@ -4,7 +4,7 @@ use super::*;
 
 use std::time::Duration;
 
-use crate::levels::Level;
+use crate::logs::levels::Level;
 
 fn exporter(dir: &Path) -> LogsExporter {
     LogsExporter::new(

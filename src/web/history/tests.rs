@@ -2,7 +2,7 @@ use super::*;
 
 use std::path::Path;
 
-use crate::levels::LevelMapping;
+use crate::logs::levels::LevelMapping;
 
 /// A history of `name` in a temp LOGS_DIR: the files given oldest first (the last is `.log`).
 fn history(name: &str, files: &[&str]) -> tempfile::TempDir {
