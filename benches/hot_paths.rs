@@ -6,10 +6,11 @@
 use std::hint::black_box;
 
 use bollard::models::ContainerStatsResponse;
-use container_metrics::cursor::{Chunk, Cursor, LineAssembler};
+use container_metrics::cursor::{Cursor, LineAssembler};
 use container_metrics::levels::{Level, LevelMapping};
 use container_metrics::rotating_file::RotatingFile;
 use container_metrics::stats;
+use container_metrics::LogChunk;
 use container_metrics::MetricsExporter;
 use container_metrics::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
@@ -71,7 +72,7 @@ fn line_assembly(c: &mut Criterion) {
             };
             for p in &payloads {
                 assembler
-                    .push(Chunk::Stdout(p), &mut sink)
+                    .push(LogChunk::Stdout(p.as_slice()), &mut sink)
                     .expect("no error");
             }
             black_box(assembler.finish(i64::MAX, &mut sink).expect("no error"));

@@ -17,7 +17,7 @@ use crate::engine::{AtOnce, Containers, EngineError};
 use crate::http::auth::{AuthError, Users};
 use crate::http::server::Limits;
 use crate::logs::levels::{Level, LevelMapping, LevelsError};
-use crate::logs::{write_atomically, LogFiles, LogsError, LogsExporter, LogsReport};
+use crate::logs::{write_atomically, LogFiles, LogsDir, LogsError, LogsExporter, LogsReport};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
 use crate::say_once::{Latch, Say};
 use crate::shutdown::Shutdown;
@@ -77,7 +77,7 @@ fn watched(containers: Containers, config: &Config) -> Containers {
             config
                 .cgroup_root
                 .as_deref()
-                .and_then(crate::engine::cgroup::Cgroups::open),
+                .and_then(crate::host::cgroup::Cgroups::open),
         )
         .with_proc_root(config.proc_root.clone())
         .with_filter(config.filter.clone())
@@ -207,13 +207,15 @@ impl Collector {
             }
             None => None,
         };
+        // LOGS_DIR's one value: the logs side writes where it says, the pages read where it says.
+        let logs_dir = LogsDir::new(config.logs_dir.clone());
         let web = config.web_port.map(|_| {
             Arc::new(Web {
-                logs_dir: config.logs_dir.clone(),
+                logs_dir: logs_dir.clone(),
                 mapping: Arc::new(mapping.clone()),
                 board: Board::default(),
                 times: Arc::new(IndexFiles {
-                    logs_dir: config.logs_dir.clone(),
+                    logs_dir: logs_dir.clone(),
                     backup_count: config.logs_container_max_files,
                 }),
                 machine: config.machine_name.clone(),
@@ -224,7 +226,7 @@ impl Collector {
         }
         let logs = LogsExporter::new(
             LogFiles {
-                dir: config.logs_dir.clone(),
+                dir: logs_dir,
                 max_bytes: config.logs_container_max_file_size,
                 backup_count: config.logs_container_max_files,
                 default_since: config.default_logs_since_now,
@@ -283,8 +285,8 @@ impl Collector {
             (Some(root), Some(c)) => info!(
                 "Stats come from the cgroup {} tree at {} for every container found in it, from the Docker Engine for the others",
                 match c.version() {
-                    crate::engine::cgroup::Version::V1 => "v1",
-                    crate::engine::cgroup::Version::V2 => "v2",
+                    crate::host::cgroup::Version::V1 => "v1",
+                    crate::host::cgroup::Version::V2 => "v2",
                 },
                 root.display()
             ),
@@ -358,7 +360,7 @@ impl Collector {
         let mut last_metrics: Option<Instant> = None;
         if let Some(web) = &self.web {
             web.board.on_history(
-                crate::web::kept_histories(&self.config.logs_dir)
+                crate::web::kept_histories(&web.logs_dir)
                     .iter()
                     .map(String::as_str),
             );

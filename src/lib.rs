@@ -11,12 +11,13 @@
 //! - [`MetricsExporter`]: the Prometheus families, in a registry of the program's own if it likes
 //!   ([`MetricsExporter::with_registry`], [`Collector::with_metrics`]); `examples/embed.rs` shows it.
 //!
-//! Inside, data flows one way: the engine side (which containers, their stats and logs) feeds the
-//! metrics side (families, exposition, endpoint) and the logs side (files, rotation, cursors, the
-//! time index), which the logs browser reads. The pure pieces are public for benchmarks and fuzzing:
-//! [`stats`] (stats to numbers), [`cgroup`] (the kernel's files), [`cursor`] (log entries to lines,
-//! and the cursor), [`levels`] (level mapping), [`rotating_file`] (Python's rotation rules, crash
-//! recovery), and the data they share ([`ContainerMetrics`] and friends).
+//! Inside, data flows one way: the engine side (which containers, their stats and logs, with the
+//! host's cgroup and network files, read without the engine) feeds the metrics side (families,
+//! exposition, endpoint) and the logs side (files, rotation, cursors, the time index), which the
+//! logs browser reads. The pure pieces are public for benchmarks and fuzzing: [`stats`] (stats to
+//! numbers), [`cgroup`] (the kernel's files), [`cursor`] (log entries to lines, and the cursor),
+//! [`LogChunk`] (a piece of a logs answer), [`levels`] (level mapping), [`rotating_file`] (Python's
+//! rotation rules, crash recovery), and the data they share ([`ContainerMetrics`] and friends).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), container_metrics::CollectorError> {
@@ -33,6 +34,7 @@ mod collector;
 mod config;
 mod container;
 mod engine;
+mod host;
 mod http;
 mod logs;
 mod metrics;
@@ -54,5 +56,6 @@ pub use process::privileges::{drop_root, DropError, Outcome as PrivilegeOutcome}
 
 // The pure pieces and the data they share.
 pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
-pub use engine::{cgroup, stats};
+pub use engine::{stats, LogChunk};
+pub use host::cgroup;
 pub use logs::{cursor, engine_files, levels, rotating_file};

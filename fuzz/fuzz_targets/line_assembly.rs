@@ -2,7 +2,8 @@
 //! a line end in it, and its cursor never goes back or counts more entries than it was given.
 #![no_main]
 
-use container_metrics::cursor::{Chunk, Cursor, Line, LineAssembler};
+use container_metrics::cursor::{Cursor, Line, LineAssembler};
+use container_metrics::LogChunk;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -34,15 +35,15 @@ fuzz_target!(|data: &[u8]| {
         let chunk = match kind {
             0 => {
                 entries += 1;
-                Chunk::Stdout(piece)
+                LogChunk::Stdout(piece)
             }
             1 => {
                 entries += 1;
-                Chunk::Stderr(piece)
+                LogChunk::Stderr(piece)
             }
             _ => {
                 entries += piece.iter().filter(|b| **b == b'\n').count() as u64;
-                Chunk::Console(piece)
+                LogChunk::Console(piece)
             }
         };
         let _ = assembler.push(chunk, &mut sink);

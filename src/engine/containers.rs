@@ -7,7 +7,6 @@ use std::time::Duration;
 use bollard::Docker;
 use futures_util::Stream;
 
-use super::cgroup::Cgroups;
 use super::client::{self, Client};
 use super::error::EngineError;
 use super::filter::Filter;
@@ -17,6 +16,7 @@ use super::pushback::{Pushback, PushbackCount};
 use super::sampler::Sampler;
 use crate::container::ContainerMetrics;
 use crate::container::{ContainerId, ContainerRef};
+use crate::host::cgroup::Cgroups;
 use crate::shutdown::Shutdown;
 
 /// The engine client and what the collector remembers between ticks.

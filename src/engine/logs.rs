@@ -6,16 +6,30 @@ use bytes::Bytes;
 
 use super::error::EngineError;
 
-/// One piece of a logs answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LogChunk {
+/// One piece of a logs answer: the one type a stdout or stderr chunk has from the engine client,
+/// which converts the client library's item into it once, to the line assembler, which reads it.
+/// `B` holds the bytes: [`Bytes`] as the answer brings them, `&[u8]` where they are only looked at
+/// ([`LogChunk::view`]), so the assembler (and a benchmark or a fuzz target) needs no copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogChunk<B = Bytes> {
     /// One stdout entry of a container without a TTY: a timestamp, a space, then the text.
-    Stdout(Bytes),
+    Stdout(B),
     /// One stderr entry of a container without a TTY.
-    Stderr(Bytes),
+    Stderr(B),
     /// Bytes that came without a frame header: the log of a TTY container, or the tail of an answer
     /// that was cut inside a frame.
-    Console(Bytes),
+    Console(B),
+}
+
+impl<B: AsRef<[u8]>> LogChunk<B> {
+    /// The same chunk, its bytes borrowed.
+    pub fn view(&self) -> LogChunk<&[u8]> {
+        match self {
+            LogChunk::Stdout(bytes) => LogChunk::Stdout(bytes.as_ref()),
+            LogChunk::Stderr(bytes) => LogChunk::Stderr(bytes.as_ref()),
+            LogChunk::Console(bytes) => LogChunk::Console(bytes.as_ref()),
+        }
+    }
 }
 
 impl LogChunk {
@@ -63,10 +77,12 @@ impl LogFile {
     }
 }
 
-impl AsRef<[u8]> for LogChunk {
+impl<B: AsRef<[u8]>> AsRef<[u8]> for LogChunk<B> {
     fn as_ref(&self) -> &[u8] {
         match self {
-            LogChunk::Stdout(bytes) | LogChunk::Stderr(bytes) | LogChunk::Console(bytes) => bytes,
+            LogChunk::Stdout(bytes) | LogChunk::Stderr(bytes) | LogChunk::Console(bytes) => {
+                bytes.as_ref()
+            }
         }
     }
 }
@@ -98,7 +114,9 @@ mod tests {
             Some(LogChunk::Console(text.clone()))
         );
         assert_eq!(frame(LogOutput::StdIn { message: text }), None);
-        assert_eq!(LogChunk::Stderr(Bytes::from_static(b"x")).as_ref(), b"x");
+        let chunk = LogChunk::Stderr(Bytes::from_static(b"x"));
+        assert_eq!(chunk.as_ref(), b"x");
+        assert_eq!(chunk.view(), LogChunk::Stderr(&b"x"[..]));
     }
 
     #[test]

@@ -1,18 +1,16 @@
 //! The engine side: talking to the Docker Engine, which containers to visit, and their stats, from
-//! the engine or from the kernel's cgroup files. The rest of the collector goes through
-//! [`Containers`] and never sees the client library's types.
+//! the engine or from the kernel's cgroup files (read by [`crate::host`], which needs no engine).
+//! The rest of the collector goes through [`Containers`] and never sees the client library's types.
 //!
 //! Read-only: only GET requests to `/version`, `/containers/json`, `/containers/{id}/json`,
 //! `/containers/{id}/stats` and `/containers/{id}/logs`, at most MAX_CONCURRENT_REQUESTS at once.
 
-pub mod cgroup;
 mod client;
 mod containers;
 mod error;
 pub mod filter;
 mod list;
 mod logs;
-mod netdev;
 mod pushback;
 mod sampler;
 pub mod stats;

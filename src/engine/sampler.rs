@@ -14,13 +14,13 @@ use bollard::models::ContainerInspectResponse;
 use tokio::sync::Semaphore;
 use tracing::debug;
 
-use super::cgroup::{self, CgroupStats, Cgroups};
 use super::client::Client;
 use super::error::EngineError;
 use super::stats::{self, CpuSample};
 use super::CONSOLE_NAME;
 use crate::container::{ContainerId, ContainerRef};
 use crate::container::{ContainerInfo, ContainerMetrics};
+use crate::host::cgroup::{self, CgroupStats, Cgroups};
 use crate::say_once::Latch;
 
 #[cfg(test)]
@@ -339,7 +339,7 @@ impl Sampler {
         let (Some(root), Some(pid)) = (&self.proc_root, pid) else {
             return Vec::new();
         };
-        match super::netdev::read(root, pid) {
+        match crate::host::netdev::read(root, pid) {
             Some(interfaces) => interfaces,
             None => {
                 if self.proc_hidden.first() {

@@ -14,46 +14,31 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
-use super::cursor::Cursor;
-use super::engine_files::FilesCursor;
-use super::exporter::{Followed, LogsError};
-use super::levels::Level;
-use super::rotating_file::{recover, FileMark, Recovery};
+use super::atomic::write_atomically;
+use super::container::{Committed, Followed, Pending, Written};
+use super::dir::LogsDir;
+use super::rotating_file::{recover, Recovery};
 use super::times;
 use super::TARGET;
 
-/// Name of the directory, inside LOGS_DIR, that holds the cursors. Docker container names cannot start
-/// with a dot, so it never clashes with a container's directory.
-pub const STATE_DIR: &str = ".state";
-const STATE_FILE: &str = "cursors.json";
-
-/// What is durably known about one container's log: the cursor of the last commit and where its file
-/// ended then.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(super) struct Committed {
-    /// The engine's id of the container the cursor belongs to: a container created again under the
-    /// same name starts afresh.
-    pub(super) id: String,
-    pub(super) cursor: Cursor,
-    pub(super) file: FileMark,
-    /// Rotations of the container's file before the committed `.log`: its place in the time index.
-    #[serde(default)]
-    pub(super) generation: u64,
-    /// Length of the container's time index at the commit (see [`super::times`]).
-    #[serde(default)]
-    pub(super) times_len: u64,
-    /// Where the read stood in the engine's json-file files, when it was read from them (`cursor`
-    /// stands for the same place on the engine path).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(super) files: Option<FilesCursor>,
+/// Errors of the logs side that stop the collector from starting.
+#[derive(Debug, thiserror::Error)]
+pub enum LogsError {
+    /// The cursor file exists but cannot be read.
+    #[error("cursor file {path} cannot be read: {source}")]
+    ReadState {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
 }
-
 /// What the state file holds: every container's [`Committed`], by name.
 #[derive(Debug, Serialize, Deserialize)]
 struct Content<C> {
@@ -72,10 +57,10 @@ pub(super) struct StateFile {
 impl StateFile {
     /// Creates LOGS_DIR and its state directory if needed, and reads the commits a previous run left.
     pub(super) fn open(
-        logs_dir: &Path,
+        logs_dir: &LogsDir,
     ) -> Result<(StateFile, HashMap<String, Committed>), LogsError> {
-        let state_dir = logs_dir.join(STATE_DIR);
-        let path = state_dir.join(STATE_FILE);
+        let state_dir = logs_dir.state_dir();
+        let path = logs_dir.cursor_file();
         let dir_usable = match fs::create_dir_all(&state_dir) {
             Ok(()) => true,
             Err(e) => {
@@ -83,7 +68,7 @@ impl StateFile {
                 error!(
                     target: TARGET,
                     "LOGS_DIR {} cannot be created: {e}; metrics go on, logs wait until it can be",
-                    logs_dir.display()
+                    logs_dir.root().display()
                 );
                 false
             }
@@ -138,70 +123,6 @@ impl StateFile {
     }
 }
 
-/// Writes `bytes` to `path` so that a reader sees the old content or the new, never a mix.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)
-}
-
-/// Lines and bytes handed to a container's file since its last commit: they count once the commit
-/// that covers them succeeds, and not at all when it is rolled back.
-#[derive(Debug, Default)]
-pub(super) struct Pending {
-    /// Lines by level, in [`Level::ALL`] order.
-    lines: [u64; 3],
-    bytes: u64,
-}
-
-impl Pending {
-    /// A line of `level`, `bytes` long with its line end, was handed to the file.
-    pub(super) fn line(&mut self, level: Level, bytes: usize) {
-        self.lines[level.index()] += 1;
-        self.bytes += bytes as u64;
-    }
-
-    /// What a successful commit counts for `container`, if anything; nothing is pending afterwards.
-    fn take(&mut self, container: &str) -> Option<Written> {
-        let Pending { lines, bytes } = std::mem::take(self);
-        (lines.iter().any(|n| *n > 0) || bytes > 0).then(|| Written {
-            container: container.to_string(),
-            lines,
-            bytes,
-        })
-    }
-}
-
-/// Lines and bytes of one container that a commit made durable: what `container_logs_total` and
-/// the collector's written-lines and written-bytes counters count.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Written {
-    /// The container's name.
-    pub container: String,
-    /// Lines by level, in [`Level::ALL`] order.
-    lines: [u64; 3],
-    /// Bytes, line ends included.
-    pub bytes: u64,
-}
-
-impl Written {
-    /// Lines of `level`.
-    pub fn lines(&self, level: Level) -> u64 {
-        self.lines[level.index()]
-    }
-
-    /// Lines of every level.
-    pub fn total_lines(&self) -> u64 {
-        self.lines.iter().sum()
-    }
-}
-
 /// What [`commit`] did to a container's [`Committed`].
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum Outcome {
@@ -221,7 +142,7 @@ pub(super) fn commit(
     name: &str,
     committed: &mut Committed,
     log: &mut Followed,
-    logs_dir: &Path,
+    logs_dir: &LogsDir,
     backup_count: u32,
 ) -> Outcome {
     if log.cursor == committed.cursor && log.files == committed.files && !log.failed {
@@ -257,7 +178,7 @@ pub(super) fn commit(
                     offset: first.offset,
                     newest: committed.generation + rotations,
                 };
-                let path = times::path(logs_dir, name);
+                let path = logs_dir.times_file(name);
                 match times::append(&path, committed.times_len, tick)
                     .and_then(|len| times::prune(&path, len, tick.newest, backup_count))
                 {
@@ -302,9 +223,9 @@ pub(super) fn recover_file(
     path: &Path,
     committed: &Committed,
     backup_count: u32,
-    logs_dir: &Path,
+    logs_dir: &LogsDir,
 ) {
-    let index = times::path(logs_dir, name);
+    let index = logs_dir.times_file(name);
     if let Err(e) = times::recover(&index, committed.times_len) {
         debug!(target: TARGET, "{name}: time index {}: {e}", index.display());
     }
@@ -332,21 +253,14 @@ pub(super) fn recover_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn atomic_write_replaces_content() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = dir.path().join("f");
-        write_atomically(&p, b"one").expect("write");
-        write_atomically(&p, b"two").expect("write");
-        assert_eq!(fs::read(&p).expect("read"), b"two");
-        assert!(!dir.path().join("f.tmp").exists());
-    }
+    use crate::logs::cursor::Cursor;
+    use crate::logs::rotating_file::FileMark;
 
     #[test]
     fn the_state_file_reads_back_what_was_saved_and_survives_damage() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let (mut state, none) = StateFile::open(dir.path()).expect("open");
+        let logs_dir = LogsDir::new(dir.path());
+        let (mut state, none) = StateFile::open(&logs_dir).expect("open");
         assert!(none.is_empty(), "a first run has no commits");
         let web = Committed {
             id: "abc".into(),
@@ -358,36 +272,15 @@ mod tests {
         };
         state.save([("web", &web)].into_iter());
         assert!(
-            !dir.path().join(STATE_DIR).join(STATE_FILE).exists(),
+            !logs_dir.cursor_file().exists(),
             "nothing changed, nothing written"
         );
         state.changed();
         state.save([("web", &web)].into_iter());
-        let (_, read) = StateFile::open(dir.path()).expect("open again");
+        let (_, read) = StateFile::open(&logs_dir).expect("open again");
         assert_eq!(read.get("web"), Some(&web));
-        fs::write(dir.path().join(STATE_DIR).join(STATE_FILE), b"{not json").expect("damage");
-        let (_, damaged) = StateFile::open(dir.path()).expect("a damaged file is not an error");
+        fs::write(logs_dir.cursor_file(), b"{not json").expect("damage");
+        let (_, damaged) = StateFile::open(&logs_dir).expect("a damaged file is not an error");
         assert!(damaged.is_empty());
-    }
-
-    #[test]
-    fn pending_lines_are_counted_by_level_once() {
-        let mut pending = Pending::default();
-        assert_eq!(
-            pending.take("web"),
-            None,
-            "nothing pending, nothing counted"
-        );
-        pending.line(Level::Error, 6);
-        pending.line(Level::Info, 3);
-        pending.line(Level::Error, 4);
-        let written = pending.take("web").expect("written");
-        assert_eq!(written.container, "web");
-        assert_eq!(written.lines(Level::Info), 1);
-        assert_eq!(written.lines(Level::Warning), 0);
-        assert_eq!(written.lines(Level::Error), 2);
-        assert_eq!(written.total_lines(), 3);
-        assert_eq!(written.bytes, 13);
-        assert_eq!(pending.take("web"), None, "counted once");
     }
 }

@@ -15,6 +15,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::LogChunk;
+
 /// A line piece without its continuation is completed anyway once it is this old: a program that
 /// printed a prompt without a newline must not hold back its container's log forever.
 const STALE_PARTIAL_NS: i64 = 2_000_000_000;
@@ -81,17 +83,6 @@ pub enum Stream {
     Stderr,
     /// The TTY of a container started with `-t` (stdout and stderr merged, lines end with `\r\n`).
     Console,
-}
-
-/// A piece of a logs answer as the engine client decoded it.
-#[derive(Debug, Clone, Copy)]
-pub enum Chunk<'a> {
-    /// One multiplexed stdout frame: exactly one engine entry.
-    Stdout(&'a [u8]),
-    /// One multiplexed stderr frame: exactly one engine entry.
-    Stderr(&'a [u8]),
-    /// Raw bytes of a TTY container's answer: entries end with `\n`, chunk borders fall anywhere.
-    Console(&'a [u8]),
 }
 
 /// One whole line, without the engine's timestamp and without its line end.
@@ -204,16 +195,19 @@ impl LineAssembler {
         }
     }
 
-    /// Feeds one decoded piece of the answer; every line it completes goes to `sink`.
+    /// Feeds one piece of the answer, as the engine client decoded it: a stdout or stderr chunk is
+    /// one multiplexed frame, so exactly one engine entry; a console chunk is raw bytes of a TTY
+    /// container's answer, whose entries end with `\n` while chunk borders fall anywhere. Every line
+    /// it completes goes to `sink`.
     pub fn push<E>(
         &mut self,
-        chunk: Chunk<'_>,
+        chunk: LogChunk<&[u8]>,
         sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
     ) -> Result<(), E> {
         match chunk {
-            Chunk::Stdout(payload) => self.entry(Stream::Stdout, payload, sink),
-            Chunk::Stderr(payload) => self.entry(Stream::Stderr, payload, sink),
-            Chunk::Console(bytes) => {
+            LogChunk::Stdout(payload) => self.entry(Stream::Stdout, payload, sink),
+            LogChunk::Stderr(payload) => self.entry(Stream::Stderr, payload, sink),
+            LogChunk::Console(bytes) => {
                 let mut rest = bytes;
                 while let Some(nl) = memchr::memchr(b'\n', rest) {
                     let (piece, after) = rest.split_at(nl + 1);

@@ -8,11 +8,12 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use tracing::{debug, error, warn};
 
-use super::commit::{self, recover_file, Committed, Outcome, Pending, StateFile, Written};
+use super::commit::{self, recover_file, LogsError, Outcome, StateFile};
+use super::container::{Committed, ContainerLog, Followed, Pending, Source, Written};
 use super::cursor::Cursor;
-use super::engine_files::FilesCursor;
+use super::dir::{is_safe_name, LogsDir};
 use super::levels::LevelMapping;
-use super::reader::{read_new_lines, Reading, Source};
+use super::reader::{read_new_lines, Reading};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
 use crate::container::ContainerRef;
@@ -23,24 +24,11 @@ use crate::engine::{Containers, EngineError};
 /// open file, its write buffer and a connection to the engine: this bounds all three.
 const LOG_READS_AT_ONCE: usize = 32;
 
-/// Errors of the logs side that stop the collector from starting.
-#[derive(Debug, thiserror::Error)]
-pub enum LogsError {
-    /// The cursor file exists but cannot be read.
-    #[error("cursor file {path} cannot be read: {source}")]
-    ReadState {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-}
-
 /// How the log files are laid out and rotated.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogFiles {
     /// LOGS_DIR.
-    pub dir: PathBuf,
+    pub dir: LogsDir,
     /// LOGS_CONTAINER_MAX_FILE_SIZE.
     pub max_bytes: u64,
     /// LOGS_CONTAINER_MAX_FILES.
@@ -70,69 +58,6 @@ pub struct LogsReport {
     /// Containers read this tick from the engine's json-file files, and from the engine.
     pub read_from_files: u64,
     pub read_from_engine: u64,
-}
-
-/// Everything the logs side holds about one container, under its name.
-#[derive(Debug)]
-struct ContainerLog {
-    /// What the last commit made durable, as in the state file.
-    committed: Committed,
-    /// The log being followed: from the first visit of this run until the container stops running.
-    followed: Option<Followed>,
-}
-
-/// A container whose log is being followed. Its container's id is the one in its
-/// [`ContainerLog::committed`].
-#[derive(Debug)]
-pub(super) struct Followed {
-    pub(super) file: RotatingFile,
-    /// Where the next request starts, counting every line handed to `file`.
-    pub(super) cursor: Cursor,
-    /// What was handed to `file` since the last commit.
-    pub(super) pending: Pending,
-    /// Kinds of the engine errors met since the last commit: reported by it, whatever it does.
-    pub(super) engine_errors: Vec<&'static str>,
-    /// A write failed since the last commit: roll back instead of committing.
-    pub(super) failed: bool,
-    /// Writing has been failing (said once, until it works again).
-    pub(super) failing: bool,
-    /// Where the file ended when this tick's read was done, for the commit.
-    pub(super) mark: Option<FileMark>,
-    /// Entries in the last answer read, to size the next tail request.
-    pub(super) recent: usize,
-    /// The container's answers are multiplexed frames, so the cheap tail request can be used (false
-    /// for a TTY container, whose raw answer has no entry borders to count).
-    pub(super) tail_ok: bool,
-    /// Where the first line written since the last commit starts, for the time index.
-    pub(super) tick_first: Option<TickStart>,
-    /// Where the read stands in the engine's json-file files, while they are read (`cursor` is
-    /// kept valid along with it).
-    pub(super) files: Option<FilesCursor>,
-    /// Said: the engine deleted files of this log before they were read.
-    pub(super) files_lost_said: bool,
-    /// Where this tick's read came from; `None` before it, or when the container was found gone.
-    pub(super) source: Option<Source>,
-}
-
-/// The first line of a tick: its engine timestamp, and where it starts (rotations since the last
-/// commit, offset).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct TickStart {
-    pub(super) ts: Option<i64>,
-    pub(super) rotations: u64,
-    pub(super) offset: u64,
-}
-
-/// Docker's own rule for names, which also keeps every path inside LOGS_DIR.
-pub fn is_safe_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-}
-
-/// The log file of `container` under `dir`.
-pub fn log_path(dir: &Path, container: &str) -> PathBuf {
-    dir.join(container).join(format!("{container}.log"))
 }
 
 /// The per-container log files and cursors.
@@ -184,7 +109,7 @@ impl LogsExporter {
                 return;
             }
         }
-        let path = log_path(&self.files.dir, &container.name);
+        let path = self.files.dir.log_file(&container.name);
         if let Some(log) = known {
             recover_file(
                 &container.name,
@@ -225,7 +150,7 @@ impl LogsExporter {
         // continues from the last commit, or from what an earlier run left.
         let (generation, times_len) = match known {
             Some(log) => (log.committed.generation, log.committed.times_len),
-            None => super::times::resume(&super::times::path(&self.files.dir, &container.name)),
+            None => super::times::resume(&self.files.dir.times_file(&container.name)),
         };
         let committed = Committed {
             id: container.id.to_string(),

@@ -11,14 +11,12 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
-use bytes::Bytes;
 use futures_util::StreamExt;
 use tracing::{debug, info, warn};
 
-use super::commit::Pending;
-use super::cursor::{split_timestamp, Chunk, Cursor, Line, LineAssembler, Stream};
+use super::container::{Followed, Pending, Source, TickStart};
+use super::cursor::{split_timestamp, Cursor, Line, LineAssembler, Stream};
 use super::engine_files;
-use super::exporter::{Followed, TickStart};
 use super::levels::{LevelMapping, Rules};
 use super::rotating_file::RotatingFile;
 use super::TARGET;
@@ -36,43 +34,6 @@ const TAIL_MAX: usize = 4096;
 /// Bytes of a tail answer held in memory before it is given up for a full request (which is
 /// written as it arrives). With the exporter's 32 reads at once, at most 8 MiB are held at once.
 const TAIL_MAX_BYTES: usize = 256 * 1024;
-
-/// One entry of a logs answer, in the reader's terms.
-enum Entry {
-    /// A frame of the container's standard output.
-    Stdout(Bytes),
-    /// A frame of its standard error.
-    Stderr(Bytes),
-    /// Bytes without a frame: a TTY container's raw output, or what is left of a reply cut inside
-    /// a frame's header.
-    Console(Bytes),
-}
-
-impl Entry {
-    /// The entry's bytes, its timestamp first for a frame.
-    fn message(&self) -> &[u8] {
-        match self {
-            Entry::Stdout(message) | Entry::Stderr(message) | Entry::Console(message) => message,
-        }
-    }
-}
-
-/// The container's log entries from `since` on (the last `tail` of them, if given), as [`Entry`]s.
-/// The one place that knows the engine client's own types.
-async fn engine_logs(
-    containers: &Containers,
-    container: &ContainerRef,
-    since: i64,
-    tail: Option<usize>,
-) -> impl futures_util::Stream<Item = Result<Entry, EngineError>> + Send + Unpin + 'static {
-    containers.logs(container, since, tail).await.map(|item| {
-        item.map(|chunk| match chunk {
-            LogChunk::Stdout(message) => Entry::Stdout(message),
-            LogChunk::Stderr(message) => Entry::Stderr(message),
-            LogChunk::Console(message) => Entry::Console(message),
-        })
-    })
-}
 
 /// Hands whole lines to a container's file: counts them by level for the commit and notes where the
 /// tick's first line starts, for the time index.
@@ -122,15 +83,6 @@ impl<'a> LineWriter<'a> {
             .line(self.rules.classify(line.text), self.buf.len());
         Ok(())
     }
-}
-
-/// Where a container's log is read from this tick.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Source {
-    /// The engine's json-file files.
-    Files,
-    /// The engine's logs endpoint.
-    Engine,
 }
 
 /// Reads one container's new entries and writes its new lines: from the engine's json-file files
@@ -344,7 +296,8 @@ async fn read_from_engine(
         TailRead::Full => {
             log.recent = 0;
             counting = true;
-            engine_logs(containers, container, log.cursor.since, None)
+            containers
+                .logs(container, log.cursor.since, None)
                 .await
                 .boxed()
         }
@@ -362,20 +315,16 @@ async fn read_from_engine(
     let mut framed = false;
     while let Some(item) = stream.next().await {
         log.recent += usize::from(counting);
-        if let Ok(entry) = &item {
-            writer.entry_ts = split_timestamp(entry.message()).0;
+        if let Ok(chunk) = &item {
+            writer.entry_ts = split_timestamp(chunk.as_ref()).0;
         }
         let mut sink = |l: Line<'_>| writer.write(l);
         let pushed = match item {
-            Ok(Entry::Stdout(message)) => {
+            Ok(chunk @ (LogChunk::Stdout(_) | LogChunk::Stderr(_))) => {
                 framed = true;
-                assembler.push(Chunk::Stdout(&message), &mut sink)
+                assembler.push(chunk.view(), &mut sink)
             }
-            Ok(Entry::Stderr(message)) => {
-                framed = true;
-                assembler.push(Chunk::Stderr(&message), &mut sink)
-            }
-            Ok(Entry::Console(message)) if framed || is_cut_frame_header(&message) => {
+            Ok(LogChunk::Console(message)) if framed || is_cut_frame_header(&message) => {
                 // The client hands the tail of a reply that ended inside a frame over as raw bytes.
                 // Treat it as the end of a cut read: the cursor stays after the last whole frame
                 // and the rest is asked for again next tick.
@@ -388,7 +337,7 @@ async fn read_from_engine(
                 ended = false;
                 break;
             }
-            Ok(Entry::Console(message)) => assembler.push(Chunk::Console(&message), &mut sink),
+            Ok(chunk @ LogChunk::Console(_)) => assembler.push(chunk.view(), &mut sink),
             Err(e) => {
                 if !is_gone(&e, container, &mut log.engine_errors) {
                     return false;
@@ -418,7 +367,7 @@ async fn read_from_engine(
 enum TailRead {
     /// Every entry the full request (`since` = the cursor's) would have brought, in the same order,
     /// and how many entries the tail answer held in all.
-    Answer(Vec<Entry>, usize),
+    Answer(Vec<LogChunk>, usize),
     /// The tail did not reach back far enough, or cannot be told apart: ask with a full request.
     Full,
     /// The request failed (said, and kept for the report).
@@ -449,12 +398,14 @@ async fn read_tail(
     wanted: usize,
 ) -> TailRead {
     let mut window = TailWindow::new(log.cursor, wanted);
-    let mut stream = engine_logs(containers, container, window.request_since(), Some(wanted)).await;
+    let mut stream = containers
+        .logs(container, window.request_since(), Some(wanted))
+        .await;
     let mut bytes = 0usize;
     while let Some(item) = stream.next().await {
-        let entry = match item {
-            Ok(entry @ (Entry::Stdout(_) | Entry::Stderr(_))) => entry,
-            Ok(Entry::Console(message)) => {
+        let chunk = match item {
+            Ok(chunk @ (LogChunk::Stdout(_) | LogChunk::Stderr(_))) => chunk,
+            Ok(LogChunk::Console(message)) => {
                 // A TTY container (or a cut reply, which the full request handles).
                 if window.entries == 0 && !is_cut_frame_header(&message) {
                     debug!(target: TARGET, "{}: TTY logs, read with full requests", container.name);
@@ -470,13 +421,13 @@ async fn read_tail(
                 };
             }
         };
-        let message = entry.message();
+        let message = chunk.as_ref();
         bytes += message.len();
         if bytes > TAIL_MAX_BYTES {
             return TailRead::Full;
         }
         let ts = split_timestamp(message).0;
-        if !window.push(ts, entry) {
+        if !window.push(ts, chunk) {
             return TailRead::Full;
         }
     }

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::dir::LogsDir;
+
 /// Buffer of one open log file: enough for a burst of lines, small enough for dozens open at once.
 const BUFFER: usize = 32 * 1024;
 
@@ -95,13 +97,6 @@ pub enum Recovery {
     },
     /// No file has the marked inode (the files were deleted or replaced): nothing was changed.
     MarkNotFound,
-}
-
-/// `<path>.<n>`, Python's name for the n-th rotated file.
-fn rotated(path: &Path, n: u32) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(format!(".{n}"));
-    PathBuf::from(name)
 }
 
 fn exists(path: &Path) -> bool {
@@ -185,16 +180,16 @@ impl RotatingFile {
             w.flush()?;
         }
         for i in (1..self.backup_count).rev() {
-            let from = rotated(&self.path, i);
+            let from = LogsDir::rotated(&self.path, i);
             if exists(&from) {
-                let to = rotated(&self.path, i + 1);
+                let to = LogsDir::rotated(&self.path, i + 1);
                 if exists(&to) {
                     fs::remove_file(&to)?;
                 }
                 fs::rename(&from, &to)?;
             }
         }
-        let first = rotated(&self.path, 1);
+        let first = LogsDir::rotated(&self.path, 1);
         if exists(&first) {
             fs::remove_file(&first)?;
         }
@@ -343,7 +338,7 @@ pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Rec
         Err(e) => return Err(e),
     }
     for j in 1..=backup_count {
-        let marked = rotated(path, j);
+        let marked = LogsDir::rotated(path, j);
         let Ok(m) = fs::metadata(&marked) else {
             continue;
         };
@@ -355,7 +350,9 @@ pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Rec
             Err(missing) => return Ok(Recovery::Shorter { missing }),
         };
         // Everything newer than the marked file was written after the commit.
-        for newer in std::iter::once(path.to_path_buf()).chain((1..j).map(|i| rotated(path, i))) {
+        for newer in
+            std::iter::once(path.to_path_buf()).chain((1..j).map(|i| LogsDir::rotated(path, i)))
+        {
             if let Ok(n) = fs::metadata(&newer) {
                 bytes += n.len();
                 fs::remove_file(&newer)?;
@@ -363,14 +360,14 @@ pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Rec
         }
         // Shift the marked file and the older ones back by j places.
         for k in 0..=(backup_count - j) {
-            let from = rotated(path, j + k);
+            let from = LogsDir::rotated(path, j + k);
             if !exists(&from) {
                 continue;
             }
             let to = if k == 0 {
                 path.to_path_buf()
             } else {
-                rotated(path, k)
+                LogsDir::rotated(path, k)
             };
             fs::rename(&from, &to)?;
         }

@@ -3,17 +3,17 @@
 //! tool's format (no timestamps), so this is what lets "the last hour" or a `since`/`until` range be
 //! found without reading a whole history.
 //!
-//! One file per container, `LOGS_DIR/.state/times/<container>`, of fixed 32-byte records appended by
-//! each commit. The commit records the file's length with the cursors, and the crash recovery cuts
+//! One file per container (where [`LogsDir::times_file`](super::dir::LogsDir::times_file) says),
+//! of fixed 32-byte records appended by each commit. The commit records the file's length with the cursors, and the crash recovery cuts
 //! the file back to that length, so the index holds exactly the committed ticks. A file's place in
 //! the rotation is a *generation*: how many rotations came before it; `.log` is the newest
 //! generation, `.log.k` the one k rotations older.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::commit::STATE_DIR;
+use super::atomic::write_atomically;
 
 /// Bytes of one record.
 const RECORD: usize = 32;
@@ -57,11 +57,6 @@ impl Tick {
             newest: u64::from_le_bytes(word(24)),
         }
     }
-}
-
-/// The index file of `container`.
-pub fn path(logs_dir: &Path, container: &str) -> PathBuf {
-    logs_dir.join(STATE_DIR).join("times").join(container)
 }
 
 /// Every record of the file, oldest first (a torn last record is left out).
@@ -130,7 +125,7 @@ pub fn prune(path: &Path, len: u64, newest: u64, backup_count: u32) -> io::Resul
     for t in &ticks[dead..] {
         bytes.extend_from_slice(&t.to_bytes());
     }
-    super::write_atomically(path, &bytes)?;
+    write_atomically(path, &bytes)?;
     Ok(bytes.len() as u64)
 }
 
@@ -163,6 +158,7 @@ pub fn locate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::logs::dir::LogsDir;
 
     fn tick(ts: i64, generation: u64, offset: u64, newest: u64) -> Tick {
         Tick {
@@ -176,7 +172,7 @@ mod tests {
     #[test]
     fn records_read_back_and_a_torn_one_is_left_out() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = path(dir.path(), "app");
+        let p = LogsDir::new(dir.path()).times_file("app");
         let len = append(&p, 0, tick(10, 0, 0, 0)).expect("append");
         let len = append(&p, len, tick(20, 0, 50, 1)).expect("append");
         assert_eq!(len, 64);
@@ -195,7 +191,7 @@ mod tests {
     #[test]
     fn what_the_commit_did_not_record_is_cut_off() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = path(dir.path(), "app");
+        let p = LogsDir::new(dir.path()).times_file("app");
         let len = append(&p, 0, tick(10, 0, 0, 0)).expect("append");
         // A tick after the commit, then a crash.
         append(&p, len, tick(20, 0, 9, 0)).expect("append");
@@ -226,7 +222,7 @@ mod tests {
     #[test]
     fn records_of_deleted_files_are_pruned_once_there_are_many() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = path(dir.path(), "app");
+        let p = LogsDir::new(dir.path()).times_file("app");
         let mut len = 0;
         // PRUNE_AT + 5 ticks in generation 0, then 10 in generation 5.
         for i in 0..(PRUNE_AT as u64 + 15) {

@@ -282,6 +282,17 @@ const NETWORK: [(&str, &str); 8] = [
     ),
 ];
 
+impl Group {
+    /// The names of the families it adds, from the catalogue. (Beside the catalogue rather than
+    /// the groups, so that the groups need not know the families that name them.)
+    pub fn families(self) -> impl Iterator<Item = &'static str> {
+        FAMILIES
+            .iter()
+            .filter(move |f| f.group == Some(self))
+            .map(|f| f.name)
+    }
+}
+
 /// Every per-container family (in any order: [`Table::new`](super::table::Table::new) sorts them
 /// by name).
 pub(super) static FAMILIES: [Family; 29] = [

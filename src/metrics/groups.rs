@@ -5,8 +5,6 @@
 //! so the list of groups, the names the setting accepts and the families a group turns on cannot
 //! drift apart.
 
-use super::families::FAMILIES;
-
 /// A group of families beyond the reference ones, turned on or off as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
@@ -46,14 +44,6 @@ impl Group {
             Group::State => "state",
             Group::Info => "info",
         }
-    }
-
-    /// The names of the families it adds, from the catalogue.
-    pub fn families(self) -> impl Iterator<Item = &'static str> {
-        FAMILIES
-            .iter()
-            .filter(move |f| f.group == Some(self))
-            .map(|f| f.name)
     }
 
     fn bit(self) -> u8 {

@@ -5,12 +5,13 @@
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use memchr::memmem;
 
 use crate::logs::levels::{Level, Rules};
+use crate::logs::LogsDir;
 
 /// Bytes read at a time: large enough for the searchers to run at memory speed.
 const CHUNK: usize = 1 << 20;
@@ -152,12 +153,11 @@ pub struct Answer {
     pub bytes_read: u64,
 }
 
-/// The files of one container, oldest first, as (age, path).
-pub fn files(logs_dir: &Path, name: &str) -> Vec<(u32, PathBuf)> {
-    let dir = logs_dir.join(name);
-    let base = format!("{name}.log");
+/// The files of one container, oldest first, as (age, path): those of its directory that
+/// [`LogsDir::age`] names as its current or rotated files.
+pub fn files(logs_dir: &LogsDir, name: &str) -> Vec<(u32, PathBuf)> {
     let mut found: Vec<(u32, PathBuf)> = Vec::new();
-    let Ok(entries) = std::fs::read_dir(&dir) else {
+    let Ok(entries) = std::fs::read_dir(logs_dir.container(name)) else {
         return found;
     };
     for entry in entries.flatten() {
@@ -165,16 +165,7 @@ pub fn files(logs_dir: &Path, name: &str) -> Vec<(u32, PathBuf)> {
         let Some(file_name) = file_name.to_str() else {
             continue;
         };
-        let age = if file_name == base {
-            Some(0)
-        } else {
-            file_name
-                .strip_prefix(&base)
-                .and_then(|rest| rest.strip_prefix('.'))
-                .filter(|n| !n.starts_with('0') && n.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|n| n.parse::<u32>().ok())
-        };
-        if let Some(age) = age {
+        if let Some(age) = LogsDir::age(name, file_name) {
             found.push((age, entry.path()));
         }
     }
@@ -183,7 +174,7 @@ pub fn files(logs_dir: &Path, name: &str) -> Vec<(u32, PathBuf)> {
 }
 
 /// Runs `query` over the files of `name` under `logs_dir`, classifying lines with `rules`.
-pub fn search(logs_dir: &Path, name: &str, rules: &Rules, query: &Query) -> io::Result<Answer> {
+pub fn search(logs_dir: &LogsDir, name: &str, rules: &Rules, query: &Query) -> io::Result<Answer> {
     let started = Instant::now();
     let mut found = Found::new(query);
     let from = query.from.unwrap_or(Position {

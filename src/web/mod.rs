@@ -11,13 +11,13 @@ pub mod routes;
 pub mod tail;
 pub mod when;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use board::{Board, Figures};
 pub use history::Position;
 
 use crate::logs::levels::LevelMapping;
+use crate::logs::LogsDir;
 
 /// Where a moment falls in a container's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,7 @@ pub trait Times: Send + Sync + std::fmt::Debug {
 #[derive(Debug)]
 pub struct Web {
     /// LOGS_DIR.
-    pub logs_dir: PathBuf,
+    pub logs_dir: LogsDir,
     /// The level mapping, as the collector classifies lines.
     pub mapping: Arc<LevelMapping>,
     /// The overview's data.
@@ -62,14 +62,14 @@ impl Web {
 #[derive(Debug)]
 pub struct IndexFiles {
     /// LOGS_DIR.
-    pub logs_dir: PathBuf,
+    pub logs_dir: LogsDir,
     /// LOGS_CONTAINER_MAX_FILES: older files are deleted, so are their lines.
     pub backup_count: u32,
 }
 
 impl Times for IndexFiles {
     fn position(&self, container: &str, ts_nanos: i64) -> Bound {
-        let path = crate::logs::times::path(&self.logs_dir, container);
+        let path = self.logs_dir.times_file(container);
         let ticks = crate::logs::times::read(&path).unwrap_or_default();
         match crate::logs::times::locate(&ticks, ts_nanos, Some(self.backup_count)) {
             Ok((age, offset)) => Bound::At(Position {
@@ -84,8 +84,8 @@ impl Times for IndexFiles {
 
 /// The containers whose logs LOGS_DIR keeps: a directory with the container's name holding its
 /// `.log` or a rotated one (left by removed containers and earlier runs too).
-pub fn kept_histories(logs_dir: &std::path::Path) -> Vec<String> {
-    let Ok(entries) = std::fs::read_dir(logs_dir) else {
+pub fn kept_histories(logs_dir: &LogsDir) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(logs_dir.root()) else {
         return Vec::new();
     };
     let mut names: Vec<String> = entries

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use super::history::{files, shown, Pattern, Position};
 use crate::logs::levels::{Level, Rules};
+use crate::logs::LogsDir;
 
 /// Read at most this much per poll: a burst is shown over several polls rather than held at once.
 const MAX_READ: u64 = 4 << 20;
@@ -34,7 +35,7 @@ pub struct TailLine {
 }
 
 /// The end of the current file of `name` now: where a tail opened now starts.
-pub fn end_of(logs_dir: &Path, name: &str) -> Option<Point> {
+pub fn end_of(logs_dir: &LogsDir, name: &str) -> Option<Point> {
     let (_, path) = files(logs_dir, name)
         .into_iter()
         .find(|(age, _)| *age == 0)?;
@@ -49,7 +50,7 @@ pub fn end_of(logs_dir: &Path, name: &str) -> Option<Point> {
 /// The tail of one container, filtered.
 #[derive(Debug)]
 pub struct Tail {
-    logs_dir: PathBuf,
+    logs_dir: LogsDir,
     name: String,
     at: Option<Point>,
     levels: [bool; 3],
@@ -59,7 +60,7 @@ pub struct Tail {
 impl Tail {
     /// A tail of `name` from `from` (None: from the end of its current file now).
     pub fn new(
-        logs_dir: PathBuf,
+        logs_dir: LogsDir,
         name: String,
         from: Option<Point>,
         levels: [bool; 3],

@@ -47,9 +47,9 @@ fn read_with(
     let mut a = LineAssembler::new(cursor).with_max_line(cap);
     for (s, f) in frames {
         let chunk = match s {
-            Stream::Stdout => Chunk::Stdout(f),
-            Stream::Stderr => Chunk::Stderr(f),
-            Stream::Console => Chunk::Console(f),
+            Stream::Stdout => LogChunk::Stdout(f.as_slice()),
+            Stream::Stderr => LogChunk::Stderr(f.as_slice()),
+            Stream::Console => LogChunk::Console(f.as_slice()),
         };
         let Ok(()) = a.push(chunk, &mut sink);
     }
@@ -267,12 +267,12 @@ fn position_never_counts_a_line_not_handed_out() {
         n += 1;
         Ok(())
     };
-    let Ok(()) = a.push(Chunk::Stdout(&frame(t, "one\n")), &mut sink);
+    let Ok(()) = a.push(LogChunk::Stdout(&frame(t, "one\n")), &mut sink);
     assert_eq!(a.position(), Cursor { since: T0, skip: 1 });
-    let Ok(()) = a.push(Chunk::Stdout(&frame(t, "piece")), &mut sink);
-    let Ok(()) = a.push(Chunk::Stderr(&frame(t, "two\n")), &mut sink);
+    let Ok(()) = a.push(LogChunk::Stdout(&frame(t, "piece")), &mut sink);
+    let Ok(()) = a.push(LogChunk::Stderr(&frame(t, "two\n")), &mut sink);
     assert_eq!(a.position(), Cursor { since: T0, skip: 1 });
-    let Ok(()) = a.push(Chunk::Stdout(&frame(t, "rest\n")), &mut sink);
+    let Ok(()) = a.push(LogChunk::Stdout(&frame(t, "rest\n")), &mut sink);
     assert_eq!(a.position(), Cursor { since: T0, skip: 4 });
     assert_eq!(n, 3);
 }
@@ -365,7 +365,7 @@ fn sink_errors_stop_the_answer() {
     let mut a = LineAssembler::new(Cursor::starting_at(0));
     let mut sink = |_: Line<'_>| -> Result<(), &'static str> { Err("disk full") };
     assert_eq!(
-        a.push(Chunk::Stdout(&frame(SEC, "x\n")), &mut sink),
+        a.push(LogChunk::Stdout(&frame(SEC, "x\n")), &mut sink),
         Err("disk full")
     );
 }

@@ -1,26 +1,6 @@
-//! Names, the layout, and what commits report.
+//! What ticks write and what commits report.
 
 use super::*;
-
-#[test]
-fn names_that_could_escape_logs_dir_are_refused() {
-    for ok in ["t1", "my-app_1.web", "A", "0abc"] {
-        assert!(is_safe_name(ok), "{ok}");
-    }
-    for bad in [
-        "", ".", "..", "../etc", "a/b", "/abs", ".hidden", "-x", "a\0b", "é",
-    ] {
-        assert!(!is_safe_name(bad), "{bad:?}");
-    }
-}
-
-#[test]
-fn a_containers_log_lives_in_its_own_directory() {
-    assert_eq!(
-        log_path(Path::new("/tmp/logs"), "web"),
-        PathBuf::from("/tmp/logs/web/web.log")
-    );
-}
 
 use std::time::Duration;
 
@@ -29,7 +9,7 @@ use crate::logs::levels::Level;
 fn exporter(dir: &Path) -> LogsExporter {
     LogsExporter::new(
         LogFiles {
-            dir: dir.to_path_buf(),
+            dir: LogsDir::new(dir),
             max_bytes: 1 << 20,
             backup_count: 2,
             default_since: 60,
@@ -131,7 +111,7 @@ fn a_rolled_back_write_counts_nothing_and_its_lines_are_written_again_once() {
         committed,
         "fetched again"
     );
-    let path = log_path(dir.path(), "web");
+    let path = LogsDir::new(dir.path()).log_file("web");
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "one\n");
 
     read(&mut logs, "web", &["two", "ERROR three"]);
@@ -233,7 +213,7 @@ async fn a_tick_reports_lines_written_engine_errors_and_failed_containers() {
     assert_eq!(web.lines(Level::Error), 1);
     assert_eq!(web.bytes, "hello\nERROR boom\n".len() as u64);
     assert_eq!(
-        std::fs::read_to_string(log_path(dir.path(), "web")).expect("read"),
+        std::fs::read_to_string(LogsDir::new(dir.path()).log_file("web")).expect("read"),
         "hello\nERROR boom\n"
     );
 }

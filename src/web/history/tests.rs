@@ -1,5 +1,7 @@
 use super::*;
 
+use std::path::Path;
+
 use crate::logs::levels::LevelMapping;
 
 /// A history of `name` in a temp LOGS_DIR: the files given oldest first (the last is `.log`).
@@ -9,12 +11,12 @@ fn history(name: &str, files: &[&str]) -> tempfile::TempDir {
     let n = files.len();
     for (i, text) in files.iter().enumerate() {
         let age = n - 1 - i;
-        let file = if age == 0 {
-            format!("{name}.log")
-        } else {
-            format!("{name}.log.{age}")
+        let current = LogsDir::new(dir.path()).log_file(name);
+        let file = match u32::try_from(age).expect("a few files") {
+            0 => current,
+            age => LogsDir::rotated(&current, age),
         };
-        std::fs::write(dir.path().join(name).join(file), text).expect("write");
+        std::fs::write(file, text).expect("write");
     }
     dir
 }
@@ -28,7 +30,7 @@ fn texts(a: &Answer) -> Vec<String> {
 
 fn run(dir: &Path, query: &Query) -> Answer {
     let mapping = LevelMapping::builtin();
-    search(dir, "app", mapping.rules_for("app"), query).expect("search")
+    search(&LogsDir::new(dir), "app", mapping.rules_for("app"), query).expect("search")
 }
 
 const THREE: [&str; 3] = [
@@ -196,7 +198,8 @@ fn only_the_containers_own_numbered_files_are_its_history() {
     for stray in ["app.log.tmp", "app.log.01", "other.log", "app.log.x"] {
         std::fs::write(dir.path().join("app").join(stray), "ERROR stray\n").expect("write");
     }
-    let ages: Vec<u32> = files(dir.path(), "app").iter().map(|(a, _)| *a).collect();
+    let logs_dir = LogsDir::new(dir.path());
+    let ages: Vec<u32> = files(&logs_dir, "app").iter().map(|(a, _)| *a).collect();
     assert_eq!(ages, [2, 1, 0]);
-    assert!(files(dir.path(), "missing").is_empty());
+    assert!(files(&logs_dir, "missing").is_empty());
 }

@@ -47,7 +47,7 @@ fn web() -> (tempfile::TempDir, Arc<Web>) {
     let board = Board::default();
     board.on_tick(["app"]);
     let web = Arc::new(Web {
-        logs_dir: dir.path().to_path_buf(),
+        logs_dir: dir.path().into(),
         mapping: Arc::new(LevelMapping::builtin()),
         board,
         times: Arc::new(EverySecond { offsets }),

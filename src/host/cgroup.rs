@@ -20,7 +20,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::stats::Throttling;
+use crate::container::Throttling;
 
 /// Which cgroup hierarchy the host uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
