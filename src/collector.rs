@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use futures_util::StreamExt;
 use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, MappingSource};
@@ -155,6 +156,44 @@ pub struct Collector {
     web: Option<Arc<Web>>,
 }
 
+/// The users of WEB_CONFIG_FILE, when it is set, said at start-up so a file that names no one is
+/// noticed before every request gets 401.
+fn load_users(config: &Config) -> Result<Option<Arc<Users>>, CollectorError> {
+    let Some(path) = &config.web_config_file else {
+        return Ok(None);
+    };
+    let users = Users::load(path)?;
+    if users.is_empty() {
+        warn!(
+            "WEB_CONFIG_FILE {} names no user: every request gets 401",
+            path.display()
+        );
+    }
+    info!(
+        "Basic auth on every port: {} user(s) from {}",
+        users.len(),
+        path.display()
+    );
+    Ok(Some(Arc::new(users)))
+}
+
+/// The logs browser's view of the containers when WEB_PORT is set: it reads the files the logs
+/// side writes, in the same LOGS_DIR, with the same level mapping.
+fn logs_browser(config: &Config, logs_dir: &LogsDir, mapping: &LevelMapping) -> Option<Arc<Web>> {
+    config.web_port.map(|_| {
+        Arc::new(Web {
+            logs_dir: logs_dir.clone(),
+            mapping: Arc::new(mapping.clone()),
+            board: Board::default(),
+            times: Arc::new(IndexFiles {
+                logs_dir: logs_dir.clone(),
+                backup_count: config.logs_container_max_files,
+            }),
+            machine: config.machine_name.clone(),
+        })
+    })
+}
+
 fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -189,38 +228,10 @@ impl Collector {
         metrics: MetricsExporter,
     ) -> Result<Collector, CollectorError> {
         let mapping = load_mapping(&config.log_levels_mapping)?;
-        let users = match &config.web_config_file {
-            Some(path) => {
-                let users = Users::load(path)?;
-                if users.is_empty() {
-                    warn!(
-                        "WEB_CONFIG_FILE {} names no user: every request gets 401",
-                        path.display()
-                    );
-                }
-                info!(
-                    "Basic auth on every port: {} user(s) from {}",
-                    users.len(),
-                    path.display()
-                );
-                Some(Arc::new(users))
-            }
-            None => None,
-        };
+        let users = load_users(&config)?;
         // LOGS_DIR's one value: the logs side writes where it says, the pages read where it says.
         let logs_dir = LogsDir::new(config.logs_dir.clone());
-        let web = config.web_port.map(|_| {
-            Arc::new(Web {
-                logs_dir: logs_dir.clone(),
-                mapping: Arc::new(mapping.clone()),
-                board: Board::default(),
-                times: Arc::new(IndexFiles {
-                    logs_dir: logs_dir.clone(),
-                    backup_count: config.logs_container_max_files,
-                }),
-                machine: config.machine_name.clone(),
-            })
-        });
+        let web = logs_browser(&config, &logs_dir, &mapping);
         if config.web_port.is_some() && !config.web_external_url.is_empty() {
             metrics.on_logs_browser(&config.web_external_url);
         }
@@ -270,86 +281,82 @@ impl Collector {
             return Ok(());
         };
         let containers = watched(containers, &self.config);
+        let listener = self.open_metrics_port().await?;
+        let cgroup_root = self.config.cgroup_root.as_deref();
+        info!("{}", StatsSource::new(cgroup_root, containers.cgroups()));
+        let logs_root = self.config.container_logs_root.as_deref();
+        info!("{}", LogsSource::new(logs_root, self.logs.engine_logs()));
+        let limits = Limits {
+            max_connections: self.config.max_connections,
+            ..crate::metrics::default_limits()
+        };
+        let server = self.serve_metrics(listener, limits.clone(), &shutdown);
+        let browser = self.serve_browser(limits, &shutdown).await?;
+        self.run_loop(containers, &mut shutdown).await;
+        // The answers in flight are finished before the collector returns.
+        wait_for_servers(server, browser).await;
+        Ok(())
+    }
+
+    /// Opens METRICS_EXPORTER_PORT before the loop starts, so a port that cannot be opened stops
+    /// the collector at once, and says which port it is (a test's port 0 becomes a real one).
+    async fn open_metrics_port(&self) -> Result<TcpListener, CollectorError> {
         let port = self.config.metrics_exporter_port;
         let listener = TcpListener::bind((self.config.metrics_exporter_address, port))
             .await
             .map_err(|source| CollectorError::Listen { port, source })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
         info!(target: "container_metrics::metrics_exporter", "Metrics are exported on port {port}");
-        match (&self.config.cgroup_root, containers.cgroups()) {
-            (None, _) => info!("Stats come from the Docker Engine (CGROUP_ROOT is empty)"),
-            (Some(root), None) => info!(
-                "Stats come from the Docker Engine: no cgroup tree at {} (mount the host's /sys/fs/cgroup there to read them from the kernel)",
-                root.display()
-            ),
-            (Some(root), Some(c)) => info!(
-                "Stats come from the cgroup {} tree at {} for every container found in it, from the Docker Engine for the others",
-                match c.version() {
-                    crate::host::cgroup::Version::V1 => "v1",
-                    crate::host::cgroup::Version::V2 => "v2",
-                },
-                root.display()
-            ),
-        }
-        match (&self.config.container_logs_root, self.logs.engine_logs()) {
-            (None, _) => info!("Logs are asked from the Docker Engine (CONTAINER_LOGS_ROOT is empty)"),
-            (Some(root), None) => info!(
-                "Logs are asked from the Docker Engine: {} cannot be read (mount the engine's /var/lib/docker/containers there, read-only, to read its json-file logs)",
-                root.display()
-            ),
-            (Some(_), Some(root)) => info!(
-                "Logs are read from the engine's json-file logs under {} (other log drivers: asked from the Docker Engine)",
-                root.display()
-            ),
-        }
+        Ok(listener)
+    }
+
+    /// Serves the scrapes in a task of their own, so a slow scrape never holds up the loop; the
+    /// task ends after the shutdown signal, once the answers in flight are out.
+    fn serve_metrics(
+        &self,
+        listener: TcpListener,
+        limits: Limits,
+        shutdown: &Shutdown,
+    ) -> JoinHandle<()> {
         let mut stop = shutdown.clone();
-        let limits = Limits {
-            max_connections: self.config.max_connections,
-            ..crate::metrics::default_limits()
-        };
-        let server = tokio::spawn(crate::metrics::serve(
+        tokio::spawn(crate::metrics::serve(
             listener,
             Arc::new(self.metrics.clone()),
-            limits.clone(),
+            limits,
             self.users.clone(),
             async move { stop.recv().await },
-        ));
-        let browser = match (&self.web, self.config.web_port) {
-            (Some(web), Some(port)) => {
-                let listener = TcpListener::bind((self.config.web_address, port))
-                    .await
-                    .map_err(|source| CollectorError::WebListen { port, source })?;
-                let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
-                info!("Logs are browsed on port {port}");
-                let web = web.clone();
-                let handler = move |req: hyper::Request<hyper::body::Incoming>| {
-                    let (method, uri) = (req.method().clone(), req.uri().clone());
-                    crate::web::routes::answer(web.clone(), method, uri)
-                };
-                let mut stop = shutdown.clone();
-                Some(tokio::spawn(crate::http::server::serve(
-                    listener,
-                    limits,
-                    self.users.clone(),
-                    handler,
-                    async move { stop.recv().await },
-                    "logs browser",
-                )))
-            }
-            _ => None,
+        ))
+    }
+
+    /// Opens WEB_PORT when it is set and serves the logs browser in a task of its own, like the
+    /// scrapes; `None` when the browser is off.
+    async fn serve_browser(
+        &self,
+        limits: Limits,
+        shutdown: &Shutdown,
+    ) -> Result<Option<JoinHandle<()>>, CollectorError> {
+        let (Some(web), Some(port)) = (&self.web, self.config.web_port) else {
+            return Ok(None);
         };
-        self.run_loop(containers, &mut shutdown).await;
-        // The answers in flight are finished before the collector returns.
-        if let Err(e) = server.await {
-            error!("The metrics endpoint failed: {e}");
-        }
-        if let Some(Err(e)) = match browser {
-            Some(b) => Some(b.await),
-            None => None,
-        } {
-            error!("The logs browser failed: {e}");
-        }
-        Ok(())
+        let listener = TcpListener::bind((self.config.web_address, port))
+            .await
+            .map_err(|source| CollectorError::WebListen { port, source })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(port);
+        info!("Logs are browsed on port {port}");
+        let web = web.clone();
+        let handler = move |req: hyper::Request<hyper::body::Incoming>| {
+            let (method, uri) = (req.method().clone(), req.uri().clone());
+            crate::web::routes::answer(web.clone(), method, uri)
+        };
+        let mut stop = shutdown.clone();
+        Ok(Some(tokio::spawn(crate::http::server::serve(
+            listener,
+            limits,
+            self.users.clone(),
+            handler,
+            async move { stop.recv().await },
+            "logs browser",
+        ))))
     }
 
     /// The loop itself, on an engine client that is already connected.
@@ -393,27 +400,10 @@ impl Collector {
 
     /// One tick of the loop.
     async fn iteration(&mut self, containers: &mut Containers, last_metrics: &mut Option<Instant>) {
-        let visit = match containers.this_tick().await {
-            Ok(v) => {
-                if let Say::Recovered(failure) = self.engine_failure.now(None) {
-                    info!("The Docker Engine answers again (it failed with: {failure})");
-                }
-                v
-            }
-            Err(e) => {
-                self.metrics.on_engine_error(e.kind());
-                if let Say::Failing(failure) = self.engine_failure.now(Some(e.to_string())) {
-                    error!(
-                        "Cannot list the containers: {failure}; the endpoint keeps the last values, trying again every tick"
-                    );
-                }
-                return;
-            }
+        let Some(visit) = self.list_containers(containers).await else {
+            return;
         };
-        let interval = self.config.metrics_collection_interval;
-        // Half a tick of slack, so a 20 s interval on a 5 s tick means every 4th tick, not every 5th.
-        let slack = self.config.logs_collection_interval / 2;
-        let metrics_due = last_metrics.is_none_or(|t| t.elapsed() + slack >= interval);
+        let metrics_due = self.metrics_due(*last_metrics);
         let running = visit.iter().filter(|c| c.running).count();
         info!(
             "Checking {} containers ({running} running): logs{}",
@@ -426,38 +416,66 @@ impl Collector {
         let metrics_work = async {
             if metrics_due {
                 let started = Instant::now();
-                let failures = collect_metrics(
-                    containers,
-                    &visit,
-                    &self.metrics,
-                    board,
-                    self.metrics_at_once.size(),
-                    self.config.engine_timeout,
-                )
-                .await;
-                let took = started.elapsed().as_secs_f64();
-                debug!("Metrics collected in {took:.3} s");
-                self.metrics.on_collection(
-                    Collection::Metrics,
-                    took,
-                    failures.is_empty(),
-                    unix_now(),
-                );
+                let at_once = self.metrics_at_once.size();
+                let timeout = self.config.engine_timeout;
+                let failures =
+                    timed_metrics(containers, &visit, &self.metrics, board, at_once, timeout).await;
                 *last_metrics = Some(started);
                 Some(failures)
             } else {
                 None
             }
         };
-        let logs_work = async {
-            let started = Instant::now();
-            let report = self.logs.collect(containers, &visit).await;
-            let took = started.elapsed().as_secs_f64();
-            count_logs(&self.metrics, board, &report);
-            self.metrics
-                .on_collection(Collection::Logs, took, report.failed == 0, unix_now());
-        };
+        let logs_work = timed_logs(&mut self.logs, containers, &visit, &self.metrics, board);
         let (failures, ()) = tokio::join!(metrics_work, logs_work);
+        self.after_engine_work(containers, failures);
+        containers.forget_gone();
+        if let Some(board) = board {
+            board.on_tick(visit.iter().filter(|c| c.running).map(|c| c.name.as_str()));
+        }
+        self.drop_long_gone(&visit);
+        self.metrics.on_loop_end(unix_now());
+        self.write_last_files(metrics_due);
+    }
+
+    /// The containers to visit this tick; `None` when the engine cannot list them, which is said
+    /// once for the whole outage (and once when it ends), not every tick.
+    async fn list_containers(&mut self, containers: &mut Containers) -> Option<Vec<ContainerRef>> {
+        match containers.this_tick().await {
+            Ok(v) => {
+                if let Say::Recovered(failure) = self.engine_failure.now(None) {
+                    info!("The Docker Engine answers again (it failed with: {failure})");
+                }
+                Some(v)
+            }
+            Err(e) => {
+                self.metrics.on_engine_error(e.kind());
+                if let Say::Failing(failure) = self.engine_failure.now(Some(e.to_string())) {
+                    error!(
+                        "Cannot list the containers: {failure}; the endpoint keeps the last values, trying again every tick"
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    /// Whether this tick collects metrics too: METRICS_COLLECTION_INTERVAL is counted in ticks of
+    /// LOGS_COLLECTION_INTERVAL.
+    fn metrics_due(&self, last_metrics: Option<Instant>) -> bool {
+        let interval = self.config.metrics_collection_interval;
+        // Half a tick of slack, so a 20 s interval on a 5 s tick means every 4th tick, not every 5th.
+        let slack = self.config.logs_collection_interval / 2;
+        last_metrics.is_none_or(|t| t.elapsed() + slack >= interval)
+    }
+
+    /// Counts the engine's pushback of this tick, and adapts how many containers' metrics are
+    /// collected at once to it and to the tick's timeouts (`failures` is `None` on a logs-only tick).
+    fn after_engine_work(
+        &mut self,
+        containers: &Containers,
+        failures: Option<Vec<(String, EngineError)>>,
+    ) {
         let pushback = containers.take_pushback();
         self.metrics
             .on_engine_pushback(pushback.refused, pushback.paused.as_secs_f64());
@@ -468,12 +486,11 @@ impl Collector {
             self.metrics_at_once.after(pushback.refused > 0, timed_out);
             self.report_metrics_failures(&failures);
         }
-        containers.forget_gone();
-        if let Some(board) = board {
-            board.on_tick(visit.iter().filter(|c| c.running).map(|c| c.name.as_str()));
-        }
-        self.drop_long_gone(&visit);
-        self.metrics.on_loop_end(unix_now());
+    }
+
+    /// Writes the LAST_* files at the end of a tick, for health checks that read the time of the
+    /// last collection from a file rather than from the endpoint.
+    fn write_last_files(&self, metrics_due: bool) {
         if metrics_due {
             write_timestamp(
                 &self.config.last_metrics_collected_at_file,
@@ -485,6 +502,40 @@ impl Collector {
             "LAST_LOGS_COLLECTED_AT_FILE",
         );
     }
+}
+
+/// One tick's metrics work: [`collect_metrics`], timed, its duration and success counted in the
+/// collector's own families. Returns the containers that failed, with the reason.
+async fn timed_metrics(
+    containers: &Containers,
+    visit: &[ContainerRef],
+    metrics: &MetricsExporter,
+    board: Option<&Board>,
+    limit: usize,
+    timeout: std::time::Duration,
+) -> Vec<(String, EngineError)> {
+    let started = Instant::now();
+    let failures = collect_metrics(containers, visit, metrics, board, limit, timeout).await;
+    let took = started.elapsed().as_secs_f64();
+    debug!("Metrics collected in {took:.3} s");
+    metrics.on_collection(Collection::Metrics, took, failures.is_empty(), unix_now());
+    failures
+}
+
+/// One tick's logs work: the logs side's collection, timed, what it reports counted in the
+/// metrics and on the logs browser's board.
+async fn timed_logs(
+    logs: &mut LogsExporter,
+    containers: &Containers,
+    visit: &[ContainerRef],
+    metrics: &MetricsExporter,
+    board: Option<&Board>,
+) {
+    let started = Instant::now();
+    let report = logs.collect(containers, visit).await;
+    let took = started.elapsed().as_secs_f64();
+    count_logs(metrics, board, &report);
+    metrics.on_collection(Collection::Logs, took, report.failed == 0, unix_now());
 }
 
 impl Collector {
@@ -629,4 +680,112 @@ async fn collect_metrics(
         }
     }
     failed
+}
+
+/// Waits for the scrapes' and the logs browser's tasks to finish their answers in flight, so the
+/// collector does not return while a client is still being answered.
+async fn wait_for_servers(server: JoinHandle<()>, browser: Option<JoinHandle<()>>) {
+    if let Err(e) = server.await {
+        error!("The metrics endpoint failed: {e}");
+    }
+    if let Some(Err(e)) = match browser {
+        Some(b) => Some(b.await),
+        None => None,
+    } {
+        error!("The logs browser failed: {e}");
+    }
+}
+
+/// Where containers' stats come from, as CGROUP_ROOT and the host make it: its start-up line tells
+/// the user what to mount when the kernel's figures are wanted but cannot be read.
+#[derive(Debug)]
+enum StatsSource<'a> {
+    /// CGROUP_ROOT is empty: every container's stats are asked from the engine.
+    Engine,
+    /// CGROUP_ROOT names no cgroup tree this process can read.
+    NoTree(&'a Path),
+    /// The cgroup tree at the root, for every container found in it.
+    Cgroups {
+        /// The host's cgroup hierarchy.
+        version: crate::host::cgroup::Version,
+        /// CGROUP_ROOT.
+        root: &'a Path,
+    },
+}
+
+impl<'a> StatsSource<'a> {
+    /// From CGROUP_ROOT and the cgroup tree opened there, if any.
+    fn new(root: Option<&'a Path>, cgroups: Option<&crate::host::cgroup::Cgroups>) -> Self {
+        match (root, cgroups) {
+            (None, _) => StatsSource::Engine,
+            (Some(root), None) => StatsSource::NoTree(root),
+            (Some(root), Some(c)) => StatsSource::Cgroups {
+                version: c.version(),
+                root,
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for StatsSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatsSource::Engine => write!(f, "Stats come from the Docker Engine (CGROUP_ROOT is empty)"),
+            StatsSource::NoTree(root) => write!(
+                f,
+                "Stats come from the Docker Engine: no cgroup tree at {} (mount the host's /sys/fs/cgroup there to read them from the kernel)",
+                root.display()
+            ),
+            StatsSource::Cgroups { version, root } => write!(
+                f,
+                "Stats come from the cgroup {} tree at {} for every container found in it, from the Docker Engine for the others",
+                match version {
+                    crate::host::cgroup::Version::V1 => "v1",
+                    crate::host::cgroup::Version::V2 => "v2",
+                },
+                root.display()
+            ),
+        }
+    }
+}
+
+/// Where containers' logs come from, as CONTAINER_LOGS_ROOT and the host make it: its start-up line
+/// tells the user what to mount when the engine's json-file logs are wanted but cannot be read.
+#[derive(Debug)]
+enum LogsSource<'a> {
+    /// CONTAINER_LOGS_ROOT is empty: every container's logs are asked from the engine.
+    Engine,
+    /// CONTAINER_LOGS_ROOT cannot be entered by this process.
+    Unreadable(&'a Path),
+    /// The engine's json-file logs under this directory, for the containers that use that driver.
+    Files(&'a Path),
+}
+
+impl<'a> LogsSource<'a> {
+    /// From CONTAINER_LOGS_ROOT and the directory the logs side reads, if any.
+    fn new(root: Option<&'a Path>, engine_logs: Option<&'a Path>) -> Self {
+        match (root, engine_logs) {
+            (None, _) => LogsSource::Engine,
+            (Some(root), None) => LogsSource::Unreadable(root),
+            (Some(_), Some(root)) => LogsSource::Files(root),
+        }
+    }
+}
+
+impl std::fmt::Display for LogsSource<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LogsSource::Engine => write!(f, "Logs are asked from the Docker Engine (CONTAINER_LOGS_ROOT is empty)"),
+            LogsSource::Unreadable(root) => write!(
+                f,
+                "Logs are asked from the Docker Engine: {} cannot be read (mount the engine's /var/lib/docker/containers there, read-only, to read its json-file logs)",
+                root.display()
+            ),
+            LogsSource::Files(root) => write!(
+                f,
+                "Logs are read from the engine's json-file logs under {} (other log drivers: asked from the Docker Engine)",
+                root.display()
+            ),
+        }
+    }
 }
