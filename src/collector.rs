@@ -789,3 +789,57 @@ impl std::fmt::Display for LogsSource<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The start-up lines about where logs come from keep the text tests and users grep.
+    #[test]
+    fn logs_source_lines() {
+        let (root, read) = (Path::new("/engine"), Path::new("/engine/read"));
+        for (source, text) in [
+            (
+                LogsSource::new(None, Some(read)),
+                "Logs are asked from the Docker Engine (CONTAINER_LOGS_ROOT is empty)",
+            ),
+            (
+                LogsSource::new(Some(root), None),
+                "Logs are asked from the Docker Engine: /engine cannot be read (mount the engine's /var/lib/docker/containers there, read-only, to read its json-file logs)",
+            ),
+            (
+                LogsSource::new(Some(root), Some(read)),
+                "Logs are read from the engine's json-file logs under /engine/read (other log drivers: asked from the Docker Engine)",
+            ),
+        ] {
+            assert_eq!(source.to_string(), text);
+        }
+    }
+
+    /// Likewise for where stats come from (the cgroup tree itself needs a host: tests/it).
+    #[test]
+    fn stats_source_lines() {
+        use crate::host::cgroup::Version;
+        let root = Path::new("/host/cgroup");
+        for (source, text) in [
+            (
+                StatsSource::new(None, None),
+                "Stats come from the Docker Engine (CGROUP_ROOT is empty)",
+            ),
+            (
+                StatsSource::new(Some(root), None),
+                "Stats come from the Docker Engine: no cgroup tree at /host/cgroup (mount the host's /sys/fs/cgroup there to read them from the kernel)",
+            ),
+            (
+                StatsSource::Cgroups { version: Version::V1, root },
+                "Stats come from the cgroup v1 tree at /host/cgroup for every container found in it, from the Docker Engine for the others",
+            ),
+            (
+                StatsSource::Cgroups { version: Version::V2, root },
+                "Stats come from the cgroup v2 tree at /host/cgroup for every container found in it, from the Docker Engine for the others",
+            ),
+        ] {
+            assert_eq!(source.to_string(), text);
+        }
+    }
+}
