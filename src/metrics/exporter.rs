@@ -10,28 +10,18 @@ use std::sync::Arc;
 use prometheus::core::Collector;
 use prometheus::{CounterVec, GaugeVec, IntCounterVec, Opts, Registry};
 
-use super::exposition::Exposition;
+use super::error::MetricsError;
+use super::exposition::{Exposition, Theirs};
+use super::groups::MetricGroups;
 use super::table::Table;
-use super::MetricGroups;
 use crate::container::ContainerMetrics;
 use crate::logs::levels::Level;
-
-/// Errors of the metrics side.
-#[derive(Debug, thiserror::Error)]
-pub enum MetricsError {
-    /// A family could not be created or registered (a name clash in an embedding program's registry).
-    #[error("cannot register the metric families: {0}")]
-    Register(#[from] prometheus::Error),
-    /// The exposition could not be encoded.
-    #[error("cannot encode the metrics: {0}")]
-    Encode(prometheus::Error),
-}
 
 /// The registry and the families the collector exports.
 #[derive(Clone)]
 pub struct MetricsExporter {
-    pub(super) registry: Registry,
-    pub(super) machine: String,
+    registry: Registry,
+    machine: String,
     collector_up: GaugeVec,
     collection_duration: GaugeVec,
     last_success: GaugeVec,
@@ -42,16 +32,16 @@ pub struct MetricsExporter {
     refused_connects: IntCounterVec,
     pushback_seconds: CounterVec,
     /// `collector_series`, set by the [`Exposition`] once it is all out.
-    pub(super) series: GaugeVec,
+    series: GaugeVec,
     /// `collector_logs_browser_info`: where the logs browser is reached, for alert links.
     logs_browser: GaugeVec,
     /// Every container's series.
-    pub(super) table: Table,
+    table: Table,
     /// The crate's families (the collector's own, and `process_*` with a registry of its own), for
     /// encoding them between the table's.
-    pub(super) parts: Arc<Vec<Box<dyn Collector>>>,
+    parts: Arc<Vec<Box<dyn Collector>>>,
     /// The registry holds only `parts` and `table` (made by [`MetricsExporter::new`]).
-    pub(super) own_registry: bool,
+    own_registry: bool,
 }
 
 /// What a collection was about: the `kind` label of the collector's own families.
@@ -108,95 +98,25 @@ impl MetricsExporter {
         registry: Registry,
         machine: &str,
     ) -> Result<MetricsExporter, MetricsError> {
-        let mut parts: Vec<Box<dyn Collector>> = Vec::new();
-        // Each family goes into the registry, and into `parts` for encoding beside the table.
-        let mut gauge = |name: &str, help: &str, labels: &[&str]| {
-            let family = GaugeVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(family.clone()))?;
-            parts.push(Box::new(family.clone()));
-            Ok::<_, MetricsError>(family)
+        let mut r = Registering {
+            registry: &registry,
+            parts: Vec::new(),
         };
-        let collector_up = gauge(
-            "collector_up_timestamp_seconds",
-            "Unix time at the end of the collector's last loop iteration.",
-            &["machine"],
-        )?;
-        let collection_duration = gauge(
-            "collector_collection_duration_seconds",
-            "Wall time of the collector's last collection, by kind (metrics or logs).",
-            &["machine", "kind"],
-        )?;
-        let last_success = gauge(
-            "collector_last_success_timestamp_seconds",
-            "Unix time at the end of the last collection, by kind, in which no container failed.",
-            &["machine", "kind"],
-        )?;
-        let series = gauge(
-            "collector_series",
-            "Samples in the previous exposition served (this family's own included).",
-            &["machine"],
-        )?;
-        let logs_browser = gauge(
-            "collector_logs_browser_info",
-            "Where the logs browser of this machine is reached (WEB_EXTERNAL_URL), for links in alerts.",
-            &["machine", "url"],
-        )?;
-        let mut counter = |name: &str, help: &str, labels: &[&str]| {
-            let family = IntCounterVec::new(Opts::new(name, help), labels)?;
-            registry.register(Box::new(family.clone()))?;
-            parts.push(Box::new(family.clone()));
-            Ok::<_, MetricsError>(family)
-        };
-        let engine_errors = counter(
-            "collector_engine_errors_total",
-            "Failed Docker Engine requests, by kind (connection, timeout, status, decode, other).",
-            &["machine", "kind"],
-        )?;
-        let log_lines_written = counter(
-            "collector_log_lines_written_total",
-            "Log lines written to the containers' files.",
-            &["machine"],
-        )?;
-        let log_bytes_written = counter(
-            "collector_log_bytes_written_total",
-            "Bytes written to the containers' log files, line ends included.",
-            &["machine"],
-        )?;
-        let log_reads = counter(
-            "collector_log_reads_total",
-            "Reads of a container's new log lines, by where they were read from: the engine's json-file files (files) or the engine (engine).",
-            &["machine", "source"],
-        )?;
-        let refused_connects = counter(
-            "collector_engine_refused_connects_total",
-            "Connects the Docker Engine could not take at once (its listen queue full, or refused while it took others), each tried again after a pause.",
-            &["machine"],
-        )?;
-        let pushback_seconds = {
-            let family = CounterVec::new(
-                Opts::new(
-                    "collector_engine_pushback_seconds_total",
-                    "Time requests paused before trying a connect the Docker Engine could not take, added up over all requests.",
-                ),
-                &["machine"],
-            )?;
-            registry.register(Box::new(family.clone()))?;
-            parts.push(Box::new(family.clone()));
-            family
-        };
+        let collector_up = r.gauge(&COLLECTOR_UP)?;
+        let collection_duration = r.gauge(&COLLECTION_DURATION)?;
+        let last_success = r.gauge(&LAST_SUCCESS)?;
+        let series = r.gauge(&SERIES)?;
+        let logs_browser = r.gauge(&LOGS_BROWSER)?;
+        let engine_errors = r.counter(&ENGINE_ERRORS)?;
+        let log_lines_written = r.counter(&LOG_LINES_WRITTEN)?;
+        let log_bytes_written = r.counter(&LOG_BYTES_WRITTEN)?;
+        let log_reads = r.counter(&LOG_READS)?;
+        let refused_connects = r.counter(&REFUSED_CONNECTS)?;
+        let pushback_seconds = r.float_counter(&PUSHBACK_SECONDS)?;
+        let parts = r.parts;
         let table = Table::new(machine)?;
         registry.register(Box::new(table.clone()))?;
-        for kind in ["connection", "timeout", "status", "decode", "other"] {
-            engine_errors.with_label_values(&[machine, kind]);
-        }
-        log_lines_written.with_label_values(&[machine]);
-        log_bytes_written.with_label_values(&[machine]);
-        for source in ["files", "engine"] {
-            log_reads.with_label_values(&[machine, source]);
-        }
-        refused_connects.with_label_values(&[machine]);
-        pushback_seconds.with_label_values(&[machine]);
-        Ok(MetricsExporter {
+        let exporter = MetricsExporter {
             registry,
             machine: machine.to_string(),
             collector_up,
@@ -213,7 +133,25 @@ impl MetricsExporter {
             table,
             parts: Arc::new(parts),
             own_registry: false,
-        })
+        };
+        exporter.start_at_zero();
+        Ok(exporter)
+    }
+
+    /// Makes the counters' series before anything is counted: they read 0 from the first scrape,
+    /// so `rate()` and `increase()` see their first increase instead of starting from it.
+    fn start_at_zero(&self) {
+        let machine = self.machine.as_str();
+        for kind in ["connection", "timeout", "status", "decode", "other"] {
+            self.engine_errors.with_label_values(&[machine, kind]);
+        }
+        self.log_lines_written.with_label_values(&[machine]);
+        self.log_bytes_written.with_label_values(&[machine]);
+        for source in ["files", "engine"] {
+            self.log_reads.with_label_values(&[machine, source]);
+        }
+        self.refused_connects.with_label_values(&[machine]);
+        self.pushback_seconds.with_label_values(&[machine]);
     }
 
     /// Exports only these groups of the families beyond the reference ones (all of them until
@@ -334,7 +272,109 @@ impl MetricsExporter {
     /// scrape of 1000 containers (a few MB of text) then holds one chunk at a time instead of the
     /// whole text. Each family is written from the table as it is at that moment.
     pub fn exposition(&self) -> Exposition {
-        Exposition::new(self)
+        let theirs = if self.own_registry {
+            Theirs::Known(&self.parts)
+        } else {
+            Theirs::Gathered(&self.registry)
+        };
+        Exposition::new(&self.table, theirs, &self.series, &self.machine)
+    }
+}
+
+/// One of the collector's own families: its name, help and label names, defined once.
+struct Def {
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+}
+
+const COLLECTOR_UP: Def = Def {
+    name: "collector_up_timestamp_seconds",
+    help: "Unix time at the end of the collector's last loop iteration.",
+    labels: &["machine"],
+};
+const COLLECTION_DURATION: Def = Def {
+    name: "collector_collection_duration_seconds",
+    help: "Wall time of the collector's last collection, by kind (metrics or logs).",
+    labels: &["machine", "kind"],
+};
+const LAST_SUCCESS: Def = Def {
+    name: "collector_last_success_timestamp_seconds",
+    help: "Unix time at the end of the last collection, by kind, in which no container failed.",
+    labels: &["machine", "kind"],
+};
+const SERIES: Def = Def {
+    name: "collector_series",
+    help: "Samples in the previous exposition served (this family's own included).",
+    labels: &["machine"],
+};
+const LOGS_BROWSER: Def = Def {
+    name: "collector_logs_browser_info",
+    help:
+        "Where the logs browser of this machine is reached (WEB_EXTERNAL_URL), for links in alerts.",
+    labels: &["machine", "url"],
+};
+const ENGINE_ERRORS: Def = Def {
+    name: "collector_engine_errors_total",
+    help: "Failed Docker Engine requests, by kind (connection, timeout, status, decode, other).",
+    labels: &["machine", "kind"],
+};
+const LOG_LINES_WRITTEN: Def = Def {
+    name: "collector_log_lines_written_total",
+    help: "Log lines written to the containers' files.",
+    labels: &["machine"],
+};
+const LOG_BYTES_WRITTEN: Def = Def {
+    name: "collector_log_bytes_written_total",
+    help: "Bytes written to the containers' log files, line ends included.",
+    labels: &["machine"],
+};
+const LOG_READS: Def = Def {
+    name: "collector_log_reads_total",
+    help: "Reads of a container's new log lines, by where they were read from: the engine's json-file files (files) or the engine (engine).",
+    labels: &["machine", "source"],
+};
+const REFUSED_CONNECTS: Def = Def {
+    name: "collector_engine_refused_connects_total",
+    help: "Connects the Docker Engine could not take at once (its listen queue full, or refused while it took others), each tried again after a pause.",
+    labels: &["machine"],
+};
+const PUSHBACK_SECONDS: Def = Def {
+    name: "collector_engine_pushback_seconds_total",
+    help: "Time requests paused before trying a connect the Docker Engine could not take, added up over all requests.",
+    labels: &["machine"],
+};
+
+/// Puts families into a registry and keeps them in `parts` too, for encoding beside the table.
+struct Registering<'a> {
+    registry: &'a Registry,
+    parts: Vec<Box<dyn Collector>>,
+}
+
+impl Registering<'_> {
+    /// Registers `family` and keeps a handle to it for the exposition.
+    fn add<F: Collector + Clone + 'static>(&mut self, family: F) -> Result<F, MetricsError> {
+        self.registry.register(Box::new(family.clone()))?;
+        self.parts.push(Box::new(family.clone()));
+        Ok(family)
+    }
+
+    /// A gauge family, registered.
+    fn gauge(&mut self, def: &Def) -> Result<GaugeVec, MetricsError> {
+        self.add(GaugeVec::new(Opts::new(def.name, def.help), def.labels)?)
+    }
+
+    /// An integer counter family, registered.
+    fn counter(&mut self, def: &Def) -> Result<IntCounterVec, MetricsError> {
+        self.add(IntCounterVec::new(
+            Opts::new(def.name, def.help),
+            def.labels,
+        )?)
+    }
+
+    /// A counter family of fractions (seconds), registered.
+    fn float_counter(&mut self, def: &Def) -> Result<CounterVec, MetricsError> {
+        self.add(CounterVec::new(Opts::new(def.name, def.help), def.labels)?)
     }
 }
 

@@ -6,11 +6,14 @@
 
 use std::collections::VecDeque;
 
+use prometheus::core::Collector;
 use prometheus::proto::MetricFamily;
-use prometheus::{Encoder, TextEncoder};
+use prometheus::{Encoder, GaugeVec, Registry, TextEncoder};
 
+use super::error::MetricsError;
 use super::families::Family;
-use super::{text, MetricsError, MetricsExporter};
+use super::table::Table;
+use super::text;
 
 /// A scrape's chunks are at least this long (but for the last), and hold whole families.
 pub const CHUNK_BYTES: usize = 64 * 1024;
@@ -23,61 +26,88 @@ enum Part {
     Theirs(MetricFamily),
 }
 
+/// Where a scrape finds the crate's families, beside the table's.
+pub(super) enum Theirs<'a> {
+    /// The exporter's own registry holds only these and the table: they are collected one by one
+    /// and the table's families are written straight from the table, without `gather`.
+    Known(&'a [Box<dyn Collector>]),
+    /// A registry of the caller's, which may hold other families too: all are gathered, the
+    /// table's included.
+    Gathered(&'a Registry),
+}
+
 /// The chunks of one scrape's text, written as they are asked for (see
-/// [`MetricsExporter::exposition`]). Once the last is handed out, `collector_series` says how many
-/// samples it held.
+/// [`MetricsExporter::exposition`](crate::metrics::MetricsExporter::exposition)). Once the last is
+/// handed out, `collector_series` says how many samples it held.
 pub struct Exposition {
-    exporter: MetricsExporter,
+    table: Table,
+    /// `collector_series`, set when the last chunk is out.
+    series: GaugeVec,
+    /// The `machine` label of `series`.
+    machine: String,
     parts: VecDeque<Part>,
     samples: usize,
 }
 
 impl Exposition {
-    /// The families of `exporter`'s registry, in the order the registry's `gather` gives them.
-    pub(super) fn new(exporter: &MetricsExporter) -> Exposition {
-        let mut parts = VecDeque::new();
-        if exporter.own_registry {
-            let mut theirs: Vec<MetricFamily> = exporter
-                .parts
-                .iter()
-                .flat_map(|c| c.collect())
-                .filter(|f| !f.get_metric().is_empty())
-                .collect();
-            // As the registry does: series ordered by their label values, families by name.
-            for f in &mut theirs {
-                f.mut_metric().sort_by(|a, b| {
-                    a.get_label()
-                        .iter()
-                        .map(|l| l.value())
-                        .cmp(b.get_label().iter().map(|l| l.value()))
-                });
-            }
-            theirs.sort_by(|a, b| a.name().cmp(b.name()));
-            let mut theirs = theirs.into_iter().peekable();
-            let mut ours = exporter.table.families.iter().peekable();
-            loop {
-                let take_ours = match (ours.peek(), theirs.peek()) {
-                    (Some(o), Some(t)) => o.name < t.name(),
-                    (Some(_), None) => true,
-                    (None, Some(_)) => false,
-                    (None, None) => break,
-                };
-                let part = if take_ours {
-                    ours.next().map(|f| Part::Ours(f))
-                } else {
-                    theirs.next().map(Part::Theirs)
-                };
-                parts.extend(part);
-            }
-        } else {
-            parts.extend(exporter.registry.gather().into_iter().map(Part::Theirs));
-        }
+    /// The families of `table` and `theirs`, in the order the registry's `gather` gives them;
+    /// `series` (`collector_series`) is set for `machine` once the last chunk is out.
+    pub(super) fn new(
+        table: &Table,
+        theirs: Theirs<'_>,
+        series: &GaugeVec,
+        machine: &str,
+    ) -> Exposition {
+        let parts = match theirs {
+            Theirs::Known(collectors) => in_name_order(table, collectors),
+            Theirs::Gathered(registry) => registry.gather().into_iter().map(Part::Theirs).collect(),
+        };
         Exposition {
-            exporter: exporter.clone(),
+            table: table.clone(),
+            series: series.clone(),
+            machine: machine.to_string(),
             parts,
             samples: 0,
         }
     }
+}
+
+/// The table's families and the crate's, merged by name as the registry's `gather` sorts them, so
+/// the text is the same whether or not the table went through `gather`.
+fn in_name_order(table: &Table, collectors: &[Box<dyn Collector>]) -> VecDeque<Part> {
+    let mut parts = VecDeque::new();
+    let mut theirs: Vec<MetricFamily> = collectors
+        .iter()
+        .flat_map(|c| c.collect())
+        .filter(|f| !f.get_metric().is_empty())
+        .collect();
+    // As the registry does: series ordered by their label values, families by name.
+    for f in &mut theirs {
+        f.mut_metric().sort_by(|a, b| {
+            a.get_label()
+                .iter()
+                .map(|l| l.value())
+                .cmp(b.get_label().iter().map(|l| l.value()))
+        });
+    }
+    theirs.sort_by(|a, b| a.name().cmp(b.name()));
+    let mut theirs = theirs.into_iter().peekable();
+    let mut ours = table.families.iter().peekable();
+    loop {
+        let take_ours = match (ours.peek(), theirs.peek()) {
+            (Some(o), Some(t)) => o.name < t.name(),
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => break,
+        };
+        let part = if take_ours {
+            ours.next().map(|f| Part::Ours(f))
+        } else {
+            theirs.next().map(Part::Theirs)
+        };
+        parts.extend(part);
+    }
+    parts
 }
 
 impl std::fmt::Debug for Exposition {
@@ -97,7 +127,7 @@ impl Iterator for Exposition {
             return None;
         }
         let mut out = Vec::with_capacity(CHUNK_BYTES + CHUNK_BYTES / 4);
-        let table = &self.exporter.table;
+        let table = &self.table;
         while out.len() < CHUNK_BYTES {
             let Some(part) = self.parts.pop_front() else {
                 break;
@@ -119,10 +149,8 @@ impl Iterator for Exposition {
             }
         }
         if self.parts.is_empty() {
-            let exporter = &self.exporter;
-            exporter
-                .series
-                .with_label_values(&[exporter.machine.as_str()])
+            self.series
+                .with_label_values(&[self.machine.as_str()])
                 .set(self.samples as f64);
         }
         Some(Ok(out))

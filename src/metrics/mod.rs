@@ -12,7 +12,13 @@
 //!
 //! A program that embeds the collector can have the families in its own registry instead
 //! ([`MetricsExporter::with_registry`]): the table is also a `prometheus` collector.
+//!
+//! Inside, the imports go one way, from the door down: `http` serves the `exporter`; the `exporter`
+//! asks the `exposition` for a scrape's text; the `exposition` writes the `table` with `text`; the
+//! `table` holds rows by the rules of `families`, filtered by `groups`. All of them name the one
+//! error type, which sits in `error` and imports none of them.
 
+mod error;
 mod exporter;
 mod exposition;
 mod families;
@@ -21,6 +27,7 @@ mod http;
 mod table;
 mod text;
 
-pub use exporter::{Collection, MetricsError, MetricsExporter};
+pub use error::MetricsError;
+pub use exporter::{Collection, MetricsExporter};
 pub use groups::{Group, MetricGroups};
 pub use http::{default_limits, serve};

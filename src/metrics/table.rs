@@ -12,10 +12,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{self, LabelPair, MetricFamily, MetricType};
 
+use super::error::MetricsError;
 use super::families::{
     ContainerSeries, Family, Shape, FAMILIES, HEALTH_BY_LABEL, HEALTH_STATES, LEVELS_BY_LABEL,
 };
-use super::{MetricGroups, MetricsError};
+use super::groups::MetricGroups;
 
 /// The labels of one series, names sorted, as the crate writes them.
 pub(super) type Labels<'a> = [(&'static str, &'a str)];
