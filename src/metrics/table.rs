@@ -40,8 +40,11 @@ pub(super) struct Rows {
     /// Shared with the registry's clone of the table, which is registered before the groups are
     /// set (see [`MetricsExporter::with_groups`](super::MetricsExporter::with_groups)).
     groups: MetricGroups,
-    containers: BTreeMap<String, ContainerSeries>,
+    containers: Containers,
 }
+
+/// Every container's series, by the container's name: the order of the exposition.
+type Containers = BTreeMap<String, ContainerSeries>;
 
 impl Table {
     pub(super) fn new(machine: &str) -> Result<Table, MetricsError> {
@@ -106,77 +109,105 @@ impl Table {
         let containers = &rows.containers;
         let m = &*self.machine;
         match family.shape {
-            Shape::Single(get) => {
-                for (c, s) in containers {
-                    if let Some(v) = get(s) {
-                        sample(&[("container", c.as_str()), ("machine", m)], v);
-                    }
-                }
-            }
-            Shape::Logs => {
-                for (c, s) in containers {
-                    for level in LEVELS_BY_LABEL {
-                        if let Some(n) = &s.logs[level.index()] {
-                            let labels = [
-                                ("container", c.as_str()),
-                                ("level", level.as_str()),
-                                ("machine", m),
-                            ];
-                            sample(&labels, *n as f64);
-                        }
-                    }
-                }
-            }
-            Shape::Network(i) => {
-                for (c, s) in containers {
-                    for (interface, values) in &s.interfaces {
-                        let labels = [
-                            ("container", c.as_str()),
-                            ("interface", interface.as_str()),
-                            ("machine", m),
-                        ];
-                        sample(&labels, values[i] as f64);
-                    }
-                }
-            }
-            Shape::Health => {
-                for (c, s) in containers {
-                    if let Some(state) = s.health {
-                        for i in HEALTH_BY_LABEL {
-                            let on = if i == state { 1.0 } else { 0.0 };
-                            let labels = [
-                                ("container", c.as_str()),
-                                ("machine", m),
-                                ("status", HEALTH_STATES[i]),
-                            ];
-                            sample(&labels, on);
-                        }
-                    }
-                }
-            }
-            Shape::Info => {
-                // The first label is not the container's name: these series sort otherwise.
-                let mut rows: Vec<(&str, &[String; 4])> = containers
-                    .iter()
-                    .filter_map(|(c, s)| Some((c.as_str(), s.info.as_ref()?)))
-                    .collect();
-                fn key<'a>((c, v): &(&'a str, &'a [String; 4])) -> [&'a str; 5] {
-                    [&v[2], &v[3], c, &v[0], &v[1]]
-                }
-                rows.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
-                for (c, v) in rows {
-                    let labels = [
-                        ("compose_project", v[2].as_str()),
-                        ("compose_service", v[3].as_str()),
-                        ("container", c),
-                        ("id", v[0].as_str()),
-                        ("image", v[1].as_str()),
-                        ("machine", m),
-                    ];
-                    sample(&labels, 1.0);
-                }
+            Shape::Single(get) => single_series(containers, m, get, &mut sample),
+            Shape::Logs => logs_series(containers, m, &mut sample),
+            Shape::Network(i) => network_series(containers, m, i, &mut sample),
+            Shape::Health => health_series(containers, m, &mut sample),
+            Shape::Info => info_series(containers, m, &mut sample),
+        }
+    }
+}
+
+/// A [`Shape::Single`] family: one series a container, when `get` has a value for it.
+fn single_series(
+    containers: &Containers,
+    m: &str,
+    get: fn(&ContainerSeries) -> Option<f64>,
+    sample: &mut impl FnMut(&Labels<'_>, f64),
+) {
+    for (c, s) in containers {
+        if let Some(v) = get(s) {
+            sample(&[("container", c.as_str()), ("machine", m)], v);
+        }
+    }
+}
+
+/// `container_logs_total`: a series for each level a container has had a line of.
+fn logs_series(containers: &Containers, m: &str, sample: &mut impl FnMut(&Labels<'_>, f64)) {
+    for (c, s) in containers {
+        for level in LEVELS_BY_LABEL {
+            if let Some(n) = &s.logs[level.index()] {
+                let labels = [
+                    ("container", c.as_str()),
+                    ("level", level.as_str()),
+                    ("machine", m),
+                ];
+                sample(&labels, *n as f64);
             }
         }
+    }
+}
+
+/// A `container_network_*` family: a series for each interface of a container, with the counter
+/// at index `i`.
+fn network_series(
+    containers: &Containers,
+    m: &str,
+    i: usize,
+    sample: &mut impl FnMut(&Labels<'_>, f64),
+) {
+    for (c, s) in containers {
+        for (interface, values) in &s.interfaces {
+            let labels = [
+                ("container", c.as_str()),
+                ("interface", interface.as_str()),
+                ("machine", m),
+            ];
+            sample(&labels, values[i] as f64);
+        }
+    }
+}
+
+/// `container_health_status`: for a container with a health check, a series for each state, 1 for
+/// the one it is in.
+fn health_series(containers: &Containers, m: &str, sample: &mut impl FnMut(&Labels<'_>, f64)) {
+    for (c, s) in containers {
+        if let Some(state) = s.health {
+            for i in HEALTH_BY_LABEL {
+                let on = if i == state { 1.0 } else { 0.0 };
+                let labels = [
+                    ("container", c.as_str()),
+                    ("machine", m),
+                    ("status", HEALTH_STATES[i]),
+                ];
+                sample(&labels, on);
+            }
+        }
+    }
+}
+
+/// `container_info`: a series a container whose labels carry the values, sorted by those labels
+/// as `gather` sorts them.
+fn info_series(containers: &Containers, m: &str, sample: &mut impl FnMut(&Labels<'_>, f64)) {
+    // The first label is not the container's name: these series sort otherwise.
+    let mut rows: Vec<(&str, &[String; 4])> = containers
+        .iter()
+        .filter_map(|(c, s)| Some((c.as_str(), s.info.as_ref()?)))
+        .collect();
+    fn key<'a>((c, v): &(&'a str, &'a [String; 4])) -> [&'a str; 5] {
+        [&v[2], &v[3], c, &v[0], &v[1]]
+    }
+    rows.sort_unstable_by(|a, b| key(a).cmp(&key(b)));
+    for (c, v) in rows {
+        let labels = [
+            ("compose_project", v[2].as_str()),
+            ("compose_service", v[3].as_str()),
+            ("container", c),
+            ("id", v[0].as_str()),
+            ("image", v[1].as_str()),
+            ("machine", m),
+        ];
+        sample(&labels, 1.0);
     }
 }
 
