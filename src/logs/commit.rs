@@ -159,13 +159,12 @@ pub(super) fn commit(
     };
     let outcome = match mark {
         Ok(mark) => {
-            if log.failing {
+            if log.failing.reset() {
                 info!(
                     target: TARGET,
                     "{name}: writing {} works again",
                     log.file.path().display()
                 );
-                log.failing = false;
             }
             committed.cursor = log.cursor;
             committed.files = log.files;
@@ -191,13 +190,12 @@ pub(super) fn commit(
             Outcome::Made(log.pending.take(name))
         }
         Err(e) => {
-            if !log.failing {
+            if log.failing.first() {
                 error!(
                     target: TARGET,
                     "{name}: cannot write {}: {e}; its lines will be fetched again once writing works",
                     log.file.path().display()
                 );
-                log.failing = true;
             }
             if let Err(e) = log.file.rollback(committed.file) {
                 error!(target: TARGET, "{name}: cannot undo the partial write: {e}");

@@ -18,6 +18,7 @@ use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
+use crate::say_once::Latch;
 
 /// Containers whose logs are read at the same time. A read takes milliseconds (unlike stats, which
 /// wait for the engine's sampler), so a few dozen keep a tick short, while each one in flight holds an
@@ -73,7 +74,7 @@ pub struct LogsExporter {
     /// said once.
     refused: HashSet<String>,
     /// Said once: a container's json-file log could not be read.
-    unreadable_said: std::sync::atomic::AtomicBool,
+    unreadable_said: Latch,
 }
 
 impl LogsExporter {
@@ -167,14 +168,14 @@ impl LogsExporter {
             pending: Pending::default(),
             engine_errors: Vec::new(),
             failed: false,
-            failing: false,
+            failing: Latch::new(),
             mark: None,
             recent: 0,
             tail_ok: true,
             tick_first: None,
             files,
             source: None,
-            files_lost_said: false,
+            files_lost_said: Latch::new(),
         };
         self.containers.insert(
             container.name.clone(),

@@ -9,7 +9,6 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
 use futures_util::StreamExt;
 use tracing::{debug, info, warn};
@@ -22,6 +21,7 @@ use super::rotating_file::RotatingFile;
 use super::TARGET;
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError, LogChunk};
+use crate::say_once::Latch;
 
 /// A tail request starts this many seconds before the cursor's `since`, so that it sees entries older
 /// than the cursor: stdout and stderr entries reach the engine's log file slightly out of timestamp
@@ -113,7 +113,7 @@ pub(super) async fn read_new_lines(
                             debug!(target: TARGET, "{}: {}: {e}", container.name, path.display());
                         }
                         Err(e) => {
-                            if !reading.unreadable_said.swap(true, Relaxed) {
+                            if reading.unreadable_said.first() {
                                 info!(
                                     target: TARGET,
                                     "{}: cannot read the engine's log file {}: {e}; such logs are asked from the engine (said once)",
@@ -143,7 +143,7 @@ pub(super) struct Reading<'a> {
     /// CONTAINER_LOGS_ROOT, when it is usable.
     pub(super) files_root: Option<&'a Path>,
     /// Said once: a container's file could not be read.
-    pub(super) unreadable_said: &'a AtomicBool,
+    pub(super) unreadable_said: &'a Latch,
 }
 
 /// The engine's `log_path` (on its host) as seen under `root`: `<root>/<its directory>/<its name>`.
@@ -243,15 +243,14 @@ fn read_from_files(
     }
     let found = read?;
     if found.cursor_file_gone {
-        if log.files_lost_said {
-            debug!(target: TARGET, "{}: the engine deleted log files before they were read again", container.name);
-        } else {
-            log.files_lost_said = true;
+        if log.files_lost_said.first() {
             warn!(
                 target: TARGET,
                 "{}: the engine deleted log files before all their lines were read (more rotations than max-file while the collector was down, or max-file=1); those lines are lost (said once for this container)",
                 container.name
             );
+        } else {
+            debug!(target: TARGET, "{}: the engine deleted log files before they were read again", container.name);
         }
     }
     Ok(true)
@@ -260,7 +259,7 @@ fn read_from_files(
 /// A write to the container's file failed: said (at debug level: the commit says it once) and kept,
 /// so the commit undoes the tick's writes. Returns false, the read's outcome.
 fn write_failed(container: &ContainerRef, log: &mut Followed, e: &io::Error) -> bool {
-    if !log.failing {
+    if !log.failing.said() {
         debug!(
             target: TARGET,
             "{}: cannot write {}: {e}",
