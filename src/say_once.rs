@@ -32,6 +32,15 @@ impl<T> Latch<T> {
             said: Mutex::new(None),
         }
     }
+
+    /// Whether something was said and is not over yet: for a quieter line that a lasting failure
+    /// should not repeat either.
+    pub fn said(&self) -> bool {
+        self.said
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
 }
 
 impl<T> Default for Latch<T> {
@@ -105,6 +114,17 @@ mod tests {
         assert!(said.reset());
         assert!(!said.reset());
         assert!(said.first());
+    }
+
+    #[test]
+    fn what_was_said_can_be_asked_without_saying_it() {
+        let said = Latch::new();
+        assert!(!said.said());
+        assert!(said.first());
+        assert!(said.said());
+        assert!(said.said(), "asking says nothing");
+        assert!(said.reset());
+        assert!(!said.said());
     }
 
     #[test]

@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use tracing::{debug, error, info, warn};
 
 use super::atomic::write_atomically;
-use super::container::{Committed, Followed, Pending, Written};
+use super::container::{Committed, Followed, Pending, TickStart, Written};
 use super::dir::LogsDir;
-use super::rotating_file::{recover, Recovery};
+use super::rotating_file::{recover, FileMark, Recovery};
 use super::times;
 use super::TARGET;
 
@@ -158,62 +158,88 @@ pub(super) fn commit(
         (false, None) => log.file.mark(),
     };
     let outcome = match mark {
-        Ok(mark) => {
-            if log.failing {
-                info!(
-                    target: TARGET,
-                    "{name}: writing {} works again",
-                    log.file.path().display()
-                );
-                log.failing = false;
-            }
-            committed.cursor = log.cursor;
-            committed.files = log.files;
-            committed.file = mark;
-            let rotations = log.file.take_rotations();
-            if let Some(first) = log.tick_first.take() {
-                let tick = times::Tick {
-                    ts: first.ts.unwrap_or(i64::MIN),
-                    generation: committed.generation + first.rotations,
-                    offset: first.offset,
-                    newest: committed.generation + rotations,
-                };
-                let path = logs_dir.times_file(name);
-                match times::append(&path, committed.times_len, tick)
-                    .and_then(|len| times::prune(&path, len, tick.newest, backup_count))
-                {
-                    Ok(len) => committed.times_len = len,
-                    // The index only speeds up time ranges: a failure costs precision, not lines.
-                    Err(e) => debug!(target: TARGET, "{name}: time index {}: {e}", path.display()),
-                }
-            }
-            committed.generation += rotations;
-            Outcome::Made(log.pending.take(name))
-        }
-        Err(e) => {
-            if !log.failing {
-                error!(
-                    target: TARGET,
-                    "{name}: cannot write {}: {e}; its lines will be fetched again once writing works",
-                    log.file.path().display()
-                );
-                log.failing = true;
-            }
-            if let Err(e) = log.file.rollback(committed.file) {
-                error!(target: TARGET, "{name}: cannot undo the partial write: {e}");
-            }
-            log.cursor = committed.cursor;
-            log.files = committed.files;
-            log.pending = Pending::default();
-            log.tick_first = None;
-            log.failed = false;
-            Outcome::Undone
-        }
+        Ok(mark) => make(name, committed, log, mark, logs_dir, backup_count),
+        Err(e) => undo(name, committed, log, e),
     };
     if let Err(e) = log.file.close() {
         debug!(target: TARGET, "{name}: close: {e}");
     }
     outcome
+}
+
+/// The commit proper, once the file's end is known: `committed` moves on to what `log` handed to
+/// its file, the tick's first line goes into the time index, and what was pending is counted.
+fn make(
+    name: &str,
+    committed: &mut Committed,
+    log: &mut Followed,
+    mark: FileMark,
+    logs_dir: &LogsDir,
+    backup_count: u32,
+) -> Outcome {
+    if log.failing.reset() {
+        info!(
+            target: TARGET,
+            "{name}: writing {} works again",
+            log.file.path().display()
+        );
+    }
+    committed.cursor = log.cursor;
+    committed.files = log.files;
+    committed.file = mark;
+    let rotations = log.file.take_rotations();
+    if let Some(first) = log.tick_first.take() {
+        index_tick(name, committed, first, rotations, logs_dir, backup_count);
+    }
+    committed.generation += rotations;
+    Outcome::Made(log.pending.take(name))
+}
+
+/// Records where the tick's first line starts in the container's time index, so a search by time
+/// finds it without reading the files that come before; `rotations` are those of this tick.
+fn index_tick(
+    name: &str,
+    committed: &mut Committed,
+    first: TickStart,
+    rotations: u64,
+    logs_dir: &LogsDir,
+    backup_count: u32,
+) {
+    let tick = times::Tick {
+        ts: first.ts.unwrap_or(i64::MIN),
+        generation: committed.generation + first.rotations,
+        offset: first.offset,
+        newest: committed.generation + rotations,
+    };
+    let path = logs_dir.times_file(name);
+    match times::append(&path, committed.times_len, tick)
+        .and_then(|len| times::prune(&path, len, tick.newest, backup_count))
+    {
+        Ok(len) => committed.times_len = len,
+        // The index only speeds up time ranges: a failure costs precision, not lines.
+        Err(e) => debug!(target: TARGET, "{name}: time index {}: {e}", path.display()),
+    }
+}
+
+/// A write failed since the last commit (`e`): says so once, puts the file and `log` back where
+/// `committed` left them, and drops what was pending, so the same lines are fetched again next tick.
+fn undo(name: &str, committed: &Committed, log: &mut Followed, e: io::Error) -> Outcome {
+    if log.failing.first() {
+        error!(
+            target: TARGET,
+            "{name}: cannot write {}: {e}; its lines will be fetched again once writing works",
+            log.file.path().display()
+        );
+    }
+    if let Err(e) = log.file.rollback(committed.file) {
+        error!(target: TARGET, "{name}: cannot undo the partial write: {e}");
+    }
+    log.cursor = committed.cursor;
+    log.files = committed.files;
+    log.pending = Pending::default();
+    log.tick_first = None;
+    log.failed = false;
+    Outcome::Undone
 }
 
 /// Undoes what a crash (or a failed write) left in `path` after `committed`, before the container's

@@ -12,6 +12,7 @@ use super::cursor::Cursor;
 use super::engine_files::FilesCursor;
 use super::levels::Level;
 use super::rotating_file::{FileMark, RotatingFile};
+use crate::say_once::Latch;
 
 /// Everything the logs side holds about one container, under its name.
 #[derive(Debug)]
@@ -36,7 +37,7 @@ pub(super) struct Followed {
     /// A write failed since the last commit: roll back instead of committing.
     pub(super) failed: bool,
     /// Writing has been failing (said once, until it works again).
-    pub(super) failing: bool,
+    pub(super) failing: Latch,
     /// Where the file ended when this tick's read was done, for the commit.
     pub(super) mark: Option<FileMark>,
     /// Entries in the last answer read, to size the next tail request.
@@ -50,7 +51,7 @@ pub(super) struct Followed {
     /// kept valid along with it).
     pub(super) files: Option<FilesCursor>,
     /// Said: the engine deleted files of this log before they were read.
-    pub(super) files_lost_said: bool,
+    pub(super) files_lost_said: Latch,
     /// Where this tick's read came from; `None` before it, or when the container was found gone.
     pub(super) source: Option<Source>,
 }

@@ -355,45 +355,65 @@ impl LineAssembler {
             (Stream::Console, true) => body.strip_suffix(b"\r").unwrap_or(body),
             _ => body,
         };
+        if complete {
+            self.end_line(index, stream, body, sink)
+        } else {
+            self.continue_line(index, stream, ts, body);
+            Ok(())
+        }
+    }
+
+    /// The entry `index` ends its line with `body`: the line, whole now, goes to `sink`, or is held
+    /// while an earlier line is incomplete, so that lines go out in the order in which they started.
+    fn end_line<E>(
+        &mut self,
+        index: u64,
+        stream: Stream,
+        body: &[u8],
+        sink: &mut impl FnMut(Line<'_>) -> Result<(), E>,
+    ) -> Result<(), E> {
         let s = slot(stream);
         let cap = self.max_line;
-        if complete {
-            match self.partial[s].take() {
-                Some(mut p) => {
-                    append_capped(&mut p.text, &mut p.dropped, body, cap);
-                    self.complete(p.first, stream, with_marker(p.text, p.dropped), sink)
-                }
-                None if body.len() > cap => {
-                    let cut = with_marker(body[..cap].to_vec(), (body.len() - cap) as u64);
-                    self.complete(index, stream, cut, sink)
-                }
-                None if self.hold_from.is_none() => emit(stream, body, sink),
-                None => {
-                    self.held.push((index, stream, body.to_vec()));
-                    Ok(())
-                }
+        match self.partial[s].take() {
+            Some(mut p) => {
+                append_capped(&mut p.text, &mut p.dropped, body, cap);
+                self.complete(p.first, stream, with_marker(p.text, p.dropped), sink)
             }
-        } else {
-            match &mut self.partial[s] {
-                Some(p) => {
-                    append_capped(&mut p.text, &mut p.dropped, body, cap);
-                    p.last_ts = ts.or(p.last_ts);
-                }
-                None => {
-                    if self.hold_from.is_none() {
-                        self.hold_from = Some(index);
-                    }
-                    let mut p = Partial {
-                        first: index,
-                        text: Vec::new(),
-                        dropped: 0,
-                        last_ts: ts,
-                    };
-                    append_capped(&mut p.text, &mut p.dropped, body, cap);
-                    self.partial[s] = Some(p);
-                }
+            None if body.len() > cap => {
+                let cut = with_marker(body[..cap].to_vec(), (body.len() - cap) as u64);
+                self.complete(index, stream, cut, sink)
             }
-            Ok(())
+            None if self.hold_from.is_none() => emit(stream, body, sink),
+            None => {
+                self.held.push((index, stream, body.to_vec()));
+                Ok(())
+            }
+        }
+    }
+
+    /// The entry `index` (at `ts`) is a piece of a line that goes on: kept with the pieces before
+    /// it, and from the line's first piece on, the lines after it are held.
+    fn continue_line(&mut self, index: u64, stream: Stream, ts: Option<i64>, body: &[u8]) {
+        let s = slot(stream);
+        let cap = self.max_line;
+        match &mut self.partial[s] {
+            Some(p) => {
+                append_capped(&mut p.text, &mut p.dropped, body, cap);
+                p.last_ts = ts.or(p.last_ts);
+            }
+            None => {
+                if self.hold_from.is_none() {
+                    self.hold_from = Some(index);
+                }
+                let mut p = Partial {
+                    first: index,
+                    text: Vec::new(),
+                    dropped: 0,
+                    last_ts: ts,
+                };
+                append_capped(&mut p.text, &mut p.dropped, body, cap);
+                self.partial[s] = Some(p);
+            }
         }
     }
 

@@ -61,7 +61,13 @@ impl LogsDir {
     /// The current file of `container`: `<container>/<container>.log`.
     pub fn log_file(&self, container: &str) -> PathBuf {
         self.container(container)
-            .join(format!("{container}{LOG_EXTENSION}"))
+            .join(LogsDir::log_file_name(container))
+    }
+
+    /// The name of `container`'s current file, without its directory: `<container>.log`. Also the
+    /// name a download of its lines is offered under, so a saved copy is named like the file.
+    pub fn log_file_name(container: &str) -> String {
+        format!("{container}{LOG_EXTENSION}")
     }
 
     /// The directory of the cursor file and the time index: `.state`.
@@ -138,6 +144,7 @@ mod tests {
         assert_eq!(dir.root(), Path::new("/tmp/logs"));
         assert_eq!(dir.container("web"), PathBuf::from("/tmp/logs/web"));
         assert_eq!(dir.log_file("web"), PathBuf::from("/tmp/logs/web/web.log"));
+        assert_eq!(LogsDir::log_file_name("web"), "web.log");
         assert_eq!(dir.state_dir(), PathBuf::from("/tmp/logs/.state"));
         assert_eq!(
             dir.cursor_file(),

@@ -12,12 +12,14 @@ use super::commit::{self, recover_file, LogsError, Outcome, StateFile};
 use super::container::{Committed, ContainerLog, Followed, Pending, Source, Written};
 use super::cursor::Cursor;
 use super::dir::{is_safe_name, LogsDir};
+use super::engine_files::FilesCursor;
 use super::levels::LevelMapping;
 use super::reader::{read_new_lines, Reading};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError};
+use crate::say_once::Latch;
 
 /// Containers whose logs are read at the same time. A read takes milliseconds (unlike stats, which
 /// wait for the engine's sampler), so a few dozen keep a tick short, while each one in flight holds an
@@ -42,6 +44,76 @@ pub struct LogFiles {
     /// CONTAINER_LOGS_ROOT, when readable: the engine's containers directory, whose json-file logs
     /// are read instead of asking the engine. `None`: always ask the engine.
     pub engine_logs: Option<PathBuf>,
+}
+
+impl LogFiles {
+    /// Where the read of a container that starts being followed begins: at its last commit when
+    /// that was the same container, else DEFAULT_LOGS_SINCE_NOW seconds before `now`.
+    fn start(
+        &self,
+        known: Option<&ContainerLog>,
+        container: &ContainerRef,
+        now: i64,
+    ) -> (Cursor, Option<FilesCursor>) {
+        match known {
+            Some(log) if log.committed.id == container.id.as_str() => {
+                (log.committed.cursor, log.committed.files)
+            }
+            _ => (
+                Cursor::starting_at(
+                    now - i64::try_from(self.default_since)
+                        .unwrap_or(i64::MAX)
+                        .min(now),
+                ),
+                None,
+            ),
+        }
+    }
+
+    /// The container's file at `path`, rotated by these settings, and where it ends now: the mark
+    /// the first commit of the follow holds (the start of an empty file when it cannot be read).
+    fn open(&self, container: &ContainerRef, path: PathBuf) -> (RotatingFile, FileMark) {
+        let mut file = RotatingFile::new(path, self.max_bytes, self.backup_count);
+        let mark = match file.mark() {
+            Ok(m) => m,
+            Err(e) => {
+                error!(
+                    target: TARGET,
+                    "{}: cannot read {}: {e}",
+                    container.name,
+                    file.path().display()
+                );
+                FileMark::default()
+            }
+        };
+        (file, mark)
+    }
+
+    /// The commit a follow starts from, recorded before its first write.
+    fn first_commit(
+        &self,
+        known: Option<&ContainerLog>,
+        container: &ContainerRef,
+        cursor: Cursor,
+        mark: FileMark,
+        files: Option<FilesCursor>,
+    ) -> Committed {
+        // Committed before the first write, so a crash during the first tick is undone like any other.
+        // The time index goes with the files, which are the name's whatever the container: it
+        // continues from the last commit, or from what an earlier run left.
+        let (generation, times_len) = match known {
+            Some(log) => (log.committed.generation, log.committed.times_len),
+            None => super::times::resume(&self.dir.times_file(&container.name)),
+        };
+        Committed {
+            id: container.id.to_string(),
+            cursor,
+            file: mark,
+            generation,
+            times_len,
+            files,
+        }
+    }
 }
 
 /// What the logs side did since its last report, for the metrics side to count: the logs side
@@ -73,7 +145,7 @@ pub struct LogsExporter {
     /// said once.
     refused: HashSet<String>,
     /// Said once: a container's json-file log could not be read.
-    unreadable_said: std::sync::atomic::AtomicBool,
+    unreadable_said: Latch,
 }
 
 impl LogsExporter {
@@ -119,47 +191,11 @@ impl LogsExporter {
                 &self.files.dir,
             );
         }
-        let (cursor, files) = match known {
-            Some(log) if log.committed.id == container.id.as_str() => {
-                (log.committed.cursor, log.committed.files)
-            }
-            _ => (
-                Cursor::starting_at(
-                    now - i64::try_from(self.files.default_since)
-                        .unwrap_or(i64::MAX)
-                        .min(now),
-                ),
-                None,
-            ),
-        };
-        let mut file = RotatingFile::new(path, self.files.max_bytes, self.files.backup_count);
-        let mark = match file.mark() {
-            Ok(m) => m,
-            Err(e) => {
-                error!(
-                    target: TARGET,
-                    "{}: cannot read {}: {e}",
-                    container.name,
-                    file.path().display()
-                );
-                FileMark::default()
-            }
-        };
-        // Committed before the first write, so a crash during the first tick is undone like any other.
-        // The time index goes with the files, which are the name's whatever the container: it
-        // continues from the last commit, or from what an earlier run left.
-        let (generation, times_len) = match known {
-            Some(log) => (log.committed.generation, log.committed.times_len),
-            None => super::times::resume(&self.files.dir.times_file(&container.name)),
-        };
-        let committed = Committed {
-            id: container.id.to_string(),
-            cursor,
-            file: mark,
-            generation,
-            times_len,
-            files,
-        };
+        let (cursor, files) = self.files.start(known, container, now);
+        let (file, mark) = self.files.open(container, path);
+        let committed = self
+            .files
+            .first_commit(known, container, cursor, mark, files);
         self.state.changed();
         let followed = Followed {
             file,
@@ -167,14 +203,14 @@ impl LogsExporter {
             pending: Pending::default(),
             engine_errors: Vec::new(),
             failed: false,
-            failing: false,
+            failing: Latch::new(),
             mark: None,
             recent: 0,
             tail_ok: true,
             tick_first: None,
             files,
             source: None,
-            files_lost_said: false,
+            files_lost_said: Latch::new(),
         };
         self.containers.insert(
             container.name.clone(),
@@ -208,6 +244,21 @@ impl LogsExporter {
     /// durable, the engine errors met, and how many containers' reads or writes failed.
     pub async fn collect(&mut self, containers: &Containers, visit: &[ContainerRef]) -> LogsReport {
         let now = chrono::Utc::now();
+        let wanted = self.follow_all(visit, now.timestamp());
+        self.persist();
+        let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        let (failed, from_files, from_engine) = self.read_all(containers, &wanted, now_ns).await;
+        let mut report = self.commit();
+        report.failed = failed;
+        report.read_from_files = from_files;
+        report.read_from_engine = from_engine;
+        self.let_go_of_stopped(visit);
+        report
+    }
+
+    /// Follows every container of `visit` whose name is safe as a file name, and says once of each
+    /// other one that its logs are not collected. Returns the containers followed.
+    fn follow_all<'v>(&mut self, visit: &'v [ContainerRef], now: i64) -> Vec<&'v ContainerRef> {
         let mut wanted = Vec::with_capacity(visit.len());
         for c in visit {
             if !is_safe_name(&c.name) {
@@ -220,11 +271,21 @@ impl LogsExporter {
                 }
                 continue;
             }
-            self.follow(c, now.timestamp());
+            self.follow(c, now);
             wanted.push(c);
         }
-        self.persist();
-        let now_ns = now.timestamp_nanos_opt().unwrap_or(i64::MAX);
+        wanted
+    }
+
+    /// Reads the new lines of every container of `wanted`, [`LOG_READS_AT_ONCE`] at a time. Returns
+    /// how many reads failed, and how many containers were read from the engine's files and from
+    /// the engine.
+    async fn read_all(
+        &mut self,
+        containers: &Containers,
+        wanted: &[&ContainerRef],
+        now_ns: i64,
+    ) -> (usize, u64, u64) {
         let by_name: HashMap<&str, &ContainerRef> =
             wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
         let files = &self.files;
@@ -239,41 +300,7 @@ impl LogsExporter {
             .containers
             .iter_mut()
             .filter_map(|(name, log)| Some((*by_name.get(name.as_str())?, log.followed.as_mut()?)))
-            .map(|(c, log)| async move {
-                // A mark always belongs to this tick's read: an old one must not meet a new cursor.
-                log.mark = None;
-                log.source = None;
-                // A stuck answer keeps what it delivered: the cursor matches the file at every await.
-                let read = read_new_lines(containers, c, log, reading, now_ns);
-                let mut ok = match tokio::time::timeout(files.read_timeout, read).await {
-                    Ok(ok) => ok,
-                    Err(_) => {
-                        warn!(
-                            target: TARGET,
-                            "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
-                            c.name
-                        );
-                        log.engine_errors.push(EngineError::Timeout.kind());
-                        false
-                    }
-                };
-                // Flushed and closed as soon as the read is done, not at the commit: only the reads in
-                // flight hold a write buffer and a descriptor, not every container that logged.
-                if !log.failed {
-                    match log.file.mark() {
-                        Ok(mark) => log.mark = Some(mark),
-                        Err(e) => {
-                            debug!(target: TARGET, "{}: {e}", c.name);
-                            log.failed = true;
-                            ok = false;
-                        }
-                    }
-                    if let Err(e) = log.file.close() {
-                        debug!(target: TARGET, "{}: close: {e}", c.name);
-                    }
-                }
-                (ok && !log.failed, log.source)
-            });
+            .map(|(c, log)| read_one(containers, c, log, reading, files.read_timeout, now_ns));
         let (mut failed, mut from_files, mut from_engine) = (0, 0, 0);
         let mut reads = futures_util::stream::iter(reads).buffer_unordered(LOG_READS_AT_ONCE);
         while let Some((ok, source)) = reads.next().await {
@@ -284,11 +311,12 @@ impl LogsExporter {
                 None => {}
             }
         }
-        drop(reads);
-        let mut report = self.commit();
-        report.failed = failed;
-        report.read_from_files = from_files;
-        report.read_from_engine = from_engine;
+        (failed, from_files, from_engine)
+    }
+
+    /// Stops following the containers of `visit` that are not running any more: this tick read
+    /// their last lines, and their files are closed for good.
+    fn let_go_of_stopped(&mut self, visit: &[ContainerRef]) {
         for c in visit.iter().filter(|c| !c.running) {
             let followed = self
                 .containers
@@ -305,7 +333,6 @@ impl LogsExporter {
                 }
             }
         }
-        report
     }
 
     /// Flushes every file, then records the cursors that the flushed lines reach. A container whose
@@ -358,6 +385,51 @@ impl LogsExporter {
             .filter(|(_, log)| log.followed.is_some())
             .map(|(name, _)| name.as_str())
     }
+}
+
+/// One container's read in a tick, cut off after `read_timeout`, then its file flushed and closed.
+/// Returns whether the read and its writes worked, and where the read came from.
+async fn read_one(
+    containers: &Containers,
+    c: &ContainerRef,
+    log: &mut Followed,
+    reading: &Reading<'_>,
+    read_timeout: std::time::Duration,
+    now_ns: i64,
+) -> (bool, Option<Source>) {
+    // A mark always belongs to this tick's read: an old one must not meet a new cursor.
+    log.mark = None;
+    log.source = None;
+    // A stuck answer keeps what it delivered: the cursor matches the file at every await.
+    let read = read_new_lines(containers, c, log, reading, now_ns);
+    let mut ok = match tokio::time::timeout(read_timeout, read).await {
+        Ok(ok) => ok,
+        Err(_) => {
+            warn!(
+                target: TARGET,
+                "{}: reading logs took longer than ENGINE_TIMEOUT; going on next tick",
+                c.name
+            );
+            log.engine_errors.push(EngineError::Timeout.kind());
+            false
+        }
+    };
+    // Flushed and closed as soon as the read is done, not at the commit: only the reads in
+    // flight hold a write buffer and a descriptor, not every container that logged.
+    if !log.failed {
+        match log.file.mark() {
+            Ok(mark) => log.mark = Some(mark),
+            Err(e) => {
+                debug!(target: TARGET, "{}: {e}", c.name);
+                log.failed = true;
+                ok = false;
+            }
+        }
+        if let Err(e) = log.file.close() {
+            debug!(target: TARGET, "{}: close: {e}", c.name);
+        }
+    }
+    (ok && !log.failed, log.source)
 }
 
 #[cfg(test)]

@@ -9,19 +9,20 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 
+use futures_util::stream::BoxStream;
 use futures_util::StreamExt;
 use tracing::{debug, info, warn};
 
 use super::container::{Followed, Pending, Source, TickStart};
 use super::cursor::{split_timestamp, Cursor, Line, LineAssembler, Stream};
-use super::engine_files;
+use super::engine_files::{self, FilesCursor, Found};
 use super::levels::{LevelMapping, Rules};
 use super::rotating_file::RotatingFile;
 use super::TARGET;
 use crate::container::ContainerRef;
 use crate::engine::{Containers, EngineError, LogChunk};
+use crate::say_once::Latch;
 
 /// A tail request starts this many seconds before the cursor's `since`, so that it sees entries older
 /// than the cursor: stdout and stderr entries reach the engine's log file slightly out of timestamp
@@ -100,39 +101,55 @@ pub(super) async fn read_new_lines(
     // A container that stopped writes nothing more: a last line without its line end is complete.
     let now_ns = if container.running { now_ns } else { i64::MAX };
     if let Some(root) = reading.files_root {
-        match containers.log_file(container).await {
-            Ok(found) => {
-                if let Some(path) = found.path.as_deref().and_then(|p| under_root(root, p)) {
-                    match read_from_files(container, log, reading, &path, found.tty, now_ns) {
-                        Ok(ok) => {
-                            log.source = Some(Source::Files);
-                            return ok;
-                        }
-                        // A container removed since the list: its files went with it.
-                        Err(e) if e.kind() == io::ErrorKind::NotFound && !container.running => {
-                            debug!(target: TARGET, "{}: {}: {e}", container.name, path.display());
-                        }
-                        Err(e) => {
-                            if !reading.unreadable_said.swap(true, Relaxed) {
-                                info!(
-                                    target: TARGET,
-                                    "{}: cannot read the engine's log file {}: {e}; such logs are asked from the engine (said once)",
-                                    container.name,
-                                    path.display()
-                                );
-                            }
-                        }
-                    }
-                }
-            }
-            Err(e) if e.is_gone() => return true,
-            Err(e) => debug!(target: TARGET, "{}: inspect failed: {e}", container.name),
+        if let Some(ok) = try_files(containers, container, log, reading, root, now_ns).await {
+            return ok;
         }
         // The engine path goes on from the engine cursor the files path kept valid.
         log.files = None;
     }
     log.source = Some(Source::Engine);
     read_from_engine(containers, container, log, reading, now_ns).await
+}
+
+/// Reads from the engine's json-file files when the engine shows the container's file under `root`
+/// and it can be read: the read's outcome, or `None` when the engine is to be asked instead.
+async fn try_files(
+    containers: &Containers,
+    container: &ContainerRef,
+    log: &mut Followed,
+    reading: &Reading<'_>,
+    root: &Path,
+    now_ns: i64,
+) -> Option<bool> {
+    match containers.log_file(container).await {
+        Ok(found) => {
+            if let Some(path) = found.path.as_deref().and_then(|p| under_root(root, p)) {
+                match read_from_files(container, log, reading, &path, found.tty, now_ns) {
+                    Ok(ok) => {
+                        log.source = Some(Source::Files);
+                        return Some(ok);
+                    }
+                    // A container removed since the list: its files went with it.
+                    Err(e) if e.kind() == io::ErrorKind::NotFound && !container.running => {
+                        debug!(target: TARGET, "{}: {}: {e}", container.name, path.display());
+                    }
+                    Err(e) => {
+                        if reading.unreadable_said.first() {
+                            info!(
+                                target: TARGET,
+                                "{}: cannot read the engine's log file {}: {e}; such logs are asked from the engine (said once)",
+                                container.name,
+                                path.display()
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        Err(e) if e.is_gone() => return Some(true),
+        Err(e) => debug!(target: TARGET, "{}: inspect failed: {e}", container.name),
+    }
+    None
 }
 
 /// What every read of a tick shares: the level rules, the longest line, where the engine's files
@@ -143,7 +160,7 @@ pub(super) struct Reading<'a> {
     /// CONTAINER_LOGS_ROOT, when it is usable.
     pub(super) files_root: Option<&'a Path>,
     /// Said once: a container's file could not be read.
-    pub(super) unreadable_said: &'a AtomicBool,
+    pub(super) unreadable_said: &'a Latch,
 }
 
 /// The engine's `log_path` (on its host) as seen under `root`: `<root>/<its directory>/<its name>`.
@@ -181,14 +198,43 @@ fn read_from_files(
         // Coming from the engine path (or a first read): the same place in the files.
         None => engine_files::position_of(path, log.cursor)?,
     };
-    let mut assembler =
-        LineAssembler::new(Cursor::starting_at(i64::MIN)).with_max_line(reading.max_line);
     let mut writer = LineWriter::new(
         &mut log.file,
         &mut log.pending,
         &mut log.tick_first,
         reading.mapping.rules_for(&container.name),
     );
+    let (done, read, failed) =
+        copy_entries(&mut writer, reading.max_line, path, start, tty, now_ns);
+    if let Some(e) = failed {
+        return Ok(write_failed(container, log, &e));
+    }
+    // Also when the read broke off (the engine is asked instead, from here): the lines handed out
+    // so far are the file's, and neither path may bring them again. Nothing handed out: the cursors
+    // stay as they were.
+    if read.is_ok() || done != start {
+        log.files = Some(done);
+        log.cursor = done.engine_cursor();
+    }
+    let found = read?;
+    if found.cursor_file_gone {
+        say_files_lost(container, &log.files_lost_said);
+    }
+    Ok(true)
+}
+
+/// Hands the entries after `start` in the engine's files at `path` to `writer` as whole lines,
+/// until [`FILES_READ_BUDGET`] bytes were read and no line is left half done. Returns where the
+/// last line handed out ends, what the read found, and the write error that stopped it, if any.
+fn copy_entries(
+    writer: &mut LineWriter<'_>,
+    max_line: usize,
+    path: &Path,
+    start: FilesCursor,
+    tty: bool,
+    now_ns: i64,
+) -> (FilesCursor, io::Result<Found>, Option<io::Error>) {
+    let mut assembler = LineAssembler::new(Cursor::starting_at(i64::MIN)).with_max_line(max_line);
     // `taken` goes with every entry read; `done` only up to where every line was handed out.
     let mut taken = start;
     let mut done = start;
@@ -231,36 +277,27 @@ fn read_from_files(
             done = taken;
         }
     }
-    if let Some(e) = failed {
-        return Ok(write_failed(container, log, &e));
+    (done, read, failed)
+}
+
+/// The engine deleted files of the container's log before they were read to their end: a warning
+/// the first time for the container (`said`), then a line at debug level.
+fn say_files_lost(container: &ContainerRef, said: &Latch) {
+    if said.first() {
+        warn!(
+            target: TARGET,
+            "{}: the engine deleted log files before all their lines were read (more rotations than max-file while the collector was down, or max-file=1); those lines are lost (said once for this container)",
+            container.name
+        );
+    } else {
+        debug!(target: TARGET, "{}: the engine deleted log files before they were read again", container.name);
     }
-    // Also when the read broke off (the engine is asked instead, from here): the lines handed out
-    // so far are the file's, and neither path may bring them again. Nothing handed out: the cursors
-    // stay as they were.
-    if read.is_ok() || done != start {
-        log.files = Some(done);
-        log.cursor = done.engine_cursor();
-    }
-    let found = read?;
-    if found.cursor_file_gone {
-        if log.files_lost_said {
-            debug!(target: TARGET, "{}: the engine deleted log files before they were read again", container.name);
-        } else {
-            log.files_lost_said = true;
-            warn!(
-                target: TARGET,
-                "{}: the engine deleted log files before all their lines were read (more rotations than max-file while the collector was down, or max-file=1); those lines are lost (said once for this container)",
-                container.name
-            );
-        }
-    }
-    Ok(true)
 }
 
 /// A write to the container's file failed: said (at debug level: the commit says it once) and kept,
 /// so the commit undoes the tick's writes. Returns false, the read's outcome.
 fn write_failed(container: &ContainerRef, log: &mut Followed, e: &io::Error) -> bool {
-    if !log.failing {
+    if !log.failing.said() {
         debug!(
             target: TARGET,
             "{}: cannot write {}: {e}",
@@ -280,29 +317,9 @@ async fn read_from_engine(
     reading: &Reading<'_>,
     now_ns: i64,
 ) -> bool {
-    let wanted = (2 * log.recent + 32).max(TAIL_MIN);
-    let recent = if log.tail_ok && wanted <= TAIL_MAX {
-        read_tail(containers, container, log, wanted).await
-    } else {
-        TailRead::Full
-    };
-    // A full answer's entries are counted as they come, to size the next tail request.
-    let mut counting = false;
-    let mut stream = match recent {
-        TailRead::Answer(entries, total) => {
-            log.recent = total;
-            futures_util::stream::iter(entries.into_iter().map(Ok)).boxed()
-        }
-        TailRead::Full => {
-            log.recent = 0;
-            counting = true;
-            containers
-                .logs(container, log.cursor.since, None)
-                .await
-                .boxed()
-        }
-        TailRead::Failed => return false,
-        TailRead::Gone => return true,
+    let (mut stream, counting) = match entries(containers, container, log).await {
+        Ok(entries) => entries,
+        Err(ok) => return ok,
     };
     let mut assembler = LineAssembler::new(log.cursor).with_max_line(reading.max_line);
     let mut writer = LineWriter::new(
@@ -311,7 +328,6 @@ async fn read_from_engine(
         &mut log.tick_first,
         reading.mapping.rules_for(&container.name),
     );
-    let mut ended = true;
     let mut framed = false;
     while let Some(item) = stream.next().await {
         log.recent += usize::from(counting);
@@ -325,34 +341,16 @@ async fn read_from_engine(
                 assembler.push(chunk.view(), &mut sink)
             }
             Ok(LogChunk::Console(message)) if framed || is_cut_frame_header(&message) => {
-                // The client hands the tail of a reply that ended inside a frame over as raw bytes.
-                // Treat it as the end of a cut read: the cursor stays after the last whole frame
-                // and the rest is asked for again next tick.
-                debug!(
-                    target: TARGET,
-                    "{}: the logs reply ended inside a frame ({} bytes left over); the rest is read next tick",
-                    container.name,
-                    message.len()
-                );
-                ended = false;
-                break;
+                say_cut_reply(container, &message);
+                return true;
             }
             Ok(chunk @ LogChunk::Console(_)) => assembler.push(chunk.view(), &mut sink),
-            Err(e) => {
-                if !is_gone(&e, container, &mut log.engine_errors) {
-                    return false;
-                }
-                ended = false;
-                break;
-            }
+            Err(e) => return is_gone(&e, container, &mut log.engine_errors),
         };
         if let Err(e) = pushed {
             return write_failed(container, log, &e);
         }
         log.cursor = assembler.position();
-    }
-    if !ended {
-        return true;
     }
     match assembler.finish(now_ns, &mut |l| writer.write(l)) {
         Ok(next) => {
@@ -361,6 +359,53 @@ async fn read_from_engine(
         }
         Err(e) => write_failed(container, log, &e),
     }
+}
+
+/// The client hands the tail of a reply that ended inside a frame over as raw bytes (`rest`). It
+/// is the end of a cut read: the cursor stays after the last whole frame and the rest is asked for
+/// again next tick.
+fn say_cut_reply(container: &ContainerRef, rest: &[u8]) {
+    debug!(
+        target: TARGET,
+        "{}: the logs reply ended inside a frame ({} bytes left over); the rest is read next tick",
+        container.name,
+        rest.len()
+    );
+}
+
+/// The entries from the cursor on: the answer of a tail request when it stands for the full one,
+/// else a full request, and whether its entries are still to be counted (to size the next tail
+/// request). `Err` with the read's outcome when the request failed or the container is gone.
+async fn entries(
+    containers: &Containers,
+    container: &ContainerRef,
+    log: &mut Followed,
+) -> Result<(BoxStream<'static, Result<LogChunk, EngineError>>, bool), bool> {
+    let wanted = (2 * log.recent + 32).max(TAIL_MIN);
+    let recent = if log.tail_ok && wanted <= TAIL_MAX {
+        read_tail(containers, container, log, wanted).await
+    } else {
+        TailRead::Full
+    };
+    // A full answer's entries are counted as they come, to size the next tail request.
+    let mut counting = false;
+    let stream = match recent {
+        TailRead::Answer(entries, total) => {
+            log.recent = total;
+            futures_util::stream::iter(entries.into_iter().map(Ok)).boxed()
+        }
+        TailRead::Full => {
+            log.recent = 0;
+            counting = true;
+            containers
+                .logs(container, log.cursor.since, None)
+                .await
+                .boxed()
+        }
+        TailRead::Failed => return Err(false),
+        TailRead::Gone => return Err(true),
+    };
+    Ok((stream, counting))
 }
 
 /// What a tail request brought.

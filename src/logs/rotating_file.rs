@@ -289,45 +289,11 @@ fn truncate(path: &Path, len: u64) -> io::Result<()> {
 /// Undoes what was written to `path` (and its rotated files) after `mark` was taken.
 pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Recovery> {
     let Some(inode) = mark.inode else {
-        // The file did not exist at the commit: whatever it holds now came after.
-        return match fs::metadata(path) {
-            Ok(m) if m.len() > 0 => {
-                truncate(path, 0)?;
-                Ok(Recovery::Truncated { bytes: m.len() })
-            }
-            Ok(_) => Ok(Recovery::Clean),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Recovery::Clean),
-            Err(e) => Err(e),
-        };
-    };
-    let cut = |file: &Path, len: u64| -> io::Result<Result<u64, u64>> {
-        // Ok(bytes cut) or Err(bytes missing).
-        if len > mark.len {
-            truncate(file, mark.len)?;
-            Ok(Ok(len - mark.len))
-        } else if len < mark.len {
-            Ok(Err(mark.len - len))
-        } else {
-            Ok(Ok(0))
-        }
-    };
-    // The marked file: the right inode and, when the mark has one, the same first bytes.
-    let is_marked = |file: &Path, m: &fs::Metadata| -> bool {
-        m.ino() == inode
-            && match (mark.born, born(m)) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            }
-            && match mark.head {
-                // Too short to hold the marked head: not the marked file (or not verifiably).
-                Some(_) if m.len() < mark.len.min(HEAD) => false,
-                Some(head) => head_of(file, mark.len).is_ok_and(|h| h == head),
-                None => true,
-            }
+        return recover_unmarked(path);
     };
     match fs::metadata(path) {
-        Ok(m) if is_marked(path, &m) => {
-            return Ok(match cut(path, m.len())? {
+        Ok(m) if is_marked(&mark, inode, path, &m) => {
+            return Ok(match cut(&mark, path, m.len())? {
                 Ok(0) => Recovery::Clean,
                 Ok(bytes) => Recovery::Truncated { bytes },
                 Err(missing) => Recovery::Shorter { missing },
@@ -342,41 +308,89 @@ pub fn recover(path: &Path, mark: FileMark, backup_count: u32) -> io::Result<Rec
         let Ok(m) = fs::metadata(&marked) else {
             continue;
         };
-        if !is_marked(&marked, &m) {
+        if !is_marked(&mark, inode, &marked, &m) {
             continue;
         }
-        let mut bytes = match cut(&marked, m.len())? {
+        let bytes = match cut(&mark, &marked, m.len())? {
             Ok(b) => b,
             Err(missing) => return Ok(Recovery::Shorter { missing }),
         };
-        // Everything newer than the marked file was written after the commit.
-        for newer in
-            std::iter::once(path.to_path_buf()).chain((1..j).map(|i| LogsDir::rotated(path, i)))
-        {
-            if let Ok(n) = fs::metadata(&newer) {
-                bytes += n.len();
-                fs::remove_file(&newer)?;
-            }
-        }
-        // Shift the marked file and the older ones back by j places.
-        for k in 0..=(backup_count - j) {
-            let from = LogsDir::rotated(path, j + k);
-            if !exists(&from) {
-                continue;
-            }
-            let to = if k == 0 {
-                path.to_path_buf()
-            } else {
-                LogsDir::rotated(path, k)
-            };
-            fs::rename(&from, &to)?;
-        }
-        return Ok(Recovery::RolledBack {
-            rotations: j,
-            bytes,
-        });
+        return roll_back(path, j, backup_count, bytes);
     }
     Ok(Recovery::MarkNotFound)
+}
+
+/// The file did not exist at the commit: whatever it holds now came after, and is cut off.
+fn recover_unmarked(path: &Path) -> io::Result<Recovery> {
+    match fs::metadata(path) {
+        Ok(m) if m.len() > 0 => {
+            truncate(path, 0)?;
+            Ok(Recovery::Truncated { bytes: m.len() })
+        }
+        Ok(_) => Ok(Recovery::Clean),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Recovery::Clean),
+        Err(e) => Err(e),
+    }
+}
+
+/// Cuts the marked file `file`, `len` bytes long now, back to the mark's length: `Ok(bytes cut)`,
+/// or `Err(bytes missing)` when it is shorter than at the mark (lost outside the collector).
+fn cut(mark: &FileMark, file: &Path, len: u64) -> io::Result<Result<u64, u64>> {
+    if len > mark.len {
+        truncate(file, mark.len)?;
+        Ok(Ok(len - mark.len))
+    } else if len < mark.len {
+        Ok(Err(mark.len - len))
+    } else {
+        Ok(Ok(0))
+    }
+}
+
+/// Whether `file` (with metadata `m`) is the marked file: the right inode and, when the mark has
+/// one, the same birth time and first bytes, since an inode number alone can be reused.
+fn is_marked(mark: &FileMark, inode: u64, file: &Path, m: &fs::Metadata) -> bool {
+    m.ino() == inode
+        && match (mark.born, born(m)) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+        && match mark.head {
+            // Too short to hold the marked head: not the marked file (or not verifiably).
+            Some(_) if m.len() < mark.len.min(HEAD) => false,
+            Some(head) => head_of(file, mark.len).is_ok_and(|h| h == head),
+            None => true,
+        }
+}
+
+/// The marked file is `j` rotations old and already cut back (`bytes` cut): removes the files
+/// newer than it, written after the commit, and moves it and the older ones back into place.
+fn roll_back(path: &Path, j: u32, backup_count: u32, mut bytes: u64) -> io::Result<Recovery> {
+    // Everything newer than the marked file was written after the commit.
+    for newer in
+        std::iter::once(path.to_path_buf()).chain((1..j).map(|i| LogsDir::rotated(path, i)))
+    {
+        if let Ok(n) = fs::metadata(&newer) {
+            bytes += n.len();
+            fs::remove_file(&newer)?;
+        }
+    }
+    // Shift the marked file and the older ones back by j places.
+    for k in 0..=(backup_count - j) {
+        let from = LogsDir::rotated(path, j + k);
+        if !exists(&from) {
+            continue;
+        }
+        let to = if k == 0 {
+            path.to_path_buf()
+        } else {
+            LogsDir::rotated(path, k)
+        };
+        fs::rename(&from, &to)?;
+    }
+    Ok(Recovery::RolledBack {
+        rotations: j,
+        bytes,
+    })
 }
 
 #[cfg(test)]

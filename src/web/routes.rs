@@ -29,6 +29,7 @@ use super::tail::{self, Tail};
 use super::{Bound, Web};
 use crate::http::{fixed, full, Body};
 use crate::logs::levels::Level;
+use crate::logs::LogsDir;
 
 /// How often the live tail looks for new lines. The collector flushes once a tick, so this only
 /// has to be well under a tick.
@@ -238,7 +239,8 @@ async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) 
             text.push(b'\n');
         }
         let mut r = fixed(StatusCode::OK, "text/plain; charset=utf-8", text);
-        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}.log\"")) {
+        let file_name = LogsDir::log_file_name(name);
+        if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\"")) {
             r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
         }
         return r;
