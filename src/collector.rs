@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, error, info, warn};
 
 use crate::config::{Config, MappingSource};
-use crate::container::ContainerRef;
+use crate::container::{ContainerName, ContainerRef};
 use crate::engine::{AtOnce, Containers, EngineError};
 use crate::http::auth::{AuthError, Users};
 use crate::http::server::Limits;
@@ -143,7 +143,7 @@ pub struct Collector {
     metrics: MetricsExporter,
     logs: LogsExporter,
     /// When each container known to the collector was last seen running.
-    last_running: HashMap<String, Instant>,
+    last_running: HashMap<ContainerName, Instant>,
     /// The engine failure reported last, so an outage is said once, not every tick.
     engine_failure: Latch<String>,
     /// The metrics failures reported last, likewise.
@@ -366,11 +366,8 @@ impl Collector {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_metrics: Option<Instant> = None;
         if let Some(web) = &self.web {
-            web.board.on_history(
-                crate::web::kept_histories(&web.logs_dir)
-                    .iter()
-                    .map(String::as_str),
-            );
+            web.board
+                .on_history(crate::web::kept_histories(&web.logs_dir).iter());
         }
         let known = self.logs.known_containers();
         let now = Instant::now();
@@ -431,7 +428,7 @@ impl Collector {
         self.after_engine_work(containers, failures);
         containers.forget_gone();
         if let Some(board) = board {
-            board.on_tick(visit.iter().filter(|c| c.running).map(|c| c.name.as_str()));
+            board.on_tick(visit.iter().filter(|c| c.running).map(|c| &c.name));
         }
         self.drop_long_gone(&visit);
         self.metrics.on_loop_end(unix_now());
@@ -474,7 +471,7 @@ impl Collector {
     fn after_engine_work(
         &mut self,
         containers: &Containers,
-        failures: Option<Vec<(String, EngineError)>>,
+        failures: Option<Vec<(ContainerName, EngineError)>>,
     ) {
         let pushback = containers.take_pushback();
         self.metrics
@@ -513,7 +510,7 @@ async fn timed_metrics(
     board: Option<&Board>,
     limit: usize,
     timeout: std::time::Duration,
-) -> Vec<(String, EngineError)> {
+) -> Vec<(ContainerName, EngineError)> {
     let started = Instant::now();
     let failures = collect_metrics(containers, visit, metrics, board, limit, timeout).await;
     let took = started.elapsed().as_secs_f64();
@@ -541,7 +538,7 @@ async fn timed_logs(
 impl Collector {
     /// Says once when metrics start failing for some reason (one line for all containers), and once
     /// when they all succeed again; nothing while the same failure goes on.
-    fn report_metrics_failures(&mut self, failures: &[(String, EngineError)]) {
+    fn report_metrics_failures(&mut self, failures: &[(ContainerName, EngineError)]) {
         let reasons: std::collections::BTreeSet<String> =
             failures.iter().map(|(_, why)| why.to_string()).collect();
         let reasons: Vec<String> = reasons.into_iter().collect();
@@ -567,17 +564,17 @@ impl Collector {
         for c in visit.iter().filter(|c| c.running) {
             self.last_running.insert(c.name.clone(), now);
         }
-        let running: HashSet<&str> = visit
+        let running: HashSet<&ContainerName> = visit
             .iter()
             .filter(|c| c.running)
-            .map(|c| c.name.as_str())
+            .map(|c| &c.name)
             .collect();
         let retention = self.config.container_retention;
-        let gone: Vec<String> = self
+        let gone: Vec<ContainerName> = self
             .last_running
             .iter()
             .filter(|(name, seen)| {
-                !running.contains(name.as_str()) && now.duration_since(**seen) >= retention
+                !running.contains(name) && now.duration_since(**seen) >= retention
             })
             .map(|(name, _)| name.clone())
             .collect();
@@ -586,7 +583,7 @@ impl Collector {
                 "{name}: not running for {} s, its series and cursor are dropped",
                 retention.as_secs()
             );
-            self.metrics.forget(&name);
+            self.metrics.forget(name.as_str());
             if let Some(web) = &self.web {
                 web.board.forget(&name);
             }
@@ -608,7 +605,7 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
         for level in Level::ALL {
             let lines = written.lines(level);
             if lines > 0 {
-                metrics.on_log_lines(&written.container, level, lines);
+                metrics.on_log_lines(written.container.as_str(), level, lines);
                 if let Some(board) = board {
                     board.on_lines(&written.container, level, lines, now);
                 }
@@ -636,7 +633,7 @@ async fn collect_metrics(
     board: Option<&Board>,
     limit: usize,
     timeout: std::time::Duration,
-) -> Vec<(String, EngineError)> {
+) -> Vec<(ContainerName, EngineError)> {
     // Engine requests are bounded by the client's own semaphore; this bound keeps a container's
     // ENGINE_TIMEOUT from running while it waits its turn. On the cgroup path the waits are the
     // first-CPU window, not the engine: every container may wait at once.
@@ -659,7 +656,7 @@ async fn collect_metrics(
     for (c, result) in results {
         match result {
             Ok(Some(m)) => {
-                metrics.on_container_metrics(&c.name, &m);
+                metrics.on_container_metrics(c.name.as_str(), &m);
                 if let (Some(board), None) = (board, m.exited) {
                     let figures = Figures {
                         started_at: m.started_at,

@@ -4,7 +4,10 @@
 //! Pure data, no behaviour: the engine side fills these values in from inspect, stats and the
 //! cgroup files; the metrics side turns them into series by its own rules.
 
+use std::borrow::Borrow;
 use std::fmt;
+
+use serde::{Deserialize, Serialize};
 
 /// The engine's full id of a container (64 hex digits). A name can pass from one container to the
 /// next (a recreated service); the id cannot, so what is remembered of a container is keyed by it.
@@ -42,13 +45,57 @@ impl fmt::Display for ContainerId {
     }
 }
 
+/// A container's name as Docker gives it, without the leading `/`: the `container` label of its
+/// series, its directory under LOGS_DIR, the key of what the metrics, logs and web sides keep of
+/// it. Unlike its [`ContainerId`], a name can pass to a container created again under it, which is
+/// why the files and series, kept by name, go on across such a change.
+///
+/// Saying what a value is, not checking it: whether a name may become a path is
+/// [`is_safe_name`](crate::logs::is_safe_name)'s to say. It serializes as the plain string, so the
+/// cursor file and the browser's JSON read as they did before the type existed; `Borrow<str>` lets
+/// a map keyed by names be looked up with the `&str` of a URL or of the public API.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ContainerName(String);
+
+impl ContainerName {
+    /// The name as the engine wrote it, without the leading `/`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for ContainerName {
+    fn from(name: String) -> ContainerName {
+        ContainerName(name)
+    }
+}
+
+impl From<&str> for ContainerName {
+    fn from(name: &str) -> ContainerName {
+        ContainerName(name.to_string())
+    }
+}
+
+impl Borrow<str> for ContainerName {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ContainerName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// A container to visit this tick.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ContainerRef {
     /// The engine's full id.
     pub id: ContainerId,
-    /// Its name without the leading `/`: the `container` label and the log directory's name.
-    pub name: String,
+    /// Its name: the `container` label and the log directory's name.
+    pub name: ContainerName,
     /// Whether it was in this tick's list of running containers (false: it was running at the previous
     /// tick and is visited once more so its last lines are not lost).
     pub running: bool,
@@ -136,4 +183,44 @@ pub struct Throttling {
     pub throttled_periods: u64,
     /// Time it was throttled, nanoseconds.
     pub throttled_ns: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    use super::*;
+
+    #[test]
+    fn maps_keyed_by_names_are_looked_up_by_str() {
+        let mut hashed: HashMap<ContainerName, u32> = HashMap::new();
+        hashed.insert(ContainerName::from("web"), 1);
+        assert_eq!(hashed.get("web"), Some(&1));
+        assert_eq!(hashed.get("api"), None);
+        assert_eq!(hashed.remove("web"), Some(1));
+
+        let sorted: BTreeMap<ContainerName, u32> =
+            [("b", 2), ("a", 1)].map(|(n, v)| (n.into(), v)).into();
+        assert_eq!(sorted.get("a"), Some(&1));
+        let order: Vec<&str> = sorted.keys().map(ContainerName::as_str).collect();
+        assert_eq!(order, ["a", "b"], "names sort as their strings do");
+
+        let set: HashSet<ContainerName> = HashSet::from([ContainerName::from(String::from("db"))]);
+        assert!(set.contains("db"));
+    }
+
+    #[test]
+    fn a_name_shows_and_serializes_as_its_plain_string() {
+        let name = ContainerName::from("my-app.1");
+        assert_eq!(name.to_string(), "my-app.1");
+        assert_eq!(format!("{name}: gone"), "my-app.1: gone");
+        assert_eq!(name.as_str(), "my-app.1");
+        assert_eq!(
+            serde_json::to_string(&name).expect("serializes"),
+            r#""my-app.1""#
+        );
+        let keyed: HashMap<ContainerName, u32> =
+            serde_json::from_str(r#"{"web": 3}"#).expect("a map keyed by names deserializes");
+        assert_eq!(keyed.get("web"), Some(&3));
+    }
 }

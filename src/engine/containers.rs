@@ -15,7 +15,7 @@ use super::logs::{LogChunk, LogFile};
 use super::pushback::{Pushback, PushbackCount};
 use super::sampler::Sampler;
 use crate::container::ContainerMetrics;
-use crate::container::{ContainerId, ContainerRef};
+use crate::container::{ContainerId, ContainerName, ContainerRef};
 use crate::host::cgroup::Cgroups;
 use crate::shutdown::Shutdown;
 
@@ -116,7 +116,7 @@ impl Containers {
     /// those that are not running any more once (used at start with the containers of the last run).
     pub fn assume_running_before<I: Into<ContainerId>>(
         &mut self,
-        containers: impl IntoIterator<Item = (I, String)>,
+        containers: impl IntoIterator<Item = (I, ContainerName)>,
     ) {
         for (id, name) in containers {
             self.visits.assume_running(id.into(), name);

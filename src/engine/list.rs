@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use bollard::models::ContainerSummary;
 
 use super::filter::Filter;
-use crate::container::{ContainerId, ContainerRef};
+use crate::container::{ContainerId, ContainerName, ContainerRef};
 
 /// What the list of one tick is compared with: the containers running at the previous one.
 #[derive(Debug, Default)]
@@ -49,10 +49,10 @@ impl Visits {
             let name = summary
                 .names
                 .and_then(|names| names.into_iter().next())
-                .map(|n| n.trim_start_matches('/').to_string())
-                .unwrap_or_else(|| id.short());
+                .map(|n| ContainerName::from(n.trim_start_matches('/')))
+                .unwrap_or_else(|| id.short().into());
             let labels = summary.labels.as_ref().unwrap_or(&no_labels);
-            if !self.filter.watches(&name, labels) {
+            if !self.filter.watches(name.as_str(), labels) {
                 continue;
             }
             let container = ContainerRef {
@@ -66,7 +66,7 @@ impl Visits {
     }
 
     /// Treats this container as running at the previous tick, unless it is known already.
-    pub(super) fn assume_running(&mut self, id: ContainerId, name: String) {
+    pub(super) fn assume_running(&mut self, id: ContainerId, name: ContainerName) {
         self.running_before
             .entry(id.clone())
             .or_insert(ContainerRef {

@@ -26,6 +26,7 @@ use super::dir::LogsDir;
 use super::rotating_file::{recover, FileMark, Recovery};
 use super::times;
 use super::TARGET;
+use crate::container::ContainerName;
 
 /// Errors of the logs side that stop the collector from starting.
 #[derive(Debug, thiserror::Error)]
@@ -58,7 +59,7 @@ impl StateFile {
     /// Creates LOGS_DIR and its state directory if needed, and reads the commits a previous run left.
     pub(super) fn open(
         logs_dir: &LogsDir,
-    ) -> Result<(StateFile, HashMap<String, Committed>), LogsError> {
+    ) -> Result<(StateFile, HashMap<ContainerName, Committed>), LogsError> {
         let state_dir = logs_dir.state_dir();
         let path = logs_dir.cursor_file();
         let dir_usable = match fs::create_dir_all(&state_dir) {
@@ -75,7 +76,7 @@ impl StateFile {
         };
         let committed = match fs::read(&path) {
             Ok(bytes) => {
-                match serde_json::from_slice::<Content<HashMap<String, Committed>>>(&bytes) {
+                match serde_json::from_slice::<Content<HashMap<ContainerName, Committed>>>(&bytes) {
                     Ok(state) => state.containers,
                     Err(e) => {
                         // A damaged cursor file must not stop the logs: start over as on a first run.
@@ -101,13 +102,16 @@ impl StateFile {
     }
 
     /// Writes every container's commit, if any changed since the file was last written.
-    pub(super) fn save<'a>(&mut self, commits: impl Iterator<Item = (&'a str, &'a Committed)>) {
+    pub(super) fn save<'a>(
+        &mut self,
+        commits: impl Iterator<Item = (&'a ContainerName, &'a Committed)>,
+    ) {
         if !self.dirty {
             return;
         }
         let state = Content {
             version: 1,
-            containers: commits.collect::<HashMap<&str, &Committed>>(),
+            containers: commits.collect::<HashMap<&ContainerName, &Committed>>(),
         };
         let result = serde_json::to_vec(&state)
             .map_err(io::Error::other)
@@ -139,7 +143,7 @@ pub(super) enum Outcome {
 /// and moves the cursor back to it, so those lines are fetched again next tick. Closes the file
 /// either way, so thousands of containers do not hold thousands of descriptors.
 pub(super) fn commit(
-    name: &str,
+    name: &ContainerName,
     committed: &mut Committed,
     log: &mut Followed,
     logs_dir: &LogsDir,
@@ -170,7 +174,7 @@ pub(super) fn commit(
 /// The commit proper, once the file's end is known: `committed` moves on to what `log` handed to
 /// its file, the tick's first line goes into the time index, and what was pending is counted.
 fn make(
-    name: &str,
+    name: &ContainerName,
     committed: &mut Committed,
     log: &mut Followed,
     mark: FileMark,
@@ -198,7 +202,7 @@ fn make(
 /// Records where the tick's first line starts in the container's time index, so a search by time
 /// finds it without reading the files that come before; `rotations` are those of this tick.
 fn index_tick(
-    name: &str,
+    name: &ContainerName,
     committed: &mut Committed,
     first: TickStart,
     rotations: u64,
@@ -223,7 +227,7 @@ fn index_tick(
 
 /// A write failed since the last commit (`e`): says so once, puts the file and `log` back where
 /// `committed` left them, and drops what was pending, so the same lines are fetched again next tick.
-fn undo(name: &str, committed: &Committed, log: &mut Followed, e: io::Error) -> Outcome {
+fn undo(name: &ContainerName, committed: &Committed, log: &mut Followed, e: io::Error) -> Outcome {
     if log.failing.first() {
         error!(
             target: TARGET,
@@ -245,7 +249,7 @@ fn undo(name: &str, committed: &Committed, log: &mut Followed, e: io::Error) -> 
 /// Undoes what a crash (or a failed write) left in `path` after `committed`, before the container's
 /// log is followed again, and says what it found.
 pub(super) fn recover_file(
-    name: &str,
+    name: &ContainerName,
     path: &Path,
     committed: &Committed,
     backup_count: u32,
@@ -296,13 +300,13 @@ mod tests {
             times_len: 64,
             files: None,
         };
-        state.save([("web", &web)].into_iter());
+        state.save([(&"web".into(), &web)].into_iter());
         assert!(
             !logs_dir.cursor_file().exists(),
             "nothing changed, nothing written"
         );
         state.changed();
-        state.save([("web", &web)].into_iter());
+        state.save([(&"web".into(), &web)].into_iter());
         let (_, read) = StateFile::open(&logs_dir).expect("open again");
         assert_eq!(read.get("web"), Some(&web));
         fs::write(logs_dir.cursor_file(), b"{not json").expect("damage");

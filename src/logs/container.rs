@@ -12,6 +12,7 @@ use super::cursor::Cursor;
 use super::engine_files::FilesCursor;
 use super::levels::Level;
 use super::rotating_file::{FileMark, RotatingFile};
+use crate::container::ContainerName;
 use crate::say_once::Latch;
 
 /// Everything the logs side holds about one container, under its name.
@@ -112,10 +113,10 @@ impl Pending {
     }
 
     /// What a successful commit counts for `container`, if anything; nothing is pending afterwards.
-    pub(super) fn take(&mut self, container: &str) -> Option<Written> {
+    pub(super) fn take(&mut self, container: &ContainerName) -> Option<Written> {
         let Pending { lines, bytes } = std::mem::take(self);
         (lines.iter().any(|n| *n > 0) || bytes > 0).then(|| Written {
-            container: container.to_string(),
+            container: container.clone(),
             lines,
             bytes,
         })
@@ -127,7 +128,7 @@ impl Pending {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     /// The container's name.
-    pub container: String,
+    pub container: ContainerName,
     /// Lines by level, in [`Level::ALL`] order.
     lines: [u64; 3],
     /// Bytes, line ends included.
@@ -152,22 +153,19 @@ mod tests {
 
     #[test]
     fn pending_lines_are_counted_by_level_once() {
+        let web = ContainerName::from("web");
         let mut pending = Pending::default();
-        assert_eq!(
-            pending.take("web"),
-            None,
-            "nothing pending, nothing counted"
-        );
+        assert_eq!(pending.take(&web), None, "nothing pending, nothing counted");
         pending.line(Level::Error, 6);
         pending.line(Level::Info, 3);
         pending.line(Level::Error, 4);
-        let written = pending.take("web").expect("written");
-        assert_eq!(written.container, "web");
+        let written = pending.take(&web).expect("written");
+        assert_eq!(written.container, web);
         assert_eq!(written.lines(Level::Info), 1);
         assert_eq!(written.lines(Level::Warning), 0);
         assert_eq!(written.lines(Level::Error), 2);
         assert_eq!(written.total_lines(), 3);
         assert_eq!(written.bytes, 13);
-        assert_eq!(pending.take("web"), None, "counted once");
+        assert_eq!(pending.take(&web), None, "counted once");
     }
 }

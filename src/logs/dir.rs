@@ -16,6 +16,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::container::ContainerName;
+
 /// The directory, inside LOGS_DIR, of what the logs side keeps besides the logs themselves.
 const STATE_DIR: &str = ".state";
 /// The file, inside [`STATE_DIR`], of every container's last commit.
@@ -54,19 +56,19 @@ impl LogsDir {
     }
 
     /// The directory of `container`'s files.
-    pub fn container(&self, container: &str) -> PathBuf {
-        self.root.join(container)
+    pub fn container(&self, container: &ContainerName) -> PathBuf {
+        self.root.join(container.as_str())
     }
 
     /// The current file of `container`: `<container>/<container>.log`.
-    pub fn log_file(&self, container: &str) -> PathBuf {
+    pub fn log_file(&self, container: &ContainerName) -> PathBuf {
         self.container(container)
             .join(LogsDir::log_file_name(container))
     }
 
     /// The name of `container`'s current file, without its directory: `<container>.log`. Also the
     /// name a download of its lines is offered under, so a saved copy is named like the file.
-    pub fn log_file_name(container: &str) -> String {
+    pub fn log_file_name(container: &ContainerName) -> String {
         format!("{container}{LOG_EXTENSION}")
     }
 
@@ -81,8 +83,8 @@ impl LogsDir {
     }
 
     /// The time index of `container`: `.state/times/<container>`.
-    pub fn times_file(&self, container: &str) -> PathBuf {
-        self.state_dir().join(TIMES_DIR).join(container)
+    pub fn times_file(&self, container: &ContainerName) -> PathBuf {
+        self.state_dir().join(TIMES_DIR).join(container.as_str())
     }
 
     /// The file `n` rotations older than the current file `log_file`: `<log_file>.<n>`, Python's
@@ -97,9 +99,9 @@ impl LogsDir {
     /// its directory is: 0 for `<container>.log`, n for `<container>.log.<n>`; `None` for any other
     /// name. The number is written as the rotation writes it: digits without a leading zero, so
     /// `.log.0`, `.log.01`, `.log.x` and `.log.` are not the container's files.
-    pub fn age(container: &str, file_name: &str) -> Option<u32> {
+    pub fn age(container: &ContainerName, file_name: &str) -> Option<u32> {
         let rest = file_name
-            .strip_prefix(container)?
+            .strip_prefix(container.as_str())?
             .strip_prefix(LOG_EXTENSION)?;
         if rest.is_empty() {
             return Some(0);
@@ -142,20 +144,23 @@ mod tests {
     fn every_file_has_its_place() {
         let dir = LogsDir::new("/tmp/logs");
         assert_eq!(dir.root(), Path::new("/tmp/logs"));
-        assert_eq!(dir.container("web"), PathBuf::from("/tmp/logs/web"));
-        assert_eq!(dir.log_file("web"), PathBuf::from("/tmp/logs/web/web.log"));
-        assert_eq!(LogsDir::log_file_name("web"), "web.log");
+        assert_eq!(dir.container(&"web".into()), PathBuf::from("/tmp/logs/web"));
+        assert_eq!(
+            dir.log_file(&"web".into()),
+            PathBuf::from("/tmp/logs/web/web.log")
+        );
+        assert_eq!(LogsDir::log_file_name(&"web".into()), "web.log");
         assert_eq!(dir.state_dir(), PathBuf::from("/tmp/logs/.state"));
         assert_eq!(
             dir.cursor_file(),
             PathBuf::from("/tmp/logs/.state/cursors.json")
         );
         assert_eq!(
-            dir.times_file("web"),
+            dir.times_file(&"web".into()),
             PathBuf::from("/tmp/logs/.state/times/web")
         );
         assert_eq!(
-            LogsDir::rotated(&dir.log_file("web"), 3),
+            LogsDir::rotated(&dir.log_file(&"web".into()), 3),
             PathBuf::from("/tmp/logs/web/web.log.3")
         );
     }
@@ -163,18 +168,18 @@ mod tests {
     #[test]
     fn a_rotated_name_reads_back_as_its_number() {
         let dir = LogsDir::new("/tmp/logs");
-        for name in ["web", "a", "my-app_1.web", "a.log"] {
-            let current = dir.log_file(name);
+        for name in ["web", "a", "my-app_1.web", "a.log"].map(ContainerName::from) {
+            let current = dir.log_file(&name);
             let file_name = |p: &Path| p.file_name().and_then(|n| n.to_str()).map(str::to_owned);
             assert_eq!(
-                file_name(&current).and_then(|f| LogsDir::age(name, &f)),
+                file_name(&current).and_then(|f| LogsDir::age(&name, &f)),
                 Some(0),
                 "{name}"
             );
             for n in [1, 2, 9, 10, 99, 100, u32::MAX] {
                 let rotated = LogsDir::rotated(&current, n);
-                assert_eq!(rotated.parent(), Some(dir.container(name).as_path()));
-                let back = file_name(&rotated).and_then(|f| LogsDir::age(name, &f));
+                assert_eq!(rotated.parent(), Some(dir.container(&name).as_path()));
+                let back = file_name(&rotated).and_then(|f| LogsDir::age(&name, &f));
                 assert_eq!(back, Some(n), "{name} {n}");
             }
         }
@@ -204,10 +209,10 @@ mod tests {
             ("xapp.log", None),
             ("app.log.1 ", None),
         ] {
-            assert_eq!(LogsDir::age("app", file_name), age, "{file_name}");
+            assert_eq!(LogsDir::age(&"app".into(), file_name), age, "{file_name}");
         }
         // A container whose name ends like another's file is told apart by the whole name.
-        assert_eq!(LogsDir::age("app.log", "app.log.1"), None);
-        assert_eq!(LogsDir::age("app.log", "app.log.log.1"), Some(1));
+        assert_eq!(LogsDir::age(&"app.log".into(), "app.log.1"), None);
+        assert_eq!(LogsDir::age(&"app.log".into(), "app.log.log.1"), Some(1));
     }
 }

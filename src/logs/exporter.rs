@@ -17,7 +17,7 @@ use super::levels::LevelMapping;
 use super::reader::{read_new_lines, Reading};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
-use crate::container::ContainerRef;
+use crate::container::{ContainerName, ContainerRef};
 use crate::engine::{Containers, EngineError};
 use crate::say_once::Latch;
 
@@ -139,11 +139,11 @@ pub struct LogsExporter {
     mapping: LevelMapping,
     /// Every container known, by name (which is also its directory's name): from the state file at
     /// start, or from its first visit, until [`LogsExporter::forget`].
-    containers: HashMap<String, ContainerLog>,
+    containers: HashMap<ContainerName, ContainerLog>,
     state: StateFile,
     /// Names that are not valid Docker names, whose logs are never collected: kept so that each is
     /// said once.
-    refused: HashSet<String>,
+    refused: HashSet<ContainerName>,
     /// Said once: a container's json-file log could not be read.
     unreadable_said: Latch,
 }
@@ -228,7 +228,7 @@ impl LogsExporter {
 
     /// Lets go of a container for good: its file handle and its cursor (used once it has been gone for
     /// longer than CONTAINER_RETENTION).
-    pub fn forget(&mut self, container: &str) {
+    pub fn forget(&mut self, container: &ContainerName) {
         if let Some(log) = self.containers.remove(container) {
             if let Some(mut followed) = log.followed {
                 let _ = followed.file.close();
@@ -261,7 +261,7 @@ impl LogsExporter {
     fn follow_all<'v>(&mut self, visit: &'v [ContainerRef], now: i64) -> Vec<&'v ContainerRef> {
         let mut wanted = Vec::with_capacity(visit.len());
         for c in visit {
-            if !is_safe_name(&c.name) {
+            if !is_safe_name(c.name.as_str()) {
                 if self.refused.insert(c.name.clone()) {
                     warn!(
                         target: TARGET,
@@ -286,8 +286,8 @@ impl LogsExporter {
         wanted: &[&ContainerRef],
         now_ns: i64,
     ) -> (usize, u64, u64) {
-        let by_name: HashMap<&str, &ContainerRef> =
-            wanted.iter().map(|c| (c.name.as_str(), *c)).collect();
+        let by_name: HashMap<&ContainerName, &ContainerRef> =
+            wanted.iter().map(|c| (&c.name, *c)).collect();
         let files = &self.files;
         let reading = Reading {
             mapping: &self.mapping,
@@ -299,7 +299,7 @@ impl LogsExporter {
         let reads = self
             .containers
             .iter_mut()
-            .filter_map(|(name, log)| Some((*by_name.get(name.as_str())?, log.followed.as_mut()?)))
+            .filter_map(|(name, log)| Some((*by_name.get(name)?, log.followed.as_mut()?)))
             .map(|(c, log)| read_one(containers, c, log, reading, files.read_timeout, now_ns));
         let (mut failed, mut from_files, mut from_engine) = (0, 0, 0);
         let mut reads = futures_util::stream::iter(reads).buffer_unordered(LOG_READS_AT_ONCE);
@@ -364,13 +364,13 @@ impl LogsExporter {
         let commits = self
             .containers
             .iter()
-            .map(|(name, log)| (name.as_str(), &log.committed));
+            .map(|(name, log)| (name, &log.committed));
         self.state.save(commits);
     }
 
     /// The containers a previous run had cursors for: (id, name). Visiting them once at start picks
     /// up the last lines of those that stopped while the collector was not running.
-    pub fn known_containers(&self) -> Vec<(String, String)> {
+    pub fn known_containers(&self) -> Vec<(String, ContainerName)> {
         self.containers
             .iter()
             .map(|(name, log)| (log.committed.id.clone(), name.clone()))

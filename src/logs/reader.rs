@@ -202,7 +202,7 @@ fn read_from_files(
         &mut log.file,
         &mut log.pending,
         &mut log.tick_first,
-        reading.mapping.rules_for(&container.name),
+        reading.mapping.rules_for(container.name.as_str()),
     );
     let (done, read, failed) =
         copy_entries(&mut writer, reading.max_line, path, start, tty, now_ns);
@@ -326,7 +326,7 @@ async fn read_from_engine(
         &mut log.file,
         &mut log.pending,
         &mut log.tick_first,
-        reading.mapping.rules_for(&container.name),
+        reading.mapping.rules_for(container.name.as_str()),
     );
     let mut framed = false;
     while let Some(item) = stream.next().await {

@@ -172,7 +172,7 @@ mod tests {
     #[test]
     fn records_read_back_and_a_torn_one_is_left_out() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = LogsDir::new(dir.path()).times_file("app");
+        let p = LogsDir::new(dir.path()).times_file(&"app".into());
         let len = append(&p, 0, tick(10, 0, 0, 0)).expect("append");
         let len = append(&p, len, tick(20, 0, 50, 1)).expect("append");
         assert_eq!(len, 64);
@@ -191,7 +191,7 @@ mod tests {
     #[test]
     fn what_the_commit_did_not_record_is_cut_off() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = LogsDir::new(dir.path()).times_file("app");
+        let p = LogsDir::new(dir.path()).times_file(&"app".into());
         let len = append(&p, 0, tick(10, 0, 0, 0)).expect("append");
         // A tick after the commit, then a crash.
         append(&p, len, tick(20, 0, 9, 0)).expect("append");
@@ -222,7 +222,7 @@ mod tests {
     #[test]
     fn records_of_deleted_files_are_pruned_once_there_are_many() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let p = LogsDir::new(dir.path()).times_file("app");
+        let p = LogsDir::new(dir.path()).times_file(&"app".into());
         let mut len = 0;
         // PRUNE_AT + 5 ticks in generation 0, then 10 in generation 5.
         for i in 0..(PRUNE_AT as u64 + 15) {

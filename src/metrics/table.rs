@@ -17,6 +17,7 @@ use super::families::{
     ContainerSeries, Family, Shape, FAMILIES, HEALTH_BY_LABEL, HEALTH_STATES, LEVELS_BY_LABEL,
 };
 use super::groups::MetricGroups;
+use crate::container::ContainerName;
 
 /// The labels of one series, names sorted, as the crate writes them.
 pub(super) type Labels<'a> = [(&'static str, &'a str)];
@@ -44,7 +45,7 @@ pub(super) struct Rows {
 }
 
 /// Every container's series, by the container's name: the order of the exposition.
-type Containers = BTreeMap<String, ContainerSeries>;
+type Containers = BTreeMap<ContainerName, ContainerSeries>;
 
 impl Table {
     pub(super) fn new(machine: &str) -> Result<Table, MetricsError> {
@@ -79,7 +80,8 @@ impl Table {
         self.lock().groups = groups;
     }
 
-    /// Runs `f` on `container`'s series, made empty if the container had none.
+    /// Runs `f` on `container`'s series, made empty if the container had none. A `&str`, as the
+    /// exporter's public methods take it: the key is made only for a container not yet known.
     pub(super) fn update(&self, container: &str, f: impl FnOnce(&mut ContainerSeries)) {
         let mut rows = self.lock();
         let containers = &mut rows.containers;
@@ -87,7 +89,9 @@ impl Table {
         if let Some(series) = containers.get_mut(container) {
             return f(series);
         }
-        f(containers.entry(container.to_string()).or_default())
+        f(containers
+            .entry(ContainerName::from(container))
+            .or_default())
     }
 
     pub(super) fn forget(&self, container: &str) {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
+use crate::container::ContainerName;
 use crate::logs::levels::Level;
 
 /// Minutes of samples kept: the last hour.
@@ -85,14 +86,14 @@ impl Card {
 /// The overview's data, shared by the collector (which writes) and the web pages (which read).
 #[derive(Debug, Clone, Default)]
 pub struct Board {
-    cards: Arc<Mutex<BTreeMap<String, Card>>>,
+    cards: Arc<Mutex<BTreeMap<ContainerName, Card>>>,
 }
 
 /// One container as the overview shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Summary {
     /// The container's name.
-    pub name: String,
+    pub name: ContainerName,
     /// Running, stopped or gone.
     pub state: State,
     /// `container_started_at_timestamp_seconds`, when known.
@@ -139,15 +140,15 @@ fn unix_minute(unix_secs: i64) -> u32 {
 }
 
 impl Board {
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Card>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ContainerName, Card>> {
         self.cards.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// New figures of `container`, collected at `unix_secs`.
-    pub fn on_figures(&self, container: &str, figures: Figures, unix_secs: i64) {
+    pub fn on_figures(&self, container: &ContainerName, figures: Figures, unix_secs: i64) {
         let mut cards = self.lock();
         let card = cards
-            .entry(container.to_string())
+            .entry(container.clone())
             .or_insert_with(|| Card::new(State::Running));
         // Inspect may not say when it started this time: keep what it said before, as the scrape does.
         let started_at = figures
@@ -163,10 +164,10 @@ impl Board {
     }
 
     /// `n` lines of `level` were written for `container` at `unix_secs`.
-    pub fn on_lines(&self, container: &str, level: Level, n: u64, unix_secs: i64) {
+    pub fn on_lines(&self, container: &ContainerName, level: Level, n: u64, unix_secs: i64) {
         let mut cards = self.lock();
         let card = cards
-            .entry(container.to_string())
+            .entry(container.clone())
             .or_insert_with(|| Card::new(State::Running));
         let m = card.minute(unix_minute(unix_secs));
         let i = level.index();
@@ -175,17 +176,17 @@ impl Board {
 
     /// The state of every container after a tick: those in `running` run, the others the collector
     /// still knows are stopped.
-    pub fn on_tick<'a>(&self, running: impl IntoIterator<Item = &'a str>) {
-        let running: std::collections::HashSet<&str> = running.into_iter().collect();
+    pub fn on_tick<'a>(&self, running: impl IntoIterator<Item = &'a ContainerName>) {
+        let running: std::collections::HashSet<&ContainerName> = running.into_iter().collect();
         let mut cards = self.lock();
         for name in &running {
             cards
-                .entry(name.to_string())
+                .entry((*name).clone())
                 .or_insert_with(|| Card::new(State::Running))
                 .state = State::Running;
         }
         for (name, card) in cards.iter_mut() {
-            if card.state == State::Running && !running.contains(name.as_str()) {
+            if card.state == State::Running && !running.contains(name) {
                 card.state = State::Stopped;
             }
         }
@@ -193,24 +194,25 @@ impl Board {
 
     /// Containers whose logs are kept but that the collector does not watch now (directories of
     /// LOGS_DIR left by removed containers or earlier runs).
-    pub fn on_history<'a>(&self, names: impl IntoIterator<Item = &'a str>) {
+    pub fn on_history<'a>(&self, names: impl IntoIterator<Item = &'a ContainerName>) {
         let mut cards = self.lock();
         for name in names {
             cards
-                .entry(name.to_string())
+                .entry(name.clone())
                 .or_insert_with(|| Card::new(State::Gone));
         }
     }
 
     /// The collector forgot `container` (CONTAINER_RETENTION): its figures go, its logs stay.
-    pub fn forget(&self, container: &str) {
+    pub fn forget(&self, container: &ContainerName) {
         if let Some(card) = self.lock().get_mut(container) {
             card.state = State::Gone;
             card.figures = None;
         }
     }
 
-    /// Whether `container` is one the overview lists.
+    /// Whether `container` is one the overview lists. A `&str`: the name comes from a URL, and only
+    /// one that is known becomes a [`ContainerName`].
     pub fn knows(&self, container: &str) -> bool {
         self.lock().contains_key(container)
     }
@@ -268,24 +270,32 @@ mod tests {
 
     const T: i64 = 1_795_000_000 - 1_795_000_000 % 60;
 
+    fn names<const N: usize>(names: [&str; N]) -> Vec<ContainerName> {
+        names.map(ContainerName::from).to_vec()
+    }
+
     #[test]
     fn containers_with_errors_come_first_then_by_name() {
         let b = Board::default();
-        b.on_tick(["b", "a", "c"]);
-        b.on_lines("c", Level::Error, 1, T);
-        b.on_lines("b", Level::Error, 5, T);
-        b.on_lines("a", Level::Info, 9, T);
-        let names: Vec<String> = b.summaries(T).into_iter().map(|s| s.name).collect();
-        assert_eq!(names, ["b", "c", "a"]);
+        b.on_tick(&names(["b", "a", "c"]));
+        b.on_lines(&"c".into(), Level::Error, 1, T);
+        b.on_lines(&"b".into(), Level::Error, 5, T);
+        b.on_lines(&"a".into(), Level::Info, 9, T);
+        let order: Vec<String> = b
+            .summaries(T)
+            .into_iter()
+            .map(|s| s.name.to_string())
+            .collect();
+        assert_eq!(order, ["b", "c", "a"]);
     }
 
     #[test]
     fn the_last_hour_counts_lines_by_level_and_forgets_older_minutes() {
         let b = Board::default();
-        b.on_lines("a", Level::Error, 2, T - 3600);
-        b.on_lines("a", Level::Error, 3, T - 60);
-        b.on_lines("a", Level::Warning, 1, T);
-        b.on_lines("a", Level::Info, 4, T + 59);
+        b.on_lines(&"a".into(), Level::Error, 2, T - 3600);
+        b.on_lines(&"a".into(), Level::Error, 3, T - 60);
+        b.on_lines(&"a".into(), Level::Warning, 1, T);
+        b.on_lines(&"a".into(), Level::Info, 4, T + 59);
         let s = &b.summaries(T + 59)[0];
         assert_eq!(
             s.last_hour,
@@ -310,9 +320,9 @@ mod tests {
             memory_limit_bytes: 1 << 30,
             started_at: Some(5),
         };
-        b.on_figures("a", f(0.5, 100), T - 120);
-        b.on_figures("a", f(1.5, 300), T);
-        b.on_figures("a", f(0.25, 200), T + 30);
+        b.on_figures(&"a".into(), f(0.5, 100), T - 120);
+        b.on_figures(&"a".into(), f(1.5, 300), T);
+        b.on_figures(&"a".into(), f(0.25, 200), T + 30);
         let s = &b.summaries(T + 30)[0];
         assert_eq!(s.spark.cpu[MINUTES - 1], Some(1.5));
         assert_eq!(s.spark.memory[MINUTES - 1], Some(300.0));
@@ -325,14 +335,14 @@ mod tests {
     #[test]
     fn a_container_that_stops_is_stopped_and_a_forgotten_one_is_gone_with_its_history() {
         let b = Board::default();
-        b.on_tick(["a", "b"]);
-        b.on_tick(["a"]);
-        b.on_history(["old", "a"]);
-        b.forget("b");
+        b.on_tick(&names(["a", "b"]));
+        b.on_tick(&names(["a"]));
+        b.on_history(&names(["old", "a"]));
+        b.forget(&"b".into());
         let states: Vec<(String, State)> = b
             .summaries(T)
             .into_iter()
-            .map(|s| (s.name, s.state))
+            .map(|s| (s.name.to_string(), s.state))
             .collect();
         assert_eq!(
             states,

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use memchr::memmem;
 
+use crate::container::ContainerName;
 use crate::logs::levels::{Level, Rules};
 use crate::logs::LogsDir;
 
@@ -155,7 +156,7 @@ pub struct Answer {
 
 /// The files of one container, oldest first, as (age, path): those of its directory that
 /// [`LogsDir::age`] names as its current or rotated files.
-pub fn files(logs_dir: &LogsDir, name: &str) -> Vec<(u32, PathBuf)> {
+pub fn files(logs_dir: &LogsDir, name: &ContainerName) -> Vec<(u32, PathBuf)> {
     let mut found: Vec<(u32, PathBuf)> = Vec::new();
     let Ok(entries) = std::fs::read_dir(logs_dir.container(name)) else {
         return found;
@@ -174,7 +175,12 @@ pub fn files(logs_dir: &LogsDir, name: &str) -> Vec<(u32, PathBuf)> {
 }
 
 /// Runs `query` over the files of `name` under `logs_dir`, classifying lines with `rules`.
-pub fn search(logs_dir: &LogsDir, name: &str, rules: &Rules, query: &Query) -> io::Result<Answer> {
+pub fn search(
+    logs_dir: &LogsDir,
+    name: &ContainerName,
+    rules: &Rules,
+    query: &Query,
+) -> io::Result<Answer> {
     let started = Instant::now();
     let mut found = Found::new(query);
     let from = query.from.unwrap_or(Position {

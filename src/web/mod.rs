@@ -16,6 +16,7 @@ use std::sync::Arc;
 pub use board::{Board, Figures};
 pub use history::Position;
 
+use crate::container::ContainerName;
 use crate::logs::levels::LevelMapping;
 use crate::logs::LogsDir;
 
@@ -33,7 +34,7 @@ pub enum Bound {
 /// Moments to positions: the logs side's time index.
 pub trait Times: Send + Sync + std::fmt::Debug {
     /// Where the first line of `container` with an engine timestamp at or after `ts_nanos` starts.
-    fn position(&self, container: &str, ts_nanos: i64) -> Bound;
+    fn position(&self, container: &ContainerName, ts_nanos: i64) -> Bound;
 }
 
 /// Everything the pages read.
@@ -52,7 +53,8 @@ pub struct Web {
 }
 
 impl Web {
-    /// Whether `name` is a container of the collector's table (the only names the pages serve).
+    /// Whether `name` is a container of the collector's table (the only names the pages serve). A
+    /// `&str`, as the URL gives it: the routes make a [`ContainerName`] of it only once it is known.
     pub fn knows(&self, name: &str) -> bool {
         self.board.knows(name)
     }
@@ -68,7 +70,7 @@ pub struct IndexFiles {
 }
 
 impl Times for IndexFiles {
-    fn position(&self, container: &str, ts_nanos: i64) -> Bound {
+    fn position(&self, container: &ContainerName, ts_nanos: i64) -> Bound {
         let path = self.logs_dir.times_file(container);
         let ticks = crate::logs::times::read(&path).unwrap_or_default();
         match crate::logs::times::locate(&ticks, ts_nanos, Some(self.backup_count)) {
@@ -84,16 +86,17 @@ impl Times for IndexFiles {
 
 /// The containers whose logs LOGS_DIR keeps: a directory with the container's name holding its
 /// `.log` or a rotated one (left by removed containers and earlier runs too).
-pub fn kept_histories(logs_dir: &LogsDir) -> Vec<String> {
+pub fn kept_histories(logs_dir: &LogsDir) -> Vec<ContainerName> {
     let Ok(entries) = std::fs::read_dir(logs_dir.root()) else {
         return Vec::new();
     };
-    let mut names: Vec<String> = entries
+    let mut names: Vec<ContainerName> = entries
         .flatten()
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .filter_map(|e| e.file_name().into_string().ok())
+        .map(ContainerName::from)
         .filter(|name| {
-            crate::logs::is_safe_name(name) && !history::files(logs_dir, name).is_empty()
+            crate::logs::is_safe_name(name.as_str()) && !history::files(logs_dir, name).is_empty()
         })
         .collect();
     names.sort();

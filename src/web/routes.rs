@@ -27,6 +27,7 @@ use super::history::{self, Position};
 use super::query::{self, BadQuery};
 use super::tail::{self, Tail};
 use super::{Bound, Web};
+use crate::container::ContainerName;
 use crate::http::{fixed, full, Body};
 use crate::logs::levels::Level;
 use crate::logs::LogsDir;
@@ -124,12 +125,14 @@ async fn route(web: &Arc<Web>, path: &str, query: Option<&str>) -> Response<Body
         ),
         ["api", "containers"] => containers(web),
         ["api", "containers", name, "lines"] if web.knows(name) => {
-            lines(web, name, query, false).await
+            lines(web, &(*name).into(), query, false).await
         }
         ["api", "containers", name, "download"] if web.knows(name) => {
-            lines(web, name, query, true).await
+            lines(web, &(*name).into(), query, true).await
         }
-        ["api", "containers", name, "stream"] if web.knows(name) => stream(web, name, query),
+        ["api", "containers", name, "stream"] if web.knows(name) => {
+            stream(web, &(*name).into(), query)
+        }
         _ => not_found(),
     }
 }
@@ -189,7 +192,7 @@ fn is_zero(n: &usize) -> bool {
 
 #[derive(Debug, Serialize)]
 struct Lines {
-    container: String,
+    container: ContainerName,
     lines: Vec<LineJson>,
     left_out: u64,
     first: bool,
@@ -205,7 +208,12 @@ struct EndJson {
     offset: u64,
 }
 
-async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) -> Response<Body> {
+async fn lines(
+    web: &Arc<Web>,
+    name: &ContainerName,
+    query: Option<&str>,
+    download: bool,
+) -> Response<Body> {
     let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
     let mut q = match query::lines_query(query, now, download) {
         Ok(q) => q,
@@ -215,10 +223,10 @@ async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) 
         return error(StatusCode::BAD_REQUEST, &e.to_string());
     }
     let web2 = web.clone();
-    let name2 = name.to_string();
+    let name2 = name.clone();
     let searched = tokio::task::spawn_blocking(move || {
         let end = tail::end_of(&web2.logs_dir, &name2);
-        let rules = web2.mapping.rules_for(&name2);
+        let rules = web2.mapping.rules_for(name2.as_str());
         history::search(&web2.logs_dir, &name2, rules, &q.search).map(|a| (a, end, q.search.first))
     })
     .await;
@@ -248,7 +256,7 @@ async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) 
     json(
         StatusCode::OK,
         &Lines {
-            container: name.to_string(),
+            container: name.clone(),
             lines: answer
                 .lines
                 .iter()
@@ -269,21 +277,21 @@ async fn lines(web: &Arc<Web>, name: &str, query: Option<&str>, download: bool) 
     )
 }
 
-fn stream(web: &Arc<Web>, name: &str, query: Option<&str>) -> Response<Body> {
+fn stream(web: &Arc<Web>, name: &ContainerName, query: Option<&str>) -> Response<Body> {
     let q = match query::stream_query(query) {
         Ok(q) => q,
         Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
     };
     let tail = Tail::new(
         web.logs_dir.clone(),
-        name.to_string(),
+        name.clone(),
         q.from,
         q.levels,
         q.pattern,
     );
     let state = (
         web.clone(),
-        name.to_string(),
+        name.clone(),
         Some(tail),
         tokio::time::Instant::now(),
     );
@@ -295,7 +303,7 @@ fn stream(web: &Arc<Web>, name: &str, query: Option<&str>) -> Response<Body> {
                 let web2 = web.clone();
                 let name2 = name.clone();
                 let polled = tokio::task::spawn_blocking(move || {
-                    let found = tail.poll(web2.mapping.rules_for(&name2));
+                    let found = tail.poll(web2.mapping.rules_for(name2.as_str()));
                     (tail, found)
                 })
                 .await;
@@ -350,7 +358,7 @@ fn stream(web: &Arc<Web>, name: &str, query: Option<&str>) -> Response<Body> {
 
 impl Web {
     /// Turns the query's `since` and `until` into positions of the time index.
-    fn bound(&self, name: &str, q: &mut query::LinesQuery) -> Result<(), BadQuery> {
+    fn bound(&self, name: &ContainerName, q: &mut query::LinesQuery) -> Result<(), BadQuery> {
         if let Some(since) = q.since {
             let start = match self.times.position(name, since) {
                 Bound::Start => None,

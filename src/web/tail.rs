@@ -7,6 +7,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use super::history::{files, shown, Pattern, Position};
+use crate::container::ContainerName;
 use crate::logs::levels::{Level, Rules};
 use crate::logs::LogsDir;
 
@@ -35,7 +36,7 @@ pub struct TailLine {
 }
 
 /// The end of the current file of `name` now: where a tail opened now starts.
-pub fn end_of(logs_dir: &LogsDir, name: &str) -> Option<Point> {
+pub fn end_of(logs_dir: &LogsDir, name: &ContainerName) -> Option<Point> {
     let (_, path) = files(logs_dir, name)
         .into_iter()
         .find(|(age, _)| *age == 0)?;
@@ -51,7 +52,7 @@ pub fn end_of(logs_dir: &LogsDir, name: &str) -> Option<Point> {
 #[derive(Debug)]
 pub struct Tail {
     logs_dir: LogsDir,
-    name: String,
+    name: ContainerName,
     at: Option<Point>,
     levels: [bool; 3],
     pattern: Option<Pattern>,
@@ -61,7 +62,7 @@ impl Tail {
     /// A tail of `name` from `from` (None: from the end of its current file now).
     pub fn new(
         logs_dir: LogsDir,
-        name: String,
+        name: ContainerName,
         from: Option<Point>,
         levels: [bool; 3],
         pattern: Option<Pattern>,

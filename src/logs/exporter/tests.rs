@@ -25,7 +25,7 @@ fn exporter(dir: &Path) -> LogsExporter {
 fn container(name: &str) -> ContainerRef {
     ContainerRef {
         id: format!("{name}-id").into(),
-        name: name.to_string(),
+        name: name.into(),
         running: true,
     }
 }
@@ -68,7 +68,7 @@ fn lines_count_by_level_at_the_commit_that_makes_them_durable_and_once() {
     let report = logs.commit();
     assert_eq!(report.written.len(), 1, "{report:?}");
     let web = &report.written[0];
-    assert_eq!(web.container, "web");
+    assert_eq!(web.container.as_str(), "web");
     assert_eq!(web.lines(Level::Info), 1);
     assert_eq!(web.lines(Level::Warning), 1);
     assert_eq!(web.lines(Level::Error), 2);
@@ -84,7 +84,7 @@ fn lines_count_by_level_at_the_commit_that_makes_them_durable_and_once() {
     let again = exporter(dir.path());
     assert_eq!(
         again.known_containers(),
-        vec![("web-id".to_string(), "web".to_string())]
+        vec![("web-id".to_string(), "web".into())]
     );
     let committed = &again.containers["web"].committed;
     assert_eq!(
@@ -111,7 +111,7 @@ fn a_rolled_back_write_counts_nothing_and_its_lines_are_written_again_once() {
         committed,
         "fetched again"
     );
-    let path = LogsDir::new(dir.path()).log_file("web");
+    let path = LogsDir::new(dir.path()).log_file(&"web".into());
     assert_eq!(std::fs::read_to_string(&path).expect("read"), "one\n");
 
     read(&mut logs, "web", &["two", "ERROR three"]);
@@ -154,7 +154,7 @@ fn forget_drops_the_whole_record_and_its_cursor() {
     read(&mut logs, "web", &["one"]);
     logs.commit();
     assert_eq!(logs.followed().collect::<Vec<_>>(), vec!["web"]);
-    logs.forget("web");
+    logs.forget(&"web".into());
     assert_eq!(logs.followed().count(), 0);
     assert!(logs.known_containers().is_empty());
     assert!(
@@ -208,12 +208,12 @@ async fn a_tick_reports_lines_written_engine_errors_and_failed_containers() {
     assert_eq!(report.engine_errors, vec!["status"], "a 404 is no error");
     assert_eq!(report.written.len(), 1, "{report:?}");
     let web = &report.written[0];
-    assert_eq!(web.container, "web");
+    assert_eq!(web.container.as_str(), "web");
     assert_eq!(web.lines(Level::Info), 1);
     assert_eq!(web.lines(Level::Error), 1);
     assert_eq!(web.bytes, "hello\nERROR boom\n".len() as u64);
     assert_eq!(
-        std::fs::read_to_string(LogsDir::new(dir.path()).log_file("web")).expect("read"),
+        std::fs::read_to_string(LogsDir::new(dir.path()).log_file(&"web".into())).expect("read"),
         "hello\nERROR boom\n"
     );
 }

@@ -11,7 +11,7 @@ fn history(name: &str, files: &[&str]) -> tempfile::TempDir {
     let n = files.len();
     for (i, text) in files.iter().enumerate() {
         let age = n - 1 - i;
-        let current = LogsDir::new(dir.path()).log_file(name);
+        let current = LogsDir::new(dir.path()).log_file(&name.into());
         let file = match u32::try_from(age).expect("a few files") {
             0 => current,
             age => LogsDir::rotated(&current, age),
@@ -30,7 +30,8 @@ fn texts(a: &Answer) -> Vec<String> {
 
 fn run(dir: &Path, query: &Query) -> Answer {
     let mapping = LevelMapping::builtin();
-    search(&LogsDir::new(dir), "app", mapping.rules_for("app"), query).expect("search")
+    let app = ContainerName::from("app");
+    search(&LogsDir::new(dir), &app, mapping.rules_for("app"), query).expect("search")
 }
 
 const THREE: [&str; 3] = [
@@ -199,7 +200,10 @@ fn only_the_containers_own_numbered_files_are_its_history() {
         std::fs::write(dir.path().join("app").join(stray), "ERROR stray\n").expect("write");
     }
     let logs_dir = LogsDir::new(dir.path());
-    let ages: Vec<u32> = files(&logs_dir, "app").iter().map(|(a, _)| *a).collect();
+    let ages: Vec<u32> = files(&logs_dir, &"app".into())
+        .iter()
+        .map(|(a, _)| *a)
+        .collect();
     assert_eq!(ages, [2, 1, 0]);
-    assert!(files(&logs_dir, "missing").is_empty());
+    assert!(files(&logs_dir, &"missing".into()).is_empty());
 }

@@ -1,5 +1,6 @@
 use super::*;
 
+use crate::container::ContainerName;
 use crate::logs::levels::LevelMapping;
 use crate::web::board::Board;
 use crate::web::{Times, Web};
@@ -11,7 +12,7 @@ struct EverySecond {
 }
 
 impl Times for EverySecond {
-    fn position(&self, _: &str, ts_nanos: i64) -> Bound {
+    fn position(&self, _: &ContainerName, ts_nanos: i64) -> Bound {
         let i = (ts_nanos + 999_999_999) / 1_000_000_000;
         match usize::try_from(i) {
             Err(_) => Bound::Start,
@@ -45,7 +46,7 @@ fn web() -> (tempfile::TempDir, Arc<Web>) {
     }
     std::fs::write(dir.path().join("app/app.log"), text).expect("write");
     let board = Board::default();
-    board.on_tick(["app"]);
+    board.on_tick(&[ContainerName::from("app")]);
     let web = Arc::new(Web {
         logs_dir: dir.path().into(),
         mapping: Arc::new(LevelMapping::builtin()),
@@ -222,7 +223,7 @@ async fn only_get_and_head_are_answered() {
 #[tokio::test]
 async fn the_overview_lists_every_known_container_as_json() {
     let (_dir, web) = web();
-    web.board.on_history(["<b>old</b>"]);
+    web.board.on_history(&[ContainerName::from("<b>old</b>")]);
     let (status, _, body) = get(&web, "/api/containers").await;
     assert_eq!(status, StatusCode::OK);
     let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
