@@ -290,8 +290,5 @@ where
 
 /// A random whole number of seconds from 1 to 5, for the pause between connection attempts.
 fn retry_pause() -> Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(0);
-    Duration::from_secs(1 + h.finish() % 5)
+    Duration::from_secs(1 + super::pushback::random_below(5))
 }

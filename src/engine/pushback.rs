@@ -21,13 +21,16 @@
 //! Why not fewer requests in flight instead: a stats request holds its connection while it waits
 //! for the engine's sampler (up to 1-2 s), so a window small enough to keep the connects under a
 //! backlog of 128 makes a collection of 1000 containers take 8 rounds of that wait (measured in
-//! BENCHMARKS.md). What overflows is the burst of connects, not the requests in flight.
+//! BENCHMARKS.md). What overflows is the burst of connects, not the requests in flight. Only when
+//! containers run out of ENGINE_TIMEOUT while they wait to connect (a proxy serving fewer
+//! connections than there are containers) does [`AtOnce`] collect fewer containers at once.
 
 use std::future::Future;
 use std::io;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+use super::sampler::monotonic_ns;
 
 /// The first pause's upper bound; each refusal of the same connect doubles it, up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(4);
@@ -75,8 +78,8 @@ pub(super) struct Pushback {
     refused: AtomicU64,
     /// Nanoseconds paused before trying again, since [`Pushback::take`] last asked.
     paused_ns: AtomicU64,
-    /// Milliseconds since [`ms_since_epoch`]'s start when a connect last got through (0: never).
-    alive_ms: AtomicU64,
+    /// [`monotonic_ns`] when a connect last got through or the engine answered (0: never).
+    alive_ns: AtomicU64,
     /// Woken once for each request that ended: a place at the engine is free.
     freed: tokio::sync::Notify,
     /// Connects waiting to try again (holding a turn or waiting for one).
@@ -101,7 +104,7 @@ impl Pushback {
             patience,
             refused: AtomicU64::new(0),
             paused_ns: AtomicU64::new(0),
-            alive_ms: AtomicU64::new(0),
+            alive_ns: AtomicU64::new(0),
             freed: tokio::sync::Notify::new(),
             queued: AtomicUsize::new(0),
             turns: tokio::sync::Semaphore::new(KNOCKING),
@@ -115,12 +118,12 @@ impl Pushback {
 
     /// The engine took a connection or answered now.
     pub(super) fn alive(&self) {
-        self.alive_ms.store(ms_since_epoch().max(1), Relaxed);
+        self.alive_ns.store(monotonic_ns().max(1), Relaxed);
     }
 
     fn alive_lately(&self) -> bool {
-        let at = self.alive_ms.load(Relaxed);
-        at != 0 && ms_since_epoch().saturating_sub(at) <= ALIVE.as_millis() as u64
+        let at = self.alive_ns.load(Relaxed);
+        at != 0 && monotonic_ns().saturating_sub(at) <= ALIVE.as_nanos() as u64
     }
 
     /// The pushback counted since the previous call.
@@ -334,20 +337,19 @@ pub(super) fn io_kind(e: &(dyn std::error::Error + 'static)) -> Option<io::Error
 /// A random pause from half of `bound` to `bound`: connects refused together come back spread out,
 /// and each waits at least half its bound (a request that ends wakes it earlier).
 fn jitter(bound: Duration) -> Duration {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos() ^ u128::from(ms_since_epoch()));
     let half = u64::try_from(bound.as_nanos() / 2)
         .unwrap_or(u64::MAX)
         .max(1);
-    Duration::from_nanos(half + h.finish() % half)
+    Duration::from_nanos(half + random_below(half))
 }
 
-/// Milliseconds on a monotonic clock that starts with the first call.
-fn ms_since_epoch() -> u64 {
-    static EPOCH: OnceLock<Instant> = OnceLock::new();
-    let epoch = *EPOCH.get_or_init(Instant::now);
-    u64::try_from(epoch.elapsed().as_millis()).unwrap_or(u64::MAX)
+/// A random number from 0 to `bound` - 1 (0 when `bound` is 0). std's hasher keys are random per
+/// process and differ at each `RandomState::new()` on a thread, which is all a pause needs.
+pub(super) fn random_below(bound: u64) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(0);
+    h.finish().checked_rem(bound).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -389,8 +391,9 @@ mod tests {
         assert_eq!(tries, 6);
         let count = pushback.take();
         assert_eq!(count.refused, 5);
-        // Five pauses, each at most its bound: 4 + 8 + 16 + 32 + 64 ms (and a timer's slack).
-        assert!(count.paused <= Duration::from_millis(124 + 25), "{count:?}");
+        // The direct try, then the queue's first try at once, then four pauses, each below its
+        // bound: 4 + 8 + 16 + 32 ms (and a timer's slack).
+        assert!(count.paused <= Duration::from_millis(60 + 25), "{count:?}");
         assert_eq!(pushback.take(), PushbackCount::default(), "taken once");
     }
 
@@ -461,8 +464,9 @@ mod tests {
                     .await
             })
         };
-        // Twelve refusals pause at least (4 + 8 + ... + 512 + 4 * 1000) / 2 ms = 2.5 s on their
-        // own; a request ends every 10 ms.
+        // Twelve refusals (the direct try, the queue's first try at once, then eleven pauses) pause
+        // at least (4 + 8 + ... + 512 + 3 * 1000) / 2 ms = 1.5 s on their own; a request ends every
+        // 10 ms.
         let started = Instant::now();
         while !waiting.is_finished() {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -513,6 +517,18 @@ mod tests {
         let mut one = AtOnce::new(0);
         one.after(true, true);
         assert_eq!(one.size(), 1, "never below one");
+    }
+
+    #[test]
+    fn random_numbers_stay_below_their_bound_and_vary() {
+        let draws: std::collections::HashSet<u64> = (0..200).map(|_| random_below(1000)).collect();
+        assert!(draws.iter().all(|n| *n < 1000));
+        assert!(
+            draws.len() > 50,
+            "only {} different numbers in 200",
+            draws.len()
+        );
+        assert_eq!(random_below(0), 0);
     }
 
     #[test]

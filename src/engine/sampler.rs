@@ -152,8 +152,8 @@ fn restart_seen(
     generation_then != Some(generation_now) || usable_before(previous, now).is_none()
 }
 
-/// Nanoseconds on a monotonic clock that starts with the process.
-fn monotonic_ns() -> u64 {
+/// Nanoseconds on a monotonic clock that starts with the process (the first call).
+pub(super) fn monotonic_ns() -> u64 {
     static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     let start = *START.get_or_init(Instant::now);
     u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX)
