@@ -81,7 +81,19 @@ function row(c, now) {
     td.appendChild(spark(values, label, cls));
     tr.appendChild(td);
   }
+  tr.appendChild(el("td", { class: "num kept" }, bytes(c.kept_bytes)));
   return tr;
+}
+
+// What LOGS_DIR keeps, against LOGS_MAX_TOTAL_BYTES and LOGS_KEEP_REMOVED.
+function showKept(k) {
+  const p = document.getElementById("kept");
+  if (!k || (k.bytes === null && k.budget === null && k.keep_removed_secs === null)) { p.hidden = true; return; }
+  const budget = k.budget === null ? "no budget" : "budget " + bytes(k.budget);
+  const keep = k.keep_removed_secs === null ? "removed containers' logs kept for ever"
+    : "removed containers' logs kept " + duration(k.keep_removed_secs);
+  p.textContent = "Logs on disk: " + bytes(k.bytes) + " (" + budget + "); " + keep;
+  p.hidden = false;
 }
 
 function applyFilter() {
@@ -114,6 +126,7 @@ async function refresh() {
       again?.querySelector("a")?.focus();
     }
     applyFilter();
+    showKept(data.kept);
     document.getElementById("status").textContent = "Updated " + new Date(now * 1000).toLocaleTimeString();
   } catch (e) {
     document.getElementById("status").textContent = "Cannot load the containers: " + e.message;
