@@ -40,8 +40,9 @@ use crate::say_once::Latch;
 /// next deletions wait until a twentieth of the budget has been written again.
 pub(super) const LOW_WATER: u64 = 19;
 
-/// How often, at most, a pass scans LOGS_DIR and asks the engine for every container when the
-/// budget is not exceeded: between scans, the bytes kept grow by what the ticks wrote.
+/// How often, at least, a pass scans LOGS_DIR and asks the engine for every container when the
+/// budget is not exceeded (more often for a LOGS_KEEP_REMOVED under ten times this): between
+/// scans, the bytes kept grow by what the ticks wrote.
 pub(super) const PASS_EVERY: Duration = Duration::from_secs(60);
 
 /// What LOGS_MAX_TOTAL_BYTES and LOGS_KEEP_REMOVED ask for.
@@ -104,7 +105,12 @@ impl Keeper {
     pub(super) fn due(&self) -> bool {
         let over = self.budget.max_total > 0
             && self.estimate.is_none_or(|kept| kept > self.budget.max_total);
-        over || self.last_pass.is_none_or(|t| t.elapsed() >= PASS_EVERY)
+        // A short LOGS_KEEP_REMOVED is kept to a tenth of itself.
+        let every = self
+            .budget
+            .keep_removed
+            .map_or(PASS_EVERY, |keep| PASS_EVERY.min(keep / 10));
+        over || self.last_pass.is_none_or(|t| t.elapsed() >= every)
     }
 }
 

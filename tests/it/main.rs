@@ -9,6 +9,7 @@
 
 mod alerts;
 mod backpressure;
+mod budget;
 mod browser;
 mod cli;
 mod docs;

@@ -116,7 +116,7 @@ impl LogsExporter {
             match freed {
                 Ok(bytes) => {
                     *done.freed.entry(*reason).or_default() += bytes;
-                    done.files += 1;
+                    done.files += usize::from(matches!(step, Step::Rotated { .. }));
                 }
                 Err(e) => {
                     done.failed += 1;
@@ -152,7 +152,7 @@ impl LogsExporter {
 /// One line for a pass that deleted anything, and one when the budget cannot be met or is met again.
 fn say(keeper: &Keeper, done: &Done, kept: u64) {
     let max = keeper.budget.max_total;
-    if done.files > 0 || done.failed > 0 {
+    if done.files > 0 || !done.gone.is_empty() || done.failed > 0 {
         let by_budget = done.freed.get(&Reason::Budget).copied().unwrap_or(0);
         let by_age = done.freed.get(&Reason::Removed).copied().unwrap_or(0);
         let mut names: Vec<&str> = done.gone.iter().take(NAMED).map(|n| n.as_str()).collect();
@@ -161,8 +161,9 @@ fn say(keeper: &Keeper, done: &Done, kept: u64) {
         }
         info!(
             target: TARGET,
-            "Logs kept: deleted {} file(s) ({by_budget} bytes over LOGS_MAX_TOTAL_BYTES, {by_age} bytes \
-             past LOGS_KEEP_REMOVED; removed containers deleted whole: {} [{}]){}; {kept} bytes kept{}",
+            "Logs kept: deleted {} rotated file(s) and {} removed container(s) whole [{}] ({by_budget} \
+             bytes over LOGS_MAX_TOTAL_BYTES, {by_age} bytes past LOGS_KEEP_REMOVED){}; {kept} bytes \
+             kept{}",
             done.files,
             done.gone.len(),
             names.join(", "),
