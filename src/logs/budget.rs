@@ -45,6 +45,8 @@ pub(super) const LOW_WATER: u64 = 19;
 /// scans, the bytes kept grow by what the ticks wrote.
 pub(super) const PASS_EVERY: Duration = Duration::from_secs(60);
 
+const NANOS: i64 = 1_000_000_000;
+
 /// What LOGS_MAX_TOTAL_BYTES and LOGS_KEEP_REMOVED ask for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Budget {
@@ -134,7 +136,7 @@ impl Reason {
 }
 
 /// One of a container's log files: its age (0 the current file, k `.log.k`), size and when it
-/// was last written (unix seconds).
+/// was last written (unix nanoseconds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct KeptFile {
     pub(super) age: u32,
@@ -221,7 +223,7 @@ impl Inventory {
                 Some(age) if meta.is_file() => kept.files.push(KeptFile {
                     age,
                     bytes: meta.len(),
-                    modified: unix_secs(meta.modified().ok()),
+                    modified: unix_nanos(meta.modified().ok()),
                 }),
                 _ => self.other += meta.len(),
             }
@@ -265,9 +267,9 @@ fn bytes_below(dir: &Path, depth: u32) -> u64 {
     total
 }
 
-fn unix_secs(t: Option<SystemTime>) -> i64 {
+fn unix_nanos(t: Option<SystemTime>) -> i64 {
     t.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
 }
 
 /// What to delete: one rotated file, or everything a removed container keeps.
@@ -464,7 +466,7 @@ impl Removed {
             }
             let since = match self.compared {
                 true => now,
-                false => kept.newest().unwrap_or(now).min(now),
+                false => kept.newest().map_or(now, |t| t / NANOS).min(now),
             };
             self.since.insert(name.clone(), since);
             changed = true;

@@ -80,6 +80,20 @@ fn assert_consecutive(logs: &Path, name: &str, last: u32) {
     assert_eq!(numbers.last(), Some(&last), "{name} ends with line {last}");
 }
 
+/// Removed containers' directories left in `logs`.
+fn dirs_left(logs: &Path) -> usize {
+    std::fs::read_dir(logs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.starts_with("gone") || n.starts_with("rm"))
+        })
+        .count()
+}
+
 fn budget_env(engine: &Engine, root: &Path, budget: u64) -> Vec<(String, String)> {
     let mut env = base_env(&engine.uri(), root);
     env.push(("LOGS_CONTAINER_MAX_FILE_SIZE".into(), "2000".into()));
@@ -191,21 +205,33 @@ fn removed_containers_go_after_keep_removed() {
     );
 }
 
-/// Files of 120 removed containers (6 files each) are waiting when the collector starts under a
-/// small budget, beside running containers that log. The collector is SIGKILLed at varied moments
-/// of its first passes, and restarted each time: the running containers' kept lines are never
-/// repeated, their cursors stay, and their history search by time still works.
+/// Files of 400 removed containers (6 files each) are waiting when the collector starts under a
+/// small budget, beside ten removed containers with cursors and three running containers that log.
+/// The collector is SIGKILLed at varied moments of its first passes, and restarted each time: the
+/// running containers' kept lines are never repeated, their cursors stay, a removed container's
+/// cursor leaves before its files, and the history search by time still works.
 #[test]
 fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     let engine = Engine::start();
     let t0 = support::now_nanos() - 600_000_000_000;
     let running = ["r0", "r1", "r2"];
-    for name in running {
+    let removed: Vec<String> = (0..10).map(|i| format!("rm{i}")).collect();
+    for name in running.iter().copied().chain(removed.iter().map(String::as_str)) {
         engine.add_container(FakeContainer::new(name).logs(lines(name, 1, 30, t0)));
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let logs = dir.path().join("logs");
-    for i in 0..120 {
+    // A first run without a budget gives every container a cursor.
+    let env = budget_env(&engine, dir.path(), 0);
+    let mut first = Collector::start(dir.path(), &env);
+    first.wait_for_scrape("all written", |s| {
+        removed.iter().all(|n| s.logs(n, "info") == Some(30.0))
+    });
+    first.kill();
+    for name in &removed {
+        engine.remove(name);
+    }
+    for i in 0..400 {
         let name = format!("gone{i:03}");
         std::fs::create_dir_all(logs.join(&name)).expect("mkdir");
         for age in 0..6 {
@@ -219,16 +245,28 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     let mut env = budget_env(&engine, dir.path(), 100_000);
     env.push(("WEB_PORT".into(), "0".into()));
     let mut last = 30;
-    for round in 0..6u32 {
+    let mut mid_pass = 0;
+    for round in 0..8u32 {
+        let before = dirs_left(&logs);
         let mut collector = Collector::spawn(dir.path(), &env);
         // Varied moments: at start, during the first pass, between ticks.
-        std::thread::sleep(Duration::from_millis(u64::from(round) * 170 + 30));
+        std::thread::sleep(Duration::from_millis(u64::from(round) * 90 + 20));
         collector.kill();
+        let after = dirs_left(&logs);
+        mid_pass += usize::from(after < before && after > 30);
+        for name in &removed {
+            let has_files = logs.join(name).exists();
+            assert!(
+                has_files || !cursors(&logs).contains(&format!("\"{name}\"")),
+                "round {round}: {name}'s files went before its cursor"
+            );
+        }
         for name in running {
             engine.push_logs(name, lines(name, last + 1, last + 12, t0));
         }
         last += 12;
     }
+    eprintln!("{mid_pass} of 8 kills left a pass half done");
     let collector = Collector::start(dir.path(), &env);
     collector.wait_for_scrape("every line written", |s| {
         running.iter().all(|n| s.logs(n, "info").is_some())
@@ -249,7 +287,11 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.starts_with("gone"))
         .collect();
-    assert!(left.len() < 120, "removed containers went");
+    assert!(left.len() < 400, "removed containers went: {} left", left.len());
+    for name in &removed {
+        assert!(!logs.join(name).exists(), "{name} went");
+        assert!(!cursors(&logs).contains(&format!("\"{name}\"")), "{name}'s cursor went");
+    }
     assert!(du(&logs) <= 100_000, "{} bytes", du(&logs));
     // History search by time, through the time index.
     let web = collector

@@ -199,10 +199,12 @@ fn removed_since_is_the_first_list_that_missed_it_and_survives_a_restart() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = LogsDir::new(tmp.path());
     fs::create_dir_all(dir.state_dir()).expect("mkdir");
+    // Written at 50 s, 60 s, 70 s (in nanoseconds).
+    let s = 1_000_000_000;
     let inv = inventory(&[
-        ("a", kept(1, 0, 50)),
-        ("b", kept(1, 0, 60)),
-        ("c", kept(1, 0, 70)),
+        ("a", kept(1, 0, 50 * s)),
+        ("b", kept(1, 0, 60 * s)),
+        ("c", kept(1, 0, 70 * s)),
     ]);
     let mut r = Removed::open(&dir);
     let engine: HashSet<ContainerName> = ["a", "b"].map(ContainerName::from).into();
