@@ -58,7 +58,7 @@ function spark(values, label, cls) {
   return svg;
 }
 
-function row(c, now) {
+function row(c, now, kept) {
   const tr = el("tr", { "data-name": c.name });
   if (c.last_hour.error > 0) tr.classList.add("has-errors");
   const name = el("td");
@@ -81,7 +81,8 @@ function row(c, now) {
     td.appendChild(spark(values, label, cls));
     tr.appendChild(td);
   }
-  tr.appendChild(el("td", { class: "num kept" }, bytes(c.kept_bytes)));
+  // Bytes kept, only when the budget or LOGS_KEEP_REMOVED measures them.
+  if (kept) tr.appendChild(el("td", { class: "num kept" }, bytes(c.kept_bytes)));
   return tr;
 }
 
@@ -119,7 +120,9 @@ async function refresh() {
     // The rows are replaced: keep the keyboard's place on the container it was on.
     const focused = body.contains(document.activeElement)
       ? document.activeElement.closest("tr")?.dataset.name : null;
-    const rows = data.containers.map((c) => row(c, now));
+    const kept = !!data.kept && data.kept.bytes !== null;
+    document.getElementById("kept-col").hidden = !kept;
+    const rows = data.containers.map((c) => row(c, now, kept));
     body.replaceChildren(...rows);
     if (focused !== null && focused !== undefined) {
       const again = [...body.querySelectorAll("tr")].find((tr) => tr.dataset.name === focused);
