@@ -362,8 +362,13 @@ fn the_command_line_is_built_from_the_table() {
 
 #[test]
 fn the_logs_budget_takes_bytes_with_binary_units_and_a_duration() {
-    let c = parse(&["--logs-max-total-bytes", "500MiB", "--logs-keep-removed", "7d"])
-        .expect("valid");
+    let c = parse(&[
+        "--logs-max-total-bytes",
+        "500MiB",
+        "--logs-keep-removed",
+        "7d",
+    ])
+    .expect("valid");
     assert_eq!(c.logs_max_total_bytes, 500 << 20);
     assert_eq!(c.logs_keep_removed, Some(Duration::from_secs(7 * 86_400)));
     for (text, want) in [

@@ -30,8 +30,8 @@ use tracing::{debug, error};
 
 use super::atomic::write_atomically;
 use super::container::Written;
-use super::times::RECORD;
 use super::dir::{is_safe_name, LogsDir};
+use super::times::RECORD;
 use super::TARGET;
 use crate::container::ContainerName;
 use crate::say_once::Latch;
@@ -106,7 +106,9 @@ impl Keeper {
     /// kept may exceed the budget.
     pub(super) fn due(&self) -> bool {
         let over = self.budget.max_total > 0
-            && self.estimate.is_none_or(|kept| kept > self.budget.max_total);
+            && self
+                .estimate
+                .is_none_or(|kept| kept > self.budget.max_total);
         // A short LOGS_KEEP_REMOVED is kept to a tenth of itself.
         let every = self
             .budget
@@ -332,6 +334,10 @@ pub(super) fn choose(
     plan
 }
 
+/// Where a candidate goes: (0 for a removed container's, 1 for the others', last written, the
+/// older rotation first, the name).
+type Order<'a> = (u8, i64, std::cmp::Reverse<u32>, &'a ContainerName);
+
 /// Everything the budget may delete, in the order it goes: each removed container's rotated files
 /// and then the rest of it, mixed with the other removed containers' by age; then the rotated files
 /// of the containers the engine has, oldest first.
@@ -341,7 +347,7 @@ fn candidates(
     skip: &HashSet<&ContainerName>,
 ) -> Vec<(Step, u64)> {
     // (class, last written, older rotation first) orders them; the name makes the order total.
-    let mut found: Vec<((u8, i64, std::cmp::Reverse<u32>, &ContainerName), Step, u64)> = Vec::new();
+    let mut found: Vec<(Order, Step, u64)> = Vec::new();
     for (name, kept) in inv.containers.iter().filter(|(n, _)| !skip.contains(n)) {
         let is_removed = removed.contains_key(name);
         let class = u8::from(!is_removed);
@@ -363,7 +369,10 @@ fn candidates(
         }
     }
     found.sort_by(|a, b| a.0.cmp(&b.0));
-    found.into_iter().map(|(_, step, bytes)| (step, bytes)).collect()
+    found
+        .into_iter()
+        .map(|(_, step, bytes)| (step, bytes))
+        .collect()
 }
 
 /// Deletes `.log.<age>` of `name`; returns the bytes freed (0 when it was gone already).

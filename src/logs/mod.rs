@@ -31,9 +31,9 @@ mod reader;
 pub mod times;
 
 pub use atomic::write_atomically;
+pub use budget::Budget;
 pub use commit::LogsError;
 pub use dir::{is_safe_name, LogsDir};
-pub use budget::Budget;
 pub use exporter::{LogFiles, LogsExporter, LogsReport};
 
 /// The tracing target of everything the logs side says: the console shows its last segment as the

@@ -244,7 +244,8 @@ impl MetricsExporter {
             .with_label_values(&[machine])
             .set(kept_bytes as f64);
         for reason in ["budget", "removed"] {
-            self.logs_deleted_bytes.with_label_values(&[machine, reason]);
+            self.logs_deleted_bytes
+                .with_label_values(&[machine, reason]);
         }
         for (reason, bytes) in deleted {
             self.logs_deleted_bytes

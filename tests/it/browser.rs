@@ -762,7 +762,10 @@ fn a_removed_containers_history_is_still_browsable() {
 fn the_overview_shows_what_is_kept_on_disk_against_the_budget() {
     let site = Site::start(
         vec![quiet("api", &["INFO up"]), quiet("export", &["INFO done"])],
-        &[("LOGS_MAX_TOTAL_BYTES", "50MiB"), ("LOGS_KEEP_REMOVED", "7d")],
+        &[
+            ("LOGS_MAX_TOTAL_BYTES", "50MiB"),
+            ("LOGS_KEEP_REMOVED", "7d"),
+        ],
     );
     let b = &site.browser;
     b.goto(&site.url("/"));
@@ -774,7 +777,10 @@ fn the_overview_shows_what_is_kept_on_disk_against_the_budget() {
     );
     let kept = kept.as_str().expect("text");
     assert!(kept.contains("(budget 50.0 MiB)"), "{kept}");
-    assert!(kept.contains("removed containers' logs kept 7 d 0 h"), "{kept}");
+    assert!(
+        kept.contains("removed containers' logs kept 7 d 0 h"),
+        "{kept}"
+    );
     let cell = b.wait(
         "api's bytes kept",
         "const c = document.querySelector('tr[data-name=api] td.kept');
@@ -782,7 +788,10 @@ fn the_overview_shows_what_is_kept_on_disk_against_the_budget() {
     );
     assert!(cell.as_str().is_some_and(|t| t.ends_with(" B")), "{cell}");
     // Only text: no element was made of what the API said.
-    assert_eq!(b.js("return document.getElementById('kept').children.length"), 0);
+    assert_eq!(
+        b.js("return document.getElementById('kept').children.length"),
+        0
+    );
 }
 
 #[test]

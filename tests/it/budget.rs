@@ -71,7 +71,12 @@ fn assert_consecutive(logs: &Path, name: &str, last: u32) {
     let kept = kept_lines(logs, name);
     let numbers: Vec<u32> = kept
         .iter()
-        .map(|l| l.split(' ').nth(2).and_then(|n| n.parse().ok()).expect("a numbered line"))
+        .map(|l| {
+            l.split(' ')
+                .nth(2)
+                .and_then(|n| n.parse().ok())
+                .expect("a numbered line")
+        })
         .collect();
     assert!(!numbers.is_empty(), "{name} keeps lines");
     for pair in numbers.windows(2) {
@@ -130,23 +135,36 @@ fn churning_containers_stay_within_a_small_budget() {
         let s = collector.wait_for_scrape(&format!("{name} written"), |s| {
             s.logs(&name, "info") == Some(60.0)
         });
-        let kept = s.value("collector_logs_disk_bytes", &[M]).expect("the gauge");
+        let kept = s
+            .value("collector_logs_disk_bytes", &[M])
+            .expect("the gauge");
         assert!(kept <= BUDGET as f64, "round {round}: {kept} > {BUDGET}");
         engine.remove(&name);
     }
     let s = collector.wait_for_scrape("stays written", |s| {
         s.logs("stays", "info") == Some(f64::from(stays_last))
     });
-    let deleted = s.value("collector_logs_deleted_bytes_total", &[M, ("reason", "budget")]);
-    assert!(deleted.is_some_and(|d| d > 0.0), "the budget deleted: {deleted:?}");
+    let deleted = s.value(
+        "collector_logs_deleted_bytes_total",
+        &[M, ("reason", "budget")],
+    );
+    assert!(
+        deleted.is_some_and(|d| d > 0.0),
+        "the budget deleted: {deleted:?}"
+    );
     // Two more ticks, then LOGS_DIR as a whole, the state files included.
     collector.scrape_after_a_tick();
     collector.scrape_after_a_tick();
     let on_disk = du(&logs);
     assert!(on_disk <= BUDGET, "{on_disk} bytes on disk > {BUDGET}");
     assert_consecutive(&logs, "stays", stays_last);
-    assert!(cursors(&logs).contains("\"stays\""), "the running one's cursor stays");
-    let gone = (0..7).filter(|r| !logs.join(format!("churn{r}")).exists()).count();
+    assert!(
+        cursors(&logs).contains("\"stays\""),
+        "the running one's cursor stays"
+    );
+    let gone = (0..7)
+        .filter(|r| !logs.join(format!("churn{r}")).exists())
+        .count();
     assert!(gone > 0, "removed containers went whole first");
     let console = collector.console().join("\n");
     assert!(console.contains("Logs kept: deleted"), "said: {console}");
@@ -161,13 +179,21 @@ fn churning_containers_stay_within_a_small_budget() {
     assert!(status.contains("200"), "{status}");
     let v: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(v["kept"]["budget"], BUDGET);
-    assert!(v["kept"]["bytes"].as_u64().is_some_and(|b| b > 0 && b <= BUDGET), "{body}");
+    assert!(
+        v["kept"]["bytes"]
+            .as_u64()
+            .is_some_and(|b| b > 0 && b <= BUDGET),
+        "{body}"
+    );
     assert!(v["kept"]["keep_removed_secs"].is_null());
     let stays = v["containers"]
         .as_array()
         .and_then(|a| a.iter().find(|c| c["name"] == "stays"))
         .expect("stays listed");
-    assert!(stays["kept_bytes"].as_u64().is_some_and(|b| b > 0), "{stays}");
+    assert!(
+        stays["kept_bytes"].as_u64().is_some_and(|b| b > 0),
+        "{stays}"
+    );
 }
 
 /// A removed container's files, cursor and time index go once LOGS_KEEP_REMOVED has passed since
@@ -190,17 +216,32 @@ fn removed_containers_go_after_keep_removed() {
     engine.remove("old");
     let removed_at = Instant::now();
     let s = collector.wait_for_scrape("old deleted", |s| {
-        s.value("collector_logs_deleted_bytes_total", &[M, ("reason", "removed")])
-            .is_some_and(|b| b > 0.0)
+        s.value(
+            "collector_logs_deleted_bytes_total",
+            &[M, ("reason", "removed")],
+        )
+        .is_some_and(|b| b > 0.0)
     });
-    assert!(removed_at.elapsed() >= Duration::from_secs(2), "kept a while first");
+    assert!(
+        removed_at.elapsed() >= Duration::from_secs(2),
+        "kept a while first"
+    );
     assert!(!logs.join("old").exists(), "its directory went");
-    assert!(!logs.join(".state/times/old").exists(), "its time index went");
+    assert!(
+        !logs.join(".state/times/old").exists(),
+        "its time index went"
+    );
     assert!(!cursors(&logs).contains("\"old\""), "its cursor went");
-    assert!(logs.join("stopped/stopped.log").exists(), "a stopped one stays");
+    assert!(
+        logs.join("stopped/stopped.log").exists(),
+        "a stopped one stays"
+    );
     assert!(cursors(&logs).contains("\"stopped\""));
     assert_eq!(
-        s.value("collector_logs_deleted_bytes_total", &[M, ("reason", "budget")]),
+        s.value(
+            "collector_logs_deleted_bytes_total",
+            &[M, ("reason", "budget")]
+        ),
         Some(0.0)
     );
 }
@@ -216,7 +257,11 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     let t0 = support::now_nanos() - 600_000_000_000;
     let running = ["r0", "r1", "r2"];
     let removed: Vec<String> = (0..10).map(|i| format!("rm{i}")).collect();
-    for name in running.iter().copied().chain(removed.iter().map(String::as_str)) {
+    for name in running
+        .iter()
+        .copied()
+        .chain(removed.iter().map(String::as_str))
+    {
         engine.add_container(FakeContainer::new(name).logs(lines(name, 1, 30, t0)));
     }
     let dir = tempfile::tempdir().expect("tempdir");
@@ -279,7 +324,10 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     collector.scrape_after_a_tick();
     for name in running {
         assert_consecutive(&logs, name, last);
-        assert!(cursors(&logs).contains(&format!("\"{name}\"")), "{name}'s cursor");
+        assert!(
+            cursors(&logs).contains(&format!("\"{name}\"")),
+            "{name}'s cursor"
+        );
     }
     let left: BTreeSet<String> = std::fs::read_dir(&logs)
         .expect("logs")
@@ -287,10 +335,17 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|n| n.starts_with("gone"))
         .collect();
-    assert!(left.len() < 400, "removed containers went: {} left", left.len());
+    assert!(
+        left.len() < 400,
+        "removed containers went: {} left",
+        left.len()
+    );
     for name in &removed {
         assert!(!logs.join(name).exists(), "{name} went");
-        assert!(!cursors(&logs).contains(&format!("\"{name}\"")), "{name}'s cursor went");
+        assert!(
+            !cursors(&logs).contains(&format!("\"{name}\"")),
+            "{name}'s cursor went"
+        );
     }
     assert!(du(&logs) <= 100_000, "{} bytes", du(&logs));
     // History search by time, through the time index.
@@ -303,8 +358,10 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     // From line `last - 20` on: the index finds where it starts.
     let since = t0 / 1_000_000_000 + i64::from(last - 20) + 1;
     for name in running {
-        let (status, _, body) =
-            http_get(web, &format!("/api/containers/{name}/lines?since={since}&limit=1000"));
+        let (status, _, body) = http_get(
+            web,
+            &format!("/api/containers/{name}/lines?since={since}&limit=1000"),
+        );
         assert!(status.contains("200"), "{name}: {status} {body}");
         let v: serde_json::Value = serde_json::from_str(&body).expect("json");
         let texts: Vec<&str> = v["lines"]
@@ -324,7 +381,9 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
             .expect("a numbered line");
         assert!(first > 30 && first <= last - 8, "{name}: from line {first}");
         assert!(
-            texts.last().is_some_and(|t| t.contains(&format!("line {last:06}"))),
+            texts
+                .last()
+                .is_some_and(|t| t.contains(&format!("line {last:06}"))),
             "{name}: {body}"
         );
     }

@@ -9,8 +9,8 @@
 
 mod alerts;
 mod backpressure;
-mod budget;
 mod browser;
+mod budget;
 mod cli;
 mod docs;
 mod embed;

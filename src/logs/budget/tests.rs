@@ -63,7 +63,12 @@ fn steps(plan: &Plan) -> Vec<Step> {
 #[test]
 fn under_the_budget_nothing_goes() {
     let inv = inventory(&[("a", kept(MIB, 3, 1000)), ("gone", kept(MIB, 2, 500))]);
-    let plan = choose(&inv, &removed(&[("gone", 900)]), 1000, &budget(100 * MIB, None));
+    let plan = choose(
+        &inv,
+        &removed(&[("gone", 900)]),
+        1000,
+        &budget(100 * MIB, None),
+    );
     assert_eq!(plan.steps, []);
     assert_eq!(plan.left, inv.total());
     let plan = choose(&inv, &removed(&[("gone", 900)]), 1000, &budget(0, None));
@@ -89,7 +94,10 @@ fn removed_containers_go_first_oldest_rotation_first_their_current_file_last() {
     let low_water = (total - 1) / 20 * LOW_WATER;
     assert!(plan.left <= low_water, "{} <= {low_water}", plan.left);
     let want = [rotated("old", 1), whole("old"), rotated("gone", 2)];
-    assert!(!plan.steps.is_empty() && plan.steps.len() <= want.len(), "{plan:?}");
+    assert!(
+        !plan.steps.is_empty() && plan.steps.len() <= want.len(),
+        "{plan:?}"
+    );
     assert_eq!(steps(&plan), want[..plan.steps.len()]);
     // Far over: every file of the removed ones, then the rotated files of the rest, oldest first.
     let plan = choose(
@@ -158,7 +166,10 @@ fn expired_removed_containers_go_whole_whatever_the_budget() {
     let plan = choose(&inv, &gone, now, &budget(2 * MIB + 300, Some(86_400)));
     let s = steps(&plan);
     assert_eq!(s[0], whole("expired"));
-    assert_eq!(&s[1..4], [rotated("recent", 2), rotated("recent", 1), whole("recent")]);
+    assert_eq!(
+        &s[1..4],
+        [rotated("recent", 2), rotated("recent", 1), whole("recent")]
+    );
     assert_eq!(s.iter().filter(|s| **s == whole("expired")).count(), 1);
     assert!(plan.steps[1..].iter().all(|(_, _, r)| *r == Reason::Budget));
 }
@@ -180,17 +191,27 @@ fn the_inventory_counts_every_file_and_attaches_indexes() {
     fs::create_dir_all(tmp.path().join("empty")).expect("mkdir");
     let inv = Inventory::scan(&dir);
     let web = &inv.containers[&name];
-    assert_eq!(web.files.iter().map(|f| f.age).collect::<Vec<_>>(), [2, 1, 0]);
+    assert_eq!(
+        web.files.iter().map(|f| f.age).collect::<Vec<_>>(),
+        [2, 1, 0]
+    );
     assert_eq!(web.index, 32);
     assert_eq!(inv.other, 1 + 64 + 2, "stray file, lost index, cursors");
     assert_eq!(inv.total(), 5 + 3 + 2 + 32 + 67);
-    assert_eq!(inv.containers.len(), 1, "a directory without log files is no container");
+    assert_eq!(
+        inv.containers.len(),
+        1,
+        "a directory without log files is no container"
+    );
     assert_eq!(inv.by_container(), [(name.clone(), 42)]);
     // Deleting it whole leaves only what is not its.
     let freed = delete_whole(&dir, &name).expect("delete");
     assert_eq!(freed, 42);
     assert!(!dir.times_file(&name).exists());
-    assert!(dir.container(&name).join("notes.txt").exists(), "not its file");
+    assert!(
+        dir.container(&name).join("notes.txt").exists(),
+        "not its file"
+    );
     assert_eq!(Inventory::scan(&dir).total(), 67);
 }
 
