@@ -268,3 +268,56 @@ fn the_estimate_grows_with_what_was_written_and_calls_for_a_scan_over_the_budget
     k.last_pass = Some(Instant::now());
     assert!(!k.due(), "no budget: only every PASS_EVERY");
 }
+
+/// The cost of a pass over 1000 containers of 11 files each (BENCHMARKS.md): a scan of LOGS_DIR
+/// and the choice, under the budget and over it, and deleting 1000 rotated files. Prints figures;
+/// asserts only what was deleted.
+#[test]
+#[ignore = "a measurement for BENCHMARKS.md: cargo test --release --lib pass_cost -- --ignored --nocapture"]
+fn pass_cost_over_1000_containers_of_11_files() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = LogsDir::new(tmp.path());
+    for i in 0..1000 {
+        let name = ContainerName::from(format!("c{i:04}").as_str());
+        fs::create_dir_all(dir.container(&name)).expect("mkdir");
+        fs::write(dir.log_file(&name), [b'x'; 100]).expect("write");
+        for age in 1..=10 {
+            fs::write(LogsDir::rotated(&dir.log_file(&name), age), [b'x'; 100]).expect("write");
+        }
+    }
+    let median = |mut v: Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2]
+    };
+    let mut scans = Vec::new();
+    for _ in 0..9 {
+        let t = Instant::now();
+        let inv = Inventory::scan(&dir);
+        let plan = choose(&inv, &BTreeMap::new(), 0, &budget(u64::MAX, None));
+        scans.push(t.elapsed());
+        assert_eq!(plan.steps, []);
+    }
+    let inv = Inventory::scan(&dir);
+    let t = Instant::now();
+    let plan = choose(
+        &inv,
+        &BTreeMap::new(),
+        0,
+        &budget(inv.total() - 1000 * 100, None),
+    );
+    let chose = t.elapsed();
+    let t = Instant::now();
+    for (step, _, _) in &plan.steps {
+        if let Step::Rotated { name, age } = step {
+            delete_rotated(&dir, name, *age).expect("delete");
+        }
+    }
+    let deleted = t.elapsed();
+    println!(
+        "scan + choice, nothing to delete: {:?} (median of 9); choice of {} files: {chose:?}; \
+         deleting them: {deleted:?}",
+        median(scans),
+        plan.steps.len()
+    );
+    assert!(plan.steps.len() >= 1000);
+}
