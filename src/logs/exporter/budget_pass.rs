@@ -55,7 +55,7 @@ impl LogsExporter {
     }
 
     /// Scans LOGS_DIR, deletes what the budget chooses, and says what it did.
-    fn budget_pass(
+    pub(super) fn budget_pass(
         &mut self,
         keeper: &mut Keeper,
         present: Option<HashSet<ContainerName>>,
