@@ -246,13 +246,15 @@ fn removed_containers_go_after_keep_removed() {
     );
 }
 
-/// Files of 400 removed containers (6 files each) are waiting when the collector starts under a
+/// Files of 1000 removed containers (6 files each) are waiting when the collector starts under a
 /// small budget, beside ten removed containers with cursors and three running containers that log.
 /// The collector is SIGKILLed at varied moments of its first passes, and restarted each time: the
 /// running containers' kept lines are never repeated, their cursors stay, a removed container's
 /// cursor leaves before its files, and the history search by time still works.
 #[test]
 fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
+    const GONE: usize = 1000;
+    const ROUNDS: u32 = 12;
     let engine = Engine::start();
     let t0 = support::now_nanos() - 600_000_000_000;
     let running = ["r0", "r1", "r2"];
@@ -276,7 +278,7 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     for name in &removed {
         engine.remove(name);
     }
-    for i in 0..400 {
+    for i in 0..GONE {
         let name = format!("gone{i:03}");
         std::fs::create_dir_all(logs.join(&name)).expect("mkdir");
         for age in 0..6 {
@@ -291,11 +293,11 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
     env.push(("WEB_PORT".into(), "0".into()));
     let mut last = 30;
     let mut mid_pass = 0;
-    for round in 0..8u32 {
+    for round in 0..ROUNDS {
         let before = dirs_left(&logs);
         let mut collector = Collector::spawn(dir.path(), &env);
         // Varied moments: at start, during the first pass, between ticks.
-        std::thread::sleep(Duration::from_millis(u64::from(round) * 90 + 20));
+        std::thread::sleep(Duration::from_millis(u64::from(round) * 60 + 20));
         collector.kill();
         let after = dirs_left(&logs);
         mid_pass += usize::from(after < before && after > 30);
@@ -311,7 +313,7 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
         }
         last += 12;
     }
-    eprintln!("{mid_pass} of 8 kills left a pass half done");
+    eprintln!("{mid_pass} of {ROUNDS} kills left a pass half done");
     let collector = Collector::start(dir.path(), &env);
     collector.wait_for_scrape("every line written", |s| {
         running.iter().all(|n| s.logs(n, "info").is_some())
@@ -336,7 +338,7 @@ fn a_sigkill_during_deletions_loses_no_cursor_and_repeats_no_line() {
         .filter(|n| n.starts_with("gone"))
         .collect();
     assert!(
-        left.len() < 400,
+        left.len() < GONE,
         "removed containers went: {} left",
         left.len()
     );
