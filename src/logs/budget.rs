@@ -75,8 +75,9 @@ pub(super) struct Keeper {
     /// Bytes kept: the last scan's total plus what the ticks wrote since; `None` before a scan. It
     /// can only be too high (the rotation deletes files too), which brings the next scan sooner.
     pub(super) estimate: Option<u64>,
-    /// When LOGS_DIR was last scanned.
+    /// When LOGS_DIR was last scanned, and the bytes kept after that pass.
     pub(super) last_pass: Option<Instant>,
+    pub(super) scanned: u64,
     pub(super) removed: Removed,
     /// Said once: only files that may not be deleted are left, and they exceed the budget.
     pub(super) unmet: Latch,
@@ -88,6 +89,7 @@ impl Keeper {
             budget,
             estimate: None,
             last_pass: None,
+            scanned: 0,
             removed: Removed::open(dir),
             unmet: Latch::new(),
         }
@@ -105,10 +107,14 @@ impl Keeper {
     /// Whether this tick scans: the first tick, every [`PASS_EVERY`], and whenever the bytes
     /// kept may exceed the budget.
     pub(super) fn due(&self) -> bool {
-        let over = self.budget.max_total > 0
+        let max = self.budget.max_total;
+        // When only what may not be deleted is left, a scan each tick would find the same: the
+        // next waits until a twentieth of the budget more was written.
+        let worth_it = |kept: u64| !self.unmet.said() || kept >= self.scanned + max / 20;
+        let over = max > 0
             && self
                 .estimate
-                .is_none_or(|kept| kept > self.budget.max_total);
+                .is_none_or(|kept| kept > max && worth_it(kept));
         // A short LOGS_KEEP_REMOVED is kept to a tenth of itself.
         let every = self
             .budget

@@ -263,6 +263,16 @@ fn the_estimate_grows_with_what_was_written_and_calls_for_a_scan_over_the_budget
     k.wrote(std::slice::from_ref(&written));
     assert_eq!(k.estimate, Some(950 + 60 + RECORD as u64));
     assert!(k.due(), "may be over the budget");
+    // Only files that may not go are left, 1100 bytes: said once, then scanned again only after a
+    // twentieth of the budget more.
+    k.scanned = 1100;
+    k.estimate = Some(1100);
+    assert!(k.unmet.first());
+    assert!(!k.due(), "nothing new to delete");
+    k.estimate = Some(1149);
+    assert!(!k.due());
+    k.estimate = Some(1150);
+    assert!(k.due(), "a twentieth more");
     let mut k = Keeper::new(budget(0, Some(60)), &LogsDir::new(tmp.path()));
     k.estimate = Some(u64::MAX / 2);
     k.last_pass = Some(Instant::now());

@@ -76,6 +76,7 @@ impl LogsExporter {
         }
         let kept_bytes = inv.total();
         keeper.estimate = Some(kept_bytes);
+        keeper.scanned = kept_bytes;
         keeper.last_pass = Some(std::time::Instant::now());
         say(keeper, &done, kept_bytes);
         DiskReport {
