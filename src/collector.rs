@@ -18,7 +18,9 @@ use crate::engine::{AtOnce, Containers, EngineError};
 use crate::http::auth::{AuthError, Users};
 use crate::http::server::Limits;
 use crate::logs::levels::{Level, LevelMapping, LevelsError};
-use crate::logs::{write_atomically, LogFiles, LogsDir, LogsError, LogsExporter, LogsReport};
+use crate::logs::{
+    write_atomically, Budget, LogFiles, LogsDir, LogsError, LogsExporter, LogsReport,
+};
 use crate::metrics::{Collection, MetricsError, MetricsExporter};
 use crate::say_once::{Latch, Say};
 use crate::shutdown::Shutdown;
@@ -184,7 +186,8 @@ fn logs_browser(config: &Config, logs_dir: &LogsDir, mapping: &LevelMapping) -> 
         Arc::new(Web {
             logs_dir: logs_dir.clone(),
             mapping: Arc::new(mapping.clone()),
-            board: Board::default(),
+            board: Board::default()
+                .with_budget(config.logs_max_total_bytes, config.logs_keep_removed),
             times: Arc::new(IndexFiles {
                 logs_dir: logs_dir.clone(),
                 backup_count: config.logs_container_max_files,
@@ -246,7 +249,11 @@ impl Collector {
                 engine_logs: usable_logs_root(config.container_logs_root.as_deref()),
             },
             mapping,
-        )?;
+        )?
+        .with_budget(Budget {
+            max_total: config.logs_max_total_bytes,
+            keep_removed: config.logs_keep_removed,
+        });
         let metrics_at_once = AtOnce::new(config.max_concurrent_requests);
         Ok(Collector {
             config,
@@ -612,6 +619,12 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
             }
         }
         metrics.on_log_written(written.total_lines(), written.bytes);
+    }
+    if let Some(disk) = &report.disk {
+        metrics.on_logs_disk(disk.kept_bytes, &disk.deleted);
+        if let Some(board) = board {
+            board.on_disk(disk.kept_bytes, disk.by_container.as_deref(), &disk.gone);
+        }
     }
 }
 

@@ -150,6 +150,24 @@ pub enum ConfigError {
         /// METRICS_COLLECTION_INTERVAL in seconds.
         metrics: u64,
     },
+    /// A budget for LOGS_DIR that the files are not rotated to fit in.
+    #[error(
+        "LOGS_MAX_TOTAL_BYTES ({budget}) needs rotation: set LOGS_CONTAINER_MAX_FILE_SIZE and LOGS_CONTAINER_MAX_FILES above 0"
+    )]
+    BudgetWithoutRotation {
+        /// LOGS_MAX_TOTAL_BYTES.
+        budget: u64,
+    },
+    /// A budget smaller than one container's current file may grow.
+    #[error(
+        "LOGS_MAX_TOTAL_BYTES ({budget}) is smaller than LOGS_CONTAINER_MAX_FILE_SIZE ({max_file}), what one container's current file may grow to"
+    )]
+    BudgetBelowFileSize {
+        /// LOGS_MAX_TOTAL_BYTES.
+        budget: u64,
+        /// LOGS_CONTAINER_MAX_FILE_SIZE.
+        max_file: u64,
+    },
 }
 
 /// Console verbosity, spelled as the Python logging module does.
@@ -233,6 +251,10 @@ pub struct Config {
     pub container_retention: Duration,
     /// Longest log line written, in bytes.
     pub max_line_bytes: usize,
+    /// LOGS_MAX_TOTAL_BYTES: the most LOGS_DIR may hold, in bytes; 0: no budget.
+    pub logs_max_total_bytes: u64,
+    /// LOGS_KEEP_REMOVED: how long a removed container's files are kept; `None`: for ever.
+    pub logs_keep_removed: Option<Duration>,
     /// Address of the Prometheus endpoint.
     pub metrics_exporter_address: std::net::IpAddr,
     /// User and group to drop to when started as root; `None` keeps the user the process started as.
@@ -294,7 +316,25 @@ impl Config {
         if logs > metrics {
             return Err(ConfigError::LogsSlowerThanMetrics { logs, metrics });
         }
+        config.check_budget()?;
         Ok(config)
+    }
+
+    /// Whether LOGS_MAX_TOTAL_BYTES fits the rotation: with no rotation nothing old can be
+    /// deleted, and a budget below one current file can never be met.
+    fn check_budget(&self) -> Result<(), ConfigError> {
+        let budget = self.logs_max_total_bytes;
+        let max_file = self.logs_container_max_file_size;
+        if budget == 0 {
+            return Ok(());
+        }
+        if max_file == 0 || self.logs_container_max_files == 0 {
+            return Err(ConfigError::BudgetWithoutRotation { budget });
+        }
+        if budget < max_file {
+            return Err(ConfigError::BudgetBelowFileSize { budget, max_file });
+        }
+        Ok(())
     }
 
     /// The `NAME: value` lines printed at start, in the order of [`SETTINGS`] (the Python tool's
@@ -329,6 +369,8 @@ impl Config {
             engine_timeout: Duration::ZERO,
             container_retention: Duration::ZERO,
             max_line_bytes: 0,
+            logs_max_total_bytes: 0,
+            logs_keep_removed: None,
             metrics_exporter_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             run_as: None,
             cgroup_root: None,

@@ -294,6 +294,43 @@ pub static SETTINGS: &[Setting] = &[
         show: |c| c.max_line_bytes.to_string(),
     },
     Setting {
+        env: "LOGS_MAX_TOTAL_BYTES",
+        flag: "logs-max-total-bytes",
+        default: Some("0"),
+        help: "Most bytes LOGS_DIR may hold (a number of bytes, or with KiB, MiB, GiB, TiB); the \
+               oldest rotated files go first, removed containers' before the others'. 0: no budget",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.logs_max_total_bytes = bytes(text(v)?).ok_or(
+                "expected a whole number of bytes, optionally with KiB, MiB, GiB or TiB (such as \
+                 500MiB)",
+            )?;
+            Ok(())
+        },
+        show: |c| c.logs_max_total_bytes.to_string(),
+    },
+    Setting {
+        env: "LOGS_KEEP_REMOVED",
+        flag: "logs-keep-removed",
+        default: Some(""),
+        help: "How long the files of a removed container are kept after the collector first finds \
+               it gone (such as 7d or 12h). Empty: for ever",
+        kind: Kind::Text,
+        read: |v, c| {
+            const EXPECTED: &str = "expected a duration such as 7d, 12h or 30m, or empty";
+            let v = text(v)?.trim();
+            c.logs_keep_removed = match v {
+                "" => None,
+                d => Some(humantime::parse_duration(d).map_err(|_| EXPECTED)?),
+            };
+            Ok(())
+        },
+        show: |c| {
+            c.logs_keep_removed
+                .map_or_else(String::new, |d| humantime::format_duration(d).to_string())
+        },
+    },
+    Setting {
         env: "METRICS_EXPORTER_ADDRESS",
         flag: "metrics-exporter-address",
         default: Some("0.0.0.0"),
@@ -553,6 +590,24 @@ fn positive<T: std::str::FromStr + PartialEq + From<u8>>(
         n if n == T::from(0) => Err(expected),
         n => Ok(n),
     }
+}
+
+/// A number of bytes: digits, optionally followed by `B`, `KiB`, `MiB`, `GiB` or `TiB` (blanks
+/// allowed around and between). `None` when it is not one, or too large.
+pub(super) fn bytes(text: &str) -> Option<u64> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number.parse().ok()?;
+    let shift = match unit.trim() {
+        "" | "B" => 0,
+        "KiB" => 10,
+        "MiB" => 20,
+        "GiB" => 30,
+        "TiB" => 40,
+        _ => return None,
+    };
+    number.checked_mul(1 << shift)
 }
 
 /// `unix:///path` or `tcp://host:port` (also `http://host:port`), as the docker CLI takes them.

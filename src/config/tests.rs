@@ -63,6 +63,8 @@ fn defaults_are_the_python_tools() {
             engine_timeout: Duration::from_secs(10),
             container_retention: Duration::from_secs(3600),
             max_line_bytes: 1_048_576,
+            logs_max_total_bytes: 0,
+            logs_keep_removed: None,
             metrics_exporter_address: "0.0.0.0".parse().expect("an address"),
             run_as: None,
             cgroup_root: Some(PathBuf::from("/sys/fs/cgroup")),
@@ -102,6 +104,23 @@ fn bad_values_name_the_variable_and_the_value() {
         (&["--container-retention", "0"], "invalid CONTAINER_RETENTION \"0\""),
         (&["--max-line-bytes", "100"], "invalid MAX_LINE_BYTES \"100\""),
         (&["--metrics-exporter-address", "localhost"], "invalid METRICS_EXPORTER_ADDRESS \"localhost\""),
+        (&["--logs-max-total-bytes", "10MB"], "invalid LOGS_MAX_TOTAL_BYTES \"10MB\""),
+        (&["--logs-max-total-bytes=-1"], "invalid LOGS_MAX_TOTAL_BYTES \"-1\""),
+        (&["--logs-max-total-bytes", "99999999999TiB"], "invalid LOGS_MAX_TOTAL_BYTES"),
+        (&["--logs-keep-removed", "soon"], "invalid LOGS_KEEP_REMOVED \"soon\""),
+        (&["--logs-keep-removed", "7"], "invalid LOGS_KEEP_REMOVED \"7\""),
+        (
+            &["--logs-max-total-bytes", "1MiB"],
+            "LOGS_MAX_TOTAL_BYTES (1048576) is smaller than LOGS_CONTAINER_MAX_FILE_SIZE (10485760)",
+        ),
+        (
+            &["--logs-max-total-bytes", "1GiB", "--logs-container-max-file-size", "0"],
+            "LOGS_MAX_TOTAL_BYTES (1073741824) needs rotation",
+        ),
+        (
+            &["--logs-max-total-bytes", "1GiB", "--logs-container-max-files", "0"],
+            "LOGS_MAX_TOTAL_BYTES (1073741824) needs rotation",
+        ),
         (
             &["--logs-collection-interval", "30"],
             "LOGS_COLLECTION_INTERVAL (30) must not be greater than METRICS_COLLECTION_INTERVAL (20)",
@@ -242,6 +261,8 @@ fn describe_gives_every_setting_its_start_up_line_as_before() {
             ("ENGINE_TIMEOUT", "10"),
             ("CONTAINER_RETENTION", "3600"),
             ("MAX_LINE_BYTES", "1048576"),
+            ("LOGS_MAX_TOTAL_BYTES", "0"),
+            ("LOGS_KEEP_REMOVED", ""),
             ("METRICS_EXPORTER_ADDRESS", "0.0.0.0"),
             ("CGROUP_ROOT", "/sys/fs/cgroup"),
             ("PROC_ROOT", "/proc"),
@@ -337,4 +358,37 @@ fn the_command_line_is_built_from_the_table() {
         assert!(help.contains(&entry), "--help lacks {entry:?}:\n{help}");
     }
     assert!(help.contains("--once"));
+}
+
+#[test]
+fn the_logs_budget_takes_bytes_with_binary_units_and_a_duration() {
+    let c = parse(&[
+        "--logs-max-total-bytes",
+        "500MiB",
+        "--logs-keep-removed",
+        "7d",
+    ])
+    .expect("valid");
+    assert_eq!(c.logs_max_total_bytes, 500 << 20);
+    assert_eq!(c.logs_keep_removed, Some(Duration::from_secs(7 * 86_400)));
+    for (text, want) in [
+        ("0", Some(0)),
+        ("1048576", Some(1_048_576)),
+        (" 2 GiB ", Some(2 << 30)),
+        ("10KiB", Some(10_240)),
+        ("7B", Some(7)),
+        ("1TiB", Some(1 << 40)),
+        ("1.5GiB", None),
+        ("GiB", None),
+        ("5 gb", None),
+        ("", None),
+    ] {
+        assert_eq!(settings::bytes(text), want, "{text:?}");
+    }
+    // Exactly one current file fits: allowed.
+    let c = parse(&["--logs-max-total-bytes", "10MiB"]).expect("10 MiB is the max file size");
+    assert_eq!(c.logs_max_total_bytes, 10_485_760);
+    let c = parse(&["--logs-keep-removed", "12h"]).expect("a keep without a budget");
+    assert_eq!(c.logs_keep_removed, Some(Duration::from_secs(12 * 3600)));
+    assert_eq!(c.logs_max_total_bytes, 0);
 }

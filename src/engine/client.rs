@@ -84,6 +84,16 @@ impl Client {
         Ok(self.docker.list_containers(Some(options)).await?)
     }
 
+    /// Every container the engine has, running or not.
+    pub(super) async fn all(&self) -> Result<Vec<ContainerSummary>, EngineError> {
+        let _slot = self.slot().await;
+        let options = ListContainersOptions {
+            all: true,
+            ..Default::default()
+        };
+        Ok(self.docker.list_containers(Some(options)).await?)
+    }
+
     /// What the engine knows of one container.
     pub(super) async fn inspect(
         &self,

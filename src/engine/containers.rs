@@ -112,6 +112,17 @@ impl Containers {
         Ok(self.visits.next(listed))
     }
 
+    /// The names of every container the engine has, running or stopped, watched or not: a name
+    /// missing here belongs to a removed container.
+    pub async fn all_names(&self) -> Result<std::collections::HashSet<ContainerName>, EngineError> {
+        let listed = self.client.all().await?;
+        Ok(listed
+            .into_iter()
+            .filter_map(|s| s.names?.into_iter().next())
+            .map(|n| ContainerName::from(n.trim_start_matches('/')))
+            .collect())
+    }
+
     /// Treats these containers (id, name) as running at the previous tick, so the next tick visits
     /// those that are not running any more once (used at start with the containers of the last run).
     pub fn assume_running_before<I: Into<ContainerId>>(

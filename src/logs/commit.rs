@@ -101,6 +101,11 @@ impl StateFile {
         self.dirty = true;
     }
 
+    /// Whether the file holds every commit: nothing changed since it was last written.
+    pub(super) fn is_saved(&self) -> bool {
+        !self.dirty
+    }
+
     /// Writes every container's commit, if any changed since the file was last written.
     pub(super) fn save<'a>(
         &mut self,

@@ -7,6 +7,7 @@
 //!   <container>/<container>.log.<n>   the file n rotations older (Python's RotatingFileHandler names)
 //!   .state/cursors.json               every container's last commit
 //!   .state/times/<container>          the container's time index
+//!   .state/removed.json               since when each removed container is gone (the budget)
 //! ```
 //!
 //! A container's name is used as it is, as a directory and a file name, only once
@@ -22,6 +23,8 @@ use crate::container::ContainerName;
 const STATE_DIR: &str = ".state";
 /// The file, inside [`STATE_DIR`], of every container's last commit.
 const CURSOR_FILE: &str = "cursors.json";
+/// The file, inside [`STATE_DIR`], of when each removed container was found gone.
+const REMOVED_FILE: &str = "removed.json";
 /// The directory, inside [`STATE_DIR`], of the time index files.
 const TIMES_DIR: &str = "times";
 /// What a container's name becomes as the name of its current file.
@@ -82,9 +85,19 @@ impl LogsDir {
         self.state_dir().join(CURSOR_FILE)
     }
 
+    /// The directory of every container's time index: `.state/times`.
+    pub fn times_dir(&self) -> PathBuf {
+        self.state_dir().join(TIMES_DIR)
+    }
+
     /// The time index of `container`: `.state/times/<container>`.
     pub fn times_file(&self, container: &ContainerName) -> PathBuf {
-        self.state_dir().join(TIMES_DIR).join(container.as_str())
+        self.times_dir().join(container.as_str())
+    }
+
+    /// Since when each removed container is gone: `.state/removed.json`.
+    pub fn removed_file(&self) -> PathBuf {
+        self.state_dir().join(REMOVED_FILE)
     }
 
     /// The file `n` rotations older than the current file `log_file`: `<log_file>.<n>`, Python's
@@ -154,6 +167,10 @@ mod tests {
         assert_eq!(
             dir.cursor_file(),
             PathBuf::from("/tmp/logs/.state/cursors.json")
+        );
+        assert_eq!(
+            dir.removed_file(),
+            PathBuf::from("/tmp/logs/.state/removed.json")
         );
         assert_eq!(
             dir.times_file(&"web".into()),

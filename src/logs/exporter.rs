@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use futures_util::StreamExt;
 use tracing::{debug, error, warn};
 
+use super::budget::{Budget, Keeper};
 use super::commit::{self, recover_file, LogsError, Outcome, StateFile};
 use super::container::{Committed, ContainerLog, Followed, Pending, Source, Written};
 use super::cursor::Cursor;
@@ -130,6 +131,22 @@ pub struct LogsReport {
     /// Containers read this tick from the engine's json-file files, and from the engine.
     pub read_from_files: u64,
     pub read_from_engine: u64,
+    /// What LOGS_DIR keeps and what the budget deleted, when LOGS_MAX_TOTAL_BYTES or
+    /// LOGS_KEEP_REMOVED is on (`None` otherwise, and for a commit alone).
+    pub disk: Option<DiskReport>,
+}
+
+/// LOGS_DIR after a tick's budget pass.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct DiskReport {
+    /// Bytes kept under LOGS_DIR: as the last scan found them plus what was written since.
+    pub kept_bytes: u64,
+    /// Bytes deleted by this pass, by reason (`budget`, `removed`).
+    pub deleted: Vec<(&'static str, u64)>,
+    /// Removed containers deleted whole by this pass.
+    pub gone: Vec<ContainerName>,
+    /// Bytes each container keeps, when this tick scanned LOGS_DIR.
+    pub by_container: Option<Vec<(ContainerName, u64)>>,
 }
 
 /// The per-container log files and cursors.
@@ -146,6 +163,8 @@ pub struct LogsExporter {
     refused: HashSet<ContainerName>,
     /// Said once: a container's json-file log could not be read.
     unreadable_said: Latch,
+    /// LOGS_MAX_TOTAL_BYTES and LOGS_KEEP_REMOVED, when either is on.
+    keeper: Option<Keeper>,
 }
 
 impl LogsExporter {
@@ -169,7 +188,14 @@ impl LogsExporter {
             state,
             refused: HashSet::new(),
             unreadable_said: Default::default(),
+            keeper: None,
         })
+    }
+
+    /// Keeps LOGS_DIR within `budget`: a pass at the end of each tick (see [`super::budget`]).
+    pub fn with_budget(mut self, budget: Budget) -> LogsExporter {
+        self.keeper = (!budget.is_off()).then(|| Keeper::new(budget, &self.files.dir));
+        self
     }
 
     /// Starts following `container` if it is not followed yet: undoes what a crash left uncommitted in
@@ -253,6 +279,8 @@ impl LogsExporter {
         report.read_from_files = from_files;
         report.read_from_engine = from_engine;
         self.let_go_of_stopped(visit);
+        // After the commit and in the same task: no rotation or commit runs while files go.
+        report.disk = self.keep_budget(containers, &report.written).await;
         report
     }
 
@@ -432,5 +460,6 @@ async fn read_one(
     (ok && !log.failed, log.source)
 }
 
+mod budget_pass;
 #[cfg(test)]
 mod tests;

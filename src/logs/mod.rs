@@ -13,13 +13,15 @@
 //! Inside, the imports go one way, from the door down: `exporter` keeps the one record per container
 //! and drives a tick; `reader` reads one container's new entries; `commit` makes what was written
 //! durable or undoes it; `container` is the record they share (what was committed, what is being
-//! followed); `dir` names the files; `atomic` replaces a small file whole.
+//! followed); `dir` names the files; `atomic` replaces a small file whole; `budget` chooses what
+//! LOGS_MAX_TOTAL_BYTES and LOGS_KEEP_REMOVED delete, which the exporter does after its commit.
 
 pub mod cursor;
 pub mod levels;
 pub mod rotating_file;
 
 mod atomic;
+pub mod budget;
 mod commit;
 mod container;
 mod dir;
@@ -29,6 +31,7 @@ mod reader;
 pub mod times;
 
 pub use atomic::write_atomically;
+pub use budget::Budget;
 pub use commit::LogsError;
 pub use dir::{is_safe_name, LogsDir};
 pub use exporter::{LogFiles, LogsExporter, LogsReport};

@@ -16,7 +16,7 @@ use std::path::Path;
 use super::atomic::write_atomically;
 
 /// Bytes of one record.
-const RECORD: usize = 32;
+pub(super) const RECORD: usize = 32;
 
 /// Records that point at files the rotation deleted are dropped once there are this many.
 const PRUNE_AT: usize = 1024;

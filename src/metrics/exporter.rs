@@ -29,6 +29,8 @@ pub struct MetricsExporter {
     log_lines_written: IntCounterVec,
     log_bytes_written: IntCounterVec,
     log_reads: IntCounterVec,
+    logs_disk_bytes: GaugeVec,
+    logs_deleted_bytes: IntCounterVec,
     refused_connects: IntCounterVec,
     pushback_seconds: CounterVec,
     /// `collector_series`, set by the [`Exposition`] once it is all out.
@@ -111,6 +113,8 @@ impl MetricsExporter {
         let log_lines_written = r.counter(&LOG_LINES_WRITTEN)?;
         let log_bytes_written = r.counter(&LOG_BYTES_WRITTEN)?;
         let log_reads = r.counter(&LOG_READS)?;
+        let logs_disk_bytes = r.gauge(&LOGS_DISK_BYTES)?;
+        let logs_deleted_bytes = r.counter(&LOGS_DELETED_BYTES)?;
         let refused_connects = r.counter(&REFUSED_CONNECTS)?;
         let pushback_seconds = r.float_counter(&PUSHBACK_SECONDS)?;
         let parts = r.parts;
@@ -126,6 +130,8 @@ impl MetricsExporter {
             log_lines_written,
             log_bytes_written,
             log_reads,
+            logs_disk_bytes,
+            logs_deleted_bytes,
             refused_connects,
             pushback_seconds,
             logs_browser,
@@ -227,6 +233,25 @@ impl MetricsExporter {
         self.log_bytes_written
             .with_label_values(&machine)
             .inc_by(bytes);
+    }
+
+    /// LOGS_DIR holds `kept_bytes` after a tick's budget pass, which deleted `deleted` bytes by
+    /// reason. Only called when LOGS_MAX_TOTAL_BYTES or LOGS_KEEP_REMOVED is on; both reasons' series
+    /// exist from the first call, at 0.
+    pub fn on_logs_disk(&self, kept_bytes: u64, deleted: &[(&str, u64)]) {
+        let machine = self.machine.as_str();
+        self.logs_disk_bytes
+            .with_label_values(&[machine])
+            .set(kept_bytes as f64);
+        for reason in ["budget", "removed"] {
+            self.logs_deleted_bytes
+                .with_label_values(&[machine, reason]);
+        }
+        for (reason, bytes) in deleted {
+            self.logs_deleted_bytes
+                .with_label_values(&[machine, reason])
+                .inc_by(*bytes);
+        }
     }
 
     /// Containers' logs were read: `from_files` of them from the engine's json-file files,
@@ -333,6 +358,16 @@ const LOG_READS: Def = Def {
     name: "collector_log_reads_total",
     help: "Reads of a container's new log lines, by where they were read from: the engine's json-file files (files) or the engine (engine).",
     labels: &["machine", "source"],
+};
+const LOGS_DISK_BYTES: Def = Def {
+    name: "collector_logs_disk_bytes",
+    help: "Bytes kept under LOGS_DIR (log files, cursors, time indexes): exact after each scan, plus what was written since (set when LOGS_MAX_TOTAL_BYTES or LOGS_KEEP_REMOVED is on).",
+    labels: &["machine"],
+};
+const LOGS_DELETED_BYTES: Def = Def {
+    name: "collector_logs_deleted_bytes_total",
+    help: "Bytes of kept logs deleted, by reason: over LOGS_MAX_TOTAL_BYTES (budget) or a removed container past LOGS_KEEP_REMOVED (removed).",
+    labels: &["machine", "reason"],
 };
 const REFUSED_CONNECTS: Def = Def {
     name: "collector_engine_refused_connects_total",

@@ -2,7 +2,7 @@
 //! samples (CPU, memory, lines by level) for the sparklines, kept in memory by the collector. About
 //! 1.5 KiB a container, so 1000 containers hold under 2 MiB.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
@@ -87,6 +87,20 @@ impl Card {
 #[derive(Debug, Clone, Default)]
 pub struct Board {
     cards: Arc<Mutex<BTreeMap<ContainerName, Card>>>,
+    /// What LOGS_DIR keeps, and each container's bytes as the last scan found them.
+    kept: Arc<Mutex<(Kept, HashMap<ContainerName, u64>)>>,
+}
+
+/// What LOGS_DIR keeps, as the overview shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Kept {
+    /// Bytes under LOGS_DIR at the last tick; `None` when neither LOGS_MAX_TOTAL_BYTES nor
+    /// LOGS_KEEP_REMOVED is on (nothing measures it then).
+    pub bytes: Option<u64>,
+    /// LOGS_MAX_TOTAL_BYTES; `None`: no budget.
+    pub budget: Option<u64>,
+    /// LOGS_KEEP_REMOVED in seconds; `None`: a removed container's files are kept for ever.
+    pub keep_removed_secs: Option<u64>,
 }
 
 /// One container as the overview shows it.
@@ -104,6 +118,8 @@ pub struct Summary {
     pub cpus_available: Option<f64>,
     /// Memory in use, bytes.
     pub memory_bytes: Option<u64>,
+    /// Bytes of its files in LOGS_DIR at the last scan (with a budget or LOGS_KEEP_REMOVED on).
+    pub kept_bytes: Option<u64>,
     /// Its memory limit, bytes.
     pub memory_limit_bytes: Option<u64>,
     /// Lines written in the last hour: info, warning, error.
@@ -142,6 +158,45 @@ fn unix_minute(unix_secs: i64) -> u32 {
 impl Board {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<ContainerName, Card>> {
         self.cards.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The settings the overview shows beside the bytes kept: LOGS_MAX_TOTAL_BYTES (0: none) and
+    /// LOGS_KEEP_REMOVED.
+    pub fn with_budget(self, max_total: u64, keep_removed: Option<std::time::Duration>) -> Board {
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.0.budget = (max_total > 0).then_some(max_total);
+            kept.0.keep_removed_secs = keep_removed.map(|d| d.as_secs());
+        }
+        self
+    }
+
+    /// LOGS_DIR holds `bytes` after a tick; a scan found `by_container` (when it ran), and the
+    /// budget deleted `gone` whole, whose cards leave the overview unless they run again.
+    pub fn on_disk(
+        &self,
+        bytes: u64,
+        by_container: Option<&[(ContainerName, u64)]>,
+        gone: &[ContainerName],
+    ) {
+        {
+            let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+            kept.0.bytes = Some(bytes);
+            if let Some(by) = by_container {
+                kept.1 = by.iter().cloned().collect();
+            }
+        }
+        let mut cards = self.lock();
+        for name in gone {
+            if cards.get(name).is_some_and(|c| c.state != State::Running) {
+                cards.remove(name);
+            }
+        }
+    }
+
+    /// What LOGS_DIR keeps.
+    pub fn kept(&self) -> Kept {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner).0
     }
 
     /// New figures of `container`, collected at `unix_secs`.
@@ -222,6 +277,12 @@ impl Board {
     pub fn summaries(&self, unix_secs: i64) -> Vec<Summary> {
         let now = unix_minute(unix_secs);
         let first = now.saturating_sub(MINUTES as u32 - 1);
+        let by_container = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .1
+            .clone();
         let cards = self.lock();
         let mut out: Vec<Summary> = cards
             .iter()
@@ -247,6 +308,7 @@ impl Board {
                     cpu_cores: f.map(|f| f.cpu_cores),
                     cpus_available: f.map(|f| f.cpus_available),
                     memory_bytes: f.map(|f| f.memory_bytes),
+                    kept_bytes: by_container.get(name).copied(),
                     memory_limit_bytes: f.map(|f| f.memory_limit_bytes),
                     last_hour: hour,
                     spark,

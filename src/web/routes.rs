@@ -142,6 +142,7 @@ fn containers(web: &Web) -> Response<Body> {
     struct Containers {
         machine: String,
         now: i64,
+        kept: super::board::Kept,
         containers: Vec<super::board::Summary>,
     }
     let now = chrono::Utc::now().timestamp();
@@ -150,6 +151,7 @@ fn containers(web: &Web) -> Response<Body> {
         &Containers {
             machine: web.machine.clone(),
             now,
+            kept: web.board.kept(),
             containers: web.board.summaries(now),
         },
     )

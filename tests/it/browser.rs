@@ -759,6 +759,43 @@ fn a_removed_containers_history_is_still_browsable() {
 
 #[test]
 #[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"]
+fn the_overview_shows_what_is_kept_on_disk_against_the_budget() {
+    let site = Site::start(
+        vec![quiet("api", &["INFO up"]), quiet("export", &["INFO done"])],
+        &[
+            ("LOGS_MAX_TOTAL_BYTES", "50MiB"),
+            ("LOGS_KEEP_REMOVED", "7d"),
+        ],
+    );
+    let b = &site.browser;
+    b.goto(&site.url("/"));
+    let kept = b.wait(
+        "the bytes kept",
+        "const p = document.getElementById('kept');
+         return !p.hidden && p.textContent.startsWith('Logs on disk: ') && !p.textContent.includes('–')
+           && p.textContent;",
+    );
+    let kept = kept.as_str().expect("text");
+    assert!(kept.contains("(budget 50.0 MiB)"), "{kept}");
+    assert!(
+        kept.contains("removed containers' logs kept 7 d 0 h"),
+        "{kept}"
+    );
+    let cell = b.wait(
+        "api's bytes kept",
+        "const c = document.querySelector('tr[data-name=api] td.kept');
+         return c && c.textContent !== '–' && c.textContent;",
+    );
+    assert!(cell.as_str().is_some_and(|t| t.ends_with(" B")), "{cell}");
+    // Only text: no element was made of what the API said.
+    assert_eq!(
+        b.js("return document.getElementById('kept').children.length"),
+        0
+    );
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"]
 fn hostile_lines_show_as_text_and_run_nothing() {
     const HOSTILE: &[&str] = &[
         "<script>alert(1)</script>",

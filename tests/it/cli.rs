@@ -22,6 +22,9 @@ const BAD_VALUES: &[(&str, &str)] = &[
     ("ENGINE_TIMEOUT", "0"),
     ("CONTAINER_RETENTION", "1h"),
     ("MAX_LINE_BYTES", "100"),
+    ("LOGS_MAX_TOTAL_BYTES", "5GB"),
+    ("LOGS_MAX_TOTAL_BYTES", "-1"),
+    ("LOGS_KEEP_REMOVED", "a week"),
     ("METRICS_EXPORTER_ADDRESS", "localhost"),
     ("METRIC_GROUPS", "cpu,disk"),
     ("RUN_AS", "nobody"),
@@ -166,6 +169,39 @@ fn a_flag_beats_the_environment() {
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("\"oops\""));
+}
+
+#[test]
+fn a_logs_budget_below_the_max_file_size_is_refused_with_one_line() {
+    for (budget, max_file, max_files, what) in [
+        (
+            "1000",
+            "2000",
+            "5",
+            "smaller than LOGS_CONTAINER_MAX_FILE_SIZE (2000)",
+        ),
+        ("1MiB", "0", "5", "needs rotation"),
+        ("1MiB", "2000", "0", "needs rotation"),
+        ("lots", "2000", "5", "invalid LOGS_MAX_TOTAL_BYTES \"lots\""),
+    ] {
+        let out = collector()
+            .env("LOGS_MAX_TOTAL_BYTES", budget)
+            .env("LOGS_CONTAINER_MAX_FILE_SIZE", max_file)
+            .env("LOGS_CONTAINER_MAX_FILES", max_files)
+            .output()
+            .expect("runs");
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{budget} {max_file} {max_files}"
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(stderr.trim_end().lines().count(), 1, "one line: {stderr}");
+        assert!(
+            stderr.contains("LOGS_MAX_TOTAL_BYTES") && stderr.contains(what),
+            "{stderr}"
+        );
+    }
 }
 
 #[test]

@@ -10,6 +10,7 @@
 mod alerts;
 mod backpressure;
 mod browser;
+mod budget;
 mod cli;
 mod docs;
 mod embed;

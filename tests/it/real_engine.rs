@@ -1027,3 +1027,39 @@ fn the_figures_equal_docker_stats() {
         );
     }
 }
+
+#[test]
+#[ignore = "needs a Docker Engine (scripts/engine.sh)"]
+fn a_removed_containers_files_go_after_keep_removed_and_a_stopped_ones_stay() {
+    require_engine();
+    let _engine = sharing_the_engine();
+    let removed = Container::run("keep-removed", &[], "echo hello; sleep 600");
+    let stopped = Container::run("keep-stopped", &[], "echo hello; sleep 600");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let collector = start_collector(dir.path(), &[("LOGS_KEEP_REMOVED", "3s")]);
+    collector.wait_for_scrape("both logged", |s| {
+        s.logs(&removed.name, "info") == Some(1.0) && s.logs(&stopped.name, "info") == Some(1.0)
+    });
+    docker(&["stop", "-t", "0", &stopped.name]);
+    docker(&["rm", "-f", &removed.name]);
+    let logs = collector.logs_dir();
+    wait_until("the removed one's files gone", || {
+        !logs.join(&removed.name).exists()
+    });
+    let state = std::fs::read_to_string(logs.join(".state/cursors.json")).expect("state");
+    assert!(
+        !state.contains(&format!("\"{}\"", removed.name)),
+        "its cursor went"
+    );
+    assert!(
+        state.contains(&format!("\"{}\"", stopped.name)),
+        "the stopped one's stays"
+    );
+    assert_eq!(collector.log_text(&stopped.name), "hello\n");
+    let s = collector.scrape();
+    let deleted = s.value(
+        "collector_logs_deleted_bytes_total",
+        &[("machine", "test-machine"), ("reason", "removed")],
+    );
+    assert!(deleted.is_some_and(|b| b > 0.0), "{deleted:?}");
+}

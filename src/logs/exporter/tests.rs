@@ -217,3 +217,62 @@ async fn a_tick_reports_lines_written_engine_errors_and_failed_containers() {
         "hello\nERROR boom\n"
     );
 }
+
+/// The budget pass with the cursors: a running container (followed) and a stopped one the engine
+/// still has keep their current files and cursors, whatever the budget; a removed one goes whole,
+/// its cursor out of the state file.
+#[test]
+fn the_budget_pass_never_takes_a_current_file_or_cursor_of_a_container_the_engine_has() {
+    use crate::logs::budget::{Budget, Keeper};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut logs = exporter(dir.path());
+    for name in ["run", "stopped", "gone"] {
+        logs.follow(&container(name), 1_700_000_000);
+        read(&mut logs, name, &["one", "two"]);
+        // Two rotated files of each, older than its current file.
+        let current = logs.files.dir.log_file(&name.into());
+        for age in 1..=2 {
+            std::fs::write(LogsDir::rotated(&current, age), [b'x'; 500]).expect("write");
+        }
+    }
+    logs.commit();
+    let stopped = [container("stopped"), container("gone")].map(|c| ContainerRef {
+        running: false,
+        ..c
+    });
+    logs.let_go_of_stopped(&stopped);
+    let budget = Budget {
+        max_total: 1,
+        keep_removed: None,
+    };
+    let mut keeper = Keeper::new(budget, &logs.files.dir);
+    // The engine has `stopped` only: `run` is followed, `gone` was removed.
+    let present: HashSet<ContainerName> = [ContainerName::from("stopped")].into();
+    let report = logs.budget_pass(&mut keeper, Some(present));
+    let root = dir.path();
+    assert!(!root.join("gone").exists(), "removed: whole");
+    for name in ["run", "stopped"] {
+        assert!(
+            root.join(format!("{name}/{name}.log")).exists(),
+            "{name}'s current file"
+        );
+        assert!(
+            !root.join(format!("{name}/{name}.log.1")).exists(),
+            "{name}'s rotated files"
+        );
+    }
+    let state = std::fs::read_to_string(root.join(".state/cursors.json")).expect("state");
+    assert!(
+        state.contains("\"run\"") && state.contains("\"stopped\""),
+        "{state}"
+    );
+    assert!(!state.contains("\"gone\""), "{state}");
+    assert_eq!(report.gone, [ContainerName::from("gone")]);
+    // Six rotated files and `gone`'s current file ("one\ntwo\n"; this test writes no time index).
+    assert_eq!(report.deleted, [("budget", 6 * 500 + 8)]);
+    assert!(report.kept_bytes > 1, "current files are never deleted");
+    assert!(
+        keeper.unmet.said(),
+        "said once that the budget cannot be met"
+    );
+}

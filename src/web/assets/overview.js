@@ -58,7 +58,7 @@ function spark(values, label, cls) {
   return svg;
 }
 
-function row(c, now) {
+function row(c, now, kept) {
   const tr = el("tr", { "data-name": c.name });
   if (c.last_hour.error > 0) tr.classList.add("has-errors");
   const name = el("td");
@@ -81,7 +81,20 @@ function row(c, now) {
     td.appendChild(spark(values, label, cls));
     tr.appendChild(td);
   }
+  // Bytes kept, only when the budget or LOGS_KEEP_REMOVED measures them.
+  if (kept) tr.appendChild(el("td", { class: "num kept" }, bytes(c.kept_bytes)));
   return tr;
+}
+
+// What LOGS_DIR keeps, against LOGS_MAX_TOTAL_BYTES and LOGS_KEEP_REMOVED.
+function showKept(k) {
+  const p = document.getElementById("kept");
+  if (!k || (k.bytes === null && k.budget === null && k.keep_removed_secs === null)) { p.hidden = true; return; }
+  const budget = k.budget === null ? "no budget" : "budget " + bytes(k.budget);
+  const keep = k.keep_removed_secs === null ? "removed containers' logs kept for ever"
+    : "removed containers' logs kept " + duration(k.keep_removed_secs);
+  p.textContent = "Logs on disk: " + bytes(k.bytes) + " (" + budget + "); " + keep;
+  p.hidden = false;
 }
 
 function applyFilter() {
@@ -107,13 +120,16 @@ async function refresh() {
     // The rows are replaced: keep the keyboard's place on the container it was on.
     const focused = body.contains(document.activeElement)
       ? document.activeElement.closest("tr")?.dataset.name : null;
-    const rows = data.containers.map((c) => row(c, now));
+    const kept = !!data.kept && data.kept.bytes !== null;
+    document.getElementById("kept-col").hidden = !kept;
+    const rows = data.containers.map((c) => row(c, now, kept));
     body.replaceChildren(...rows);
     if (focused !== null && focused !== undefined) {
       const again = [...body.querySelectorAll("tr")].find((tr) => tr.dataset.name === focused);
       again?.querySelector("a")?.focus();
     }
     applyFilter();
+    showKept(data.kept);
     document.getElementById("status").textContent = "Updated " + new Date(now * 1000).toLocaleTimeString();
   } catch (e) {
     document.getElementById("status").textContent = "Cannot load the containers: " + e.message;
