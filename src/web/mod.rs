@@ -5,6 +5,7 @@
 //! side commits with the cursors, and the [`Board`] the collector fills each tick.
 
 pub mod board;
+pub mod everywhere;
 pub mod history;
 pub mod query;
 pub mod routes;
@@ -31,10 +32,25 @@ pub enum Bound {
     End,
 }
 
+/// One tick of the time index as the pages use it: where its first line starts now, and that
+/// line's engine timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Where the tick's first line starts.
+    pub at: Position,
+    /// Its engine timestamp, unix nanoseconds.
+    pub ts: i64,
+}
+
 /// Moments to positions: the logs side's time index.
 pub trait Times: Send + Sync + std::fmt::Debug {
     /// Where the first line of `container` with an engine timestamp at or after `ts_nanos` starts.
     fn position(&self, container: &ContainerName, ts_nanos: i64) -> Bound;
+
+    /// Every tick of `container` whose file is still kept, oldest first (empty without an index),
+    /// with timestamps that never go back: a tick whose first line is older than the tick before
+    /// takes that one's time, so times follow the order of the lines.
+    fn stamps(&self, container: &ContainerName) -> Vec<Stamp>;
 }
 
 /// Everything the pages read.
@@ -81,6 +97,31 @@ impl Times for IndexFiles {
             Err(true) => Bound::End,
             Err(false) => Bound::Start,
         }
+    }
+
+    fn stamps(&self, container: &ContainerName) -> Vec<Stamp> {
+        let path = self.logs_dir.times_file(container);
+        let ticks = crate::logs::times::read(&path).unwrap_or_default();
+        let newest = ticks.last().map_or(0, |t| t.newest);
+        let mut latest = i64::MIN;
+        ticks
+            .iter()
+            .filter_map(|t| {
+                let age = newest.saturating_sub(t.generation);
+                // Older than the rotation keeps: its file is deleted.
+                let file = u32::try_from(age)
+                    .ok()
+                    .filter(|a| *a <= self.backup_count)?;
+                latest = latest.max(t.ts);
+                Some(Stamp {
+                    at: Position {
+                        file,
+                        offset: t.offset,
+                    },
+                    ts: latest,
+                })
+            })
+            .collect()
     }
 }
 

@@ -3,7 +3,7 @@ use super::*;
 use crate::container::ContainerName;
 use crate::logs::levels::LevelMapping;
 use crate::web::board::Board;
-use crate::web::{Times, Web};
+use crate::web::{Stamp, Times, Web};
 
 /// A time index where each line of the current file is its own tick: line i at second i.
 #[derive(Debug)]
@@ -22,6 +22,20 @@ impl Times for EverySecond {
                 offset: self.offsets[i],
             }),
         }
+    }
+
+    fn stamps(&self, _: &ContainerName) -> Vec<Stamp> {
+        let second = 1_000_000_000;
+        (0..)
+            .zip(&self.offsets)
+            .map(|(i, offset)| Stamp {
+                at: Position {
+                    file: 0,
+                    offset: *offset,
+                },
+                ts: i * second,
+            })
+            .collect()
     }
 }
 
