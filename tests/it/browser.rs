@@ -981,7 +981,10 @@ fn a_search_of_every_container_shows_their_lines_in_time_order_and_links_to_each
         .iter()
         .map(|(c, l)| (c.to_string(), level_of(l).to_string(), l.to_string()))
         .collect();
-    assert_eq!(shown, want, "in time order, the removed export's line first");
+    assert_eq!(
+        shown, want,
+        "in time order, the removed export's line first"
+    );
     // Each line's time links to its place in its container's page, which opens there, marked.
     let at = b.js("return document.querySelectorAll('#hits > li')[2].dataset.at");
     b.click("#hits > li:nth-child(3) a.time");
@@ -991,7 +994,11 @@ fn a_search_of_every_container_shows_their_lines_in_time_order_and_links_to_each
          return t && t.querySelector('.text').textContent;",
     );
     assert_eq!(b.js("return location.pathname"), "/containers/db");
-    assert!(b.has_query("at", at.as_str().unwrap_or("?")), "{:?}", b.query());
+    assert!(
+        b.has_query("at", at.as_str().unwrap_or("?")),
+        "{:?}",
+        b.query()
+    );
     let target = b.js("return document.querySelector('#lines li.target .text').textContent");
     assert_eq!(target, order[2].1);
     // The container page's link searches every container, with this one filled in.
@@ -1023,7 +1030,10 @@ fn a_search_of_every_container_keeps_hostile_text_as_text() {
         images: document.images.length, scripts: document.scripts.length,
         links: document.querySelectorAll('#hits a').length,
         spans: document.querySelectorAll('#hits span.text *').length };");
-    assert_eq!(shape, json!({"images": 0, "scripts": 1, "links": 6, "spans": 0}));
+    assert_eq!(
+        shape,
+        json!({"images": 0, "scripts": 1, "links": 6, "spans": 0})
+    );
     // A hostile container name in the URL: refused, said as text, kept in the field as text.
     let name = "<img src=x onerror=alert(4)>";
     let encoded: String = name.bytes().map(|c| format!("%{c:02X}")).collect();
@@ -1034,7 +1044,10 @@ fn a_search_of_every_container_keeps_hostile_text_as_text() {
          return s.classList.contains('err') && s.textContent;",
     );
     assert_eq!(said, format!("containers: no container named \"{name}\""));
-    assert_eq!(b.js("return document.getElementById('containers').value"), name);
+    assert_eq!(
+        b.js("return document.getElementById('containers').value"),
+        name
+    );
     assert_eq!(b.js("return document.images.length"), 0);
     // A bad regular expression: the API's words.
     b.goto(&site.url("/search?q=%28unclosed&regex=1"));
@@ -1093,10 +1106,7 @@ fn a_search_of_every_container_works_from_the_keyboard_and_fits_a_phone() {
         .find(|e| e[0] == "A.time")
         .unwrap_or_else(|| panic!("no line link reached by Tab: {reached:?}"));
     assert_eq!(time_link[1], "solid", "a visible focus: {time_link}");
-    assert!(
-        reached.iter().any(|e| e[0] == "A.container"),
-        "{reached:?}"
-    );
+    assert!(reached.iter().any(|e| e[0] == "A.container"), "{reached:?}");
     // Enter on a line's link opens its place.
     b.js("document.querySelector('#hits a.time').focus(); return 1");
     b.keys(&char::from(Key::Enter).to_string());

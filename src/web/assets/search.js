@@ -36,7 +36,8 @@ function fill(p) {
   }
 }
 
-// "2026-12-06T05:55:30.123456789Z" as "2026-12-06 05:55:30.123" (UTC, as the engine said it).
+// "2026-12-06T05:55:30.123456789Z" as "2026-12-06 05:55:30.123" (UTC, as the engine said it; the
+// whole time is the link's title).
 function shortTime(t) {
   return t ? t.replace("T", " ").replace(/(\.\d{3})\d*Z$/, "$1").replace(/Z$/, "") : "no time";
 }
@@ -47,7 +48,7 @@ function hit(l) {
   const li = el("li", { class: "level-" + l.level });
   const at = l.file + ":" + l.offset;
   const time = el("a", { class: "time", href: containerPage(l.container) + "?at=" + encodeURIComponent(at),
-    title: "this line in its container's page" }, shortTime(l.time));
+    title: (l.time || "no time") + ": this line in its container's page" }, shortTime(l.time));
   if (l.time) time.dataset.time = l.time;
   li.appendChild(time);
   li.appendChild(el("a", { class: "container", href: containerPage(l.container) }, l.container));
@@ -59,14 +60,19 @@ function hit(l) {
   return li;
 }
 
-function mib(n) { return (n / 1048576).toFixed(n < 10485760 ? 1 : 0) + " MiB"; }
+function bytes(n) {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
+}
 
 function describe(d) {
   const from = new Set(d.lines.map((l) => l.container)).size;
   let s = d.lines.length + " line" + (d.lines.length === 1 ? "" : "s") + " from " + from +
     " container" + (from === 1 ? "" : "s");
   if (d.left_out) s += " (" + d.left_out + " older ones not shown: narrow the range or the search)";
-  s += "; read " + mib(d.bytes_read) + " of " + d.containers_searched + " of " + d.containers + " containers";
+  s += "; read " + bytes(d.bytes_read) + " of " + d.containers_searched + " of " + d.containers + " containers";
   if (d.stopped) s += "; the search stopped at its " + d.stopped + " limit, so older lines may be missing";
   if (d.failed.length) s += "; could not read " + d.failed.map((f) => f.container + " (" + f.error + ")").join(", ");
   return s;
