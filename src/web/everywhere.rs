@@ -1,9 +1,9 @@
 //! One search across every container's whole kept history (`/api/search`, the `/search` page).
 //!
-//! Containers are read in parallel by a few workers on the runtime's blocking pool: as many as the
-//! machine has cores (at most [`MAX_WORKERS`]), shared by every search running at once, each with
-//! one read buffer for all the containers it reads. The limits of [`history::Budget`] hold for the
-//! whole search. Each worker keeps only the lines that can still be among the newest `limit`
+//! Containers are read in parallel by a few workers on the runtime's blocking pool: one fewer than
+//! the machine has cores (at least one, at most [`MAX_WORKERS`]), shared by every search running at
+//! once, each with one read buffer for all the containers it reads. The limits of
+//! [`history::Budget`] hold for the whole search. Each worker keeps only the lines that can still be among the newest `limit`
 //! ([`Newest`], a bounded heap), so memory stays at workers x `limit` lines whatever matches.
 //!
 //! Lines are merged in time order. A line's time is that of its tick in the time index (the engine
@@ -268,12 +268,13 @@ struct Shared {
     failed: Mutex<Vec<Failed>>,
 }
 
-/// Workers of one search: as many as the machine has cores, at most [`MAX_WORKERS`].
+/// Workers of one search: one fewer than the machine has cores (the collector's runtime keeps one:
+/// a scrape is not slowed by a search), at least one, at most [`MAX_WORKERS`].
 pub fn worker_count() -> usize {
     static COUNT: OnceLock<usize> = OnceLock::new();
     *COUNT.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        cores.clamp(1, MAX_WORKERS)
+        cores.saturating_sub(1).clamp(1, MAX_WORKERS)
     })
 }
 

@@ -439,24 +439,31 @@ fn scan_file(
         return Ok(());
     }
     file.seek(SeekFrom::Start(part.start))?;
-    buf.clear();
-    // Offset in the file of buf[0].
-    let mut base = part.start;
+    // The buffer keeps its length between reads and scans: it is zeroed once, not before each read.
+    if buf.len() < 2 * CHUNK {
+        buf.resize(2 * CHUNK, 0);
+    }
+    // Offset in the file of buf[0], and the bytes of buf read from the file.
+    let (mut base, mut filled) = (part.start, 0);
     let mut eof = false;
     while !eof && budget.may_read() {
-        let mut want = CHUNK as u64;
+        let mut want = CHUNK;
         if let Some(end) = part.end {
-            want = want.min(end.saturating_sub(base + buf.len() as u64));
+            let left = end.saturating_sub(base + filled as u64);
+            want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
         }
-        let old = buf.len();
-        buf.resize(old + want as usize, 0);
-        let n = read_full(&mut file, &mut buf[old..])?;
-        buf.truncate(old + n);
+        if buf.len() < filled + want {
+            // A line longer than the buffer: it grows.
+            buf.resize(filled + want, 0);
+        }
+        let n = read_full(&mut file, &mut buf[filled..filled + want])?;
         budget.spend(n);
-        eof = n == 0 || (n as u64) < want;
+        eof = n == 0 || n < want;
+        let old = filled;
+        filled += n;
         // Only whole lines: the part after the last line end waits for more bytes, and at the end of
         // the file it is a line still being written, shown once it is complete.
-        let whole = match memchr::memrchr(b'\n', &buf[old..]) {
+        let whole = match memchr::memrchr(b'\n', &buf[old..filled]) {
             Some(i) => old + i + 1,
             None if eof => 0,
             None => continue,
@@ -465,7 +472,8 @@ fn scan_file(
         if sink.full() {
             break;
         }
-        buf.drain(..whole);
+        buf.copy_within(whole..filled, 0);
+        filled -= whole;
         base += whole as u64;
     }
     Ok(())
