@@ -842,7 +842,13 @@ fn the_keyboard_alone_finds_a_container_and_searches_its_lines() {
     );
     assert_eq!(shown, "db");
     b.keys(&char::from(Key::Tab).to_string());
-    assert_eq!(b.js(focused), "db", "Tab goes to db's link");
+    assert_eq!(
+        b.js(focused),
+        "search-all",
+        "Tab goes to the search of every container's logs for the text"
+    );
+    b.keys(&char::from(Key::Tab).to_string());
+    assert_eq!(b.js(focused), "db", "then to db's link");
     b.keys(&char::from(Key::Enter).to_string());
     let lines = b.lines();
     assert_eq!(b.js("return location.pathname"), "/containers/db");
