@@ -143,3 +143,49 @@ pub fn kept_histories(logs_dir: &LogsDir) -> Vec<ContainerName> {
     names.sort();
     names
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::times::{append, Tick};
+
+    #[test]
+    fn stamps_are_the_kept_ticks_at_their_files_age_with_times_that_never_go_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs_dir = LogsDir::new(dir.path());
+        let name = ContainerName::from("app");
+        let path = logs_dir.times_file(&name);
+        let mut len = 0;
+        // Generations 0 (deleted with one rotated file kept), 1 (.log.1) and 2 (.log); a clock
+        // that went back at the fourth tick.
+        for (ts, generation, offset) in [(5, 0, 0), (10, 1, 0), (20, 1, 70), (15, 2, 0), (30, 2, 9)]
+        {
+            let tick = Tick {
+                ts,
+                generation,
+                offset,
+                newest: generation,
+            };
+            len = append(&path, len, tick).expect("append");
+        }
+        let times = IndexFiles {
+            logs_dir,
+            backup_count: 1,
+        };
+        let at = |file, offset| Position { file, offset };
+        let got: Vec<(Position, i64)> = times.stamps(&name).iter().map(|s| (s.at, s.ts)).collect();
+        assert_eq!(
+            got,
+            [
+                (at(1, 0), 10),
+                (at(1, 70), 20),
+                (at(0, 0), 20),
+                (at(0, 9), 30)
+            ]
+        );
+        assert!(
+            times.stamps(&"none".into()).is_empty(),
+            "no index, no stamps"
+        );
+    }
+}
