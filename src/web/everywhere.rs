@@ -341,10 +341,10 @@ fn work(shared: &Shared) -> Newest {
             break;
         }
         match search_one(shared, i, name, &mut buf, &mut newest) {
-            Ok(()) if shared.budget.stopped().is_none() => {
+            Ok(true) => {
                 shared.searched.fetch_add(1, Ordering::Relaxed);
             }
-            Ok(()) => {}
+            Ok(false) => {}
             Err(e) => shared
                 .failed
                 .lock()
@@ -358,17 +358,19 @@ fn work(shared: &Shared) -> Newest {
     newest
 }
 
+/// Searches container `i`; whether to the end of its range rather than stopped by the budget.
 fn search_one(
     shared: &Shared,
     i: usize,
     name: &ContainerName,
     buf: &mut Vec<u8>,
     newest: &mut Newest,
-) -> std::io::Result<()> {
+) -> std::io::Result<bool> {
     let q = &shared.query;
     let stamps = shared.web.times.stamps(name);
     let Some(range) = range(&stamps, q.since, q.until) else {
-        return Ok(());
+        // Nothing in the range: searched.
+        return Ok(true);
     };
     let filter = Filter {
         rules: shared.web.mapping.rules_for(name.as_str()),

@@ -308,6 +308,7 @@ pub fn search(
     };
     let mut buf = Vec::new();
     let files = files(logs_dir, name);
+    // (The budget says whether it stopped the search.)
     scan(&files, range, &filter, &budget, &mut buf, &mut found)?;
     let mut answer = found.finish();
     answer.stopped = budget.stopped();
@@ -317,7 +318,8 @@ pub fn search(
 
 /// Reads the part `range` of a history's `files` (as [`files`] lists them), oldest line first, and
 /// gives `sink` each line that passes `filter`, until the range ends, `sink` is full or `budget`
-/// is spent. `buf` is the read buffer, kept between scans: grown once to two chunks.
+/// is spent; whether it got to the end (or `sink` was full) rather than stopped by `budget`. `buf`
+/// is the read buffer, kept between scans: grown once to two chunks.
 pub fn scan(
     files: &[(u32, PathBuf)],
     range: Range,
@@ -325,7 +327,7 @@ pub fn scan(
     budget: &Budget,
     buf: &mut Vec<u8>,
     sink: &mut dyn Sink,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     let from = range.from.unwrap_or(Position {
         file: u32::MAX,
         offset: 0,
@@ -349,12 +351,14 @@ pub fn scan(
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        scan_file(file, part, filter, budget, buf, sink)?;
-        if sink.full() || budget.stopped().is_some() {
+        if !scan_file(file, part, filter, budget, buf, sink)? {
+            return Ok(false);
+        }
+        if sink.full() {
             break;
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// The lines kept so far.
@@ -427,6 +431,7 @@ struct Part {
     end: Option<u64>,
 }
 
+/// Whether the part was read to its end (or `sink` was full) rather than stopped by `budget`.
 fn scan_file(
     mut file: File,
     part: Part,
@@ -434,9 +439,9 @@ fn scan_file(
     budget: &Budget,
     buf: &mut Vec<u8>,
     sink: &mut dyn Sink,
-) -> io::Result<()> {
+) -> io::Result<bool> {
     if part.start >= file.metadata()?.len() || part.end.is_some_and(|end| end <= part.start) {
-        return Ok(());
+        return Ok(true);
     }
     file.seek(SeekFrom::Start(part.start))?;
     // The buffer keeps its length between reads and scans: it is zeroed once, not before each read.
@@ -470,13 +475,13 @@ fn scan_file(
         };
         scan_lines(&buf[..whole], base, part.age, filter, sink);
         if sink.full() {
-            break;
+            return Ok(true);
         }
         buf.copy_within(whole..filled, 0);
         filled -= whole;
         base += whole as u64;
     }
-    Ok(())
+    Ok(eof)
 }
 
 fn read_full(file: &mut File, mut buf: &mut [u8]) -> io::Result<usize> {
