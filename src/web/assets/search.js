@@ -112,9 +112,9 @@ document.addEventListener("DOMContentLoaded", () => {
   document.getElementById("query").addEventListener("submit", (e) => {
     e.preventDefault();
     const p = params();
-    const url = p.toString() ? "?" + p : location.pathname;
+    const query = p.toString() ? "?" + p : "";
     // A new entry for each new search: back shows the one before.
-    if (url !== location.search) history.pushState(null, "", url);
+    if (query !== location.search) history.pushState(null, "", query || location.pathname);
     run();
   });
   window.addEventListener("popstate", () => {
