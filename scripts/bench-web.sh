@@ -4,6 +4,13 @@
 #   search   one container's history of about 1 GiB (11 files of 100 MiB, the rotation's own names)
 #            searched through the API for a line in the oldest file: plain text, a regular expression,
 #            and a level filter with no hit; each the median of 5 (curl's time_total)
+#   searchall one search of every container (GET /api/search) over 1000 kept histories of 2 GiB in all
+#            (two files of about 1 MiB each and a time index per container, the rotation's own names),
+#            beside 1000 running containers of the fake engine, files in the page cache: a rare plain
+#            text, a regular expression and a text in every line, each the median of 5; the same rare
+#            text asked of the per-container API one container after another (the baseline, median of
+#            5); the scrape median while searches run and idle; the collector's RSS peak during the
+#            searches minus its RSS before
 #   overview GET /api/containers with 1000 containers (median of 20), the page itself, and the peak
 #            RSS of the collector with the logs browser on and off (the charts' memory is the
 #            difference; their slots are allocated when a container is first seen)
@@ -14,19 +21,20 @@
 #   conns    RSS of the collector before and while 10,000 connections send half a request each,
 #            with MAX_CONNECTIONS at its default (256)
 #
-#   scripts/bench-web.sh [search|overview|tail|busy|conns ...]   (default: all)
+#   scripts/bench-web.sh [search|searchall|overview|tail|busy|conns ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(search overview tail busy conns)
+[ ${#parts[@]} -gt 0 ] || parts=(search searchall overview tail busy conns)
 
 say() { printf 'bench-web: %s\n' "$*" >&2; }
 say "building the release binary and the fake engine"
 cargo build --release --locked --quiet
 cargo build --release --locked --quiet --example fake_engine
-bin=target/release/container-metrics
-engine_bin=target/release/examples/fake_engine
+target=${CARGO_TARGET_DIR:-target}
+bin=$target/release/container-metrics
+engine_bin=$target/release/examples/fake_engine
 hz=$(getconf CLK_TCK)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -122,6 +130,94 @@ PY
       read -r n bytes stopped <<<"$found"
       printf '| `%s` | %s ms | %s | %s (stopped: %s) |\n' "$q" "$(median <"$times")" "$n" "$bytes" "$stopped"
     done
+    ;;
+  searchall)
+    say "searchall: writing 1000 histories of about 2 MiB each, with their time indexes"
+    python3 - "$work/logs" <<'PY'
+import os, struct, sys, time
+root = sys.argv[1]
+os.makedirs(os.path.join(root, ".state", "times"), exist_ok=True)
+line = b"INFO GET /api/items?page=%07d 200 in 12 ms user=anonymous agent=curl/8.0 status=200 " + b"x" * 24 + b"\n"
+block = b"".join(line % i for i in range(10_000))  # about 1 MiB, whole lines
+per_tick = 64 * len(line)  # a tick every 64 lines
+now = time.time_ns()
+for c in range(1000):
+    name = f"h{c:04d}"
+    d = os.path.join(root, name)
+    os.makedirs(d, exist_ok=True)
+    records = []
+    for gen, suffix in ((0, ".1"), (1, "")):
+        data = block
+        if gen == 0 and c % 250 == 7:
+            # The rare line: in the older file of 4 containers.
+            data = block[:len(line) * 5000] + b"ERROR rare-needle-4711 order=42 failed\n" + block[len(line) * 5000:]
+        if gen == 1 and c % 100 == 3:
+            data = block[:len(line) * 20] + b"WARN login user=root from 10.1.2.3 status=503 denied\n" + block[len(line) * 20:]
+        with open(os.path.join(d, name + ".log" + suffix), "wb") as f:
+            f.write(data)
+        for k, off in enumerate(range(0, len(data) - 1, per_tick)):
+            # Ticks of every container interleave: one a second, the containers a ms apart.
+            ts = now - 86_400_000_000_000 + (gen * 200 + k) * 1_000_000_000 + c * 1_000_000
+            records.append(struct.pack("<qQQQ", ts, gen, off, gen))
+    with open(os.path.join(root, ".state", "times", name), "wb") as f:
+        f.write(b"".join(records))
+PY
+    du -sh --exclude=.state "$work/logs" >&2
+    # Into the page cache.
+    cat "$work"/logs/h*/h* >/dev/null
+    start_engine "$eport" "$work/engine.log" --containers 1000 --lines-per-second 1 --line-bytes 60
+    start_collector "$work" "$eport" "$mport" "$wport" LOGS_CONTAINER_MAX_FILE_SIZE=1100000 \
+      LOGS_CONTAINER_MAX_FILES=1 CGROUP_ROOT=
+    wait_for_containers "$mport" 1000
+    sleep 3
+    listed=$(curl -fsS "127.0.0.1:$wport/api/containers" | grep -o '"name":"h[0-9]*"' | wc -l)
+    [ "$listed" -eq 1000 ] || { say "only $listed histories listed"; exit 1; }
+    idle_rss=$(rss "$collector")
+    echo 5 >"/proc/$collector/clear_refs" 2>/dev/null || say "cannot reset the RSS peak: it is since the start"
+    printf '| search of every container, 1000 histories (2 GiB) + 1000 running | median of 5 | lines | left out | bytes read | containers searched | stopped |\n|---|---|---|---|---|---|---|\n'
+    for q in "q=rare-needle-4711&limit=100" "q=user%3D(admin%7Croot)+.*status%3D5%5B0-9%5D%7B2%7D&regex=1&limit=100" \
+      "q=INFO+GET&limit=1000"; do
+      times="$work/times"; : >"$times"
+      for _ in 1 2 3 4 5; do
+        curl -fsS -o "$work/answer" -w '%{time_total}\n' "127.0.0.1:$wport/api/search?$q" >>"$times"
+      done
+      found=$(python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); print(len(a["lines"]), a["left_out"], a["bytes_read"], a["containers_searched"], a["containers"], a["stopped"])' "$work/answer")
+      read -r n left bytes searched all stopped <<<"$found"
+      printf '| `%s` | %s ms | %s | %s | %s | %s of %s | %s |\n' "$q" "$(median <"$times")" "$n" "$left" "$bytes" "$searched" "$all" "$stopped"
+    done
+    peak=$(hwm "$collector")
+    # The baseline: the per-container API, one container after another on one kept-alive connection.
+    python3 - "$wport" <<'PY'
+import http.client, json, statistics, sys, time
+port = int(sys.argv[1])
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+c.request("GET", "/api/containers"); names = [x["name"] for x in json.loads(c.getresponse().read())["containers"]]
+runs = []
+for _ in range(5):
+    t = time.time(); found = 0
+    for n in names:
+        c.request("GET", f"/api/containers/{n}/lines?q=rare-needle-4711&limit=100")
+        found += len(json.loads(c.getresponse().read())["lines"])
+    runs.append(time.time() - t)
+print(f"| baseline: `lines?q=rare-needle-4711` of each of the {len(names)} containers in turn | {statistics.median(runs) * 1000:.1f} ms | {found} | | | | |")
+PY
+    printf '\n| while searching | figure |\n|---|---|\n'
+    printf '| collector RSS before the searches | %s MiB |\n| RSS peak during them | %s MiB (+%s) |\n' \
+      "$idle_rss" "$peak" "$(awk -v a="$idle_rss" -v b="$peak" 'BEGIN {printf "%.1f", b - a}')"
+    # Idle and busy in turns (5 rounds of 20 scrapes each), so that what else runs on the machine
+    # weighs on both alike.
+    idle="$work/idle"; busy="$work/busy"; : >"$idle"; : >"$busy"
+    for _ in 1 2 3 4 5; do
+      for _ in $(seq 1 20); do curl -fsS -o /dev/null -w '%{time_total}\n' "127.0.0.1:$mport/metrics" >>"$idle"; sleep 0.05; done
+      (while :; do curl -fsS -o /dev/null "127.0.0.1:$wport/api/search?q=user%3D(admin%7Croot)+.*status%3D5%5B0-9%5D%7B2%7D&regex=1"; done) &
+      searcher=$!; pids+=("$searcher")
+      sleep 0.5
+      for _ in $(seq 1 20); do curl -fsS -o /dev/null -w '%{time_total}\n' "127.0.0.1:$mport/metrics" >>"$busy"; sleep 0.05; done
+      kill "$searcher" 2>/dev/null || true; wait "$searcher" 2>/dev/null || true
+      sleep 1
+    done
+    printf '| scrape median, idle (5 x 20, in turns with the next row) | %s ms |\n' "$(median <"$idle")"
+    printf '| scrape median while searches run back to back (5 x 20) | %s ms |\n' "$(median <"$busy")"
     ;;
   overview)
     printf '| overview, 1000 containers | figure |\n|---|---|\n'

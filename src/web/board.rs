@@ -272,6 +272,11 @@ impl Board {
         self.lock().contains_key(container)
     }
 
+    /// The name of every container the overview lists, in order.
+    pub fn names(&self) -> Vec<ContainerName> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// Every container, those with errors in the last hour first (most errors first), then by name;
     /// sparklines end at `unix_secs`.
     pub fn summaries(&self, unix_secs: i64) -> Vec<Summary> {

@@ -6,6 +6,7 @@
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
 use memchr::memmem;
@@ -174,6 +175,119 @@ pub fn files(logs_dir: &LogsDir, name: &ContainerName) -> Vec<(u32, PathBuf)> {
     found
 }
 
+/// The limits of one search, shared by every container it reads and every worker reading them:
+/// the bytes read in all and the time since it started. The first limit reached ends the search.
+#[derive(Debug)]
+pub struct Budget {
+    started: Instant,
+    max_time: Duration,
+    max_bytes: u64,
+    read: AtomicU64,
+    /// 0 while no limit is reached, else [`Limit::code`].
+    stopped: AtomicU8,
+}
+
+impl Budget {
+    /// A budget of `max_bytes` and `max_time`, starting now.
+    pub fn new(max_bytes: u64, max_time: Duration) -> Budget {
+        Budget {
+            started: Instant::now(),
+            max_time,
+            max_bytes,
+            read: AtomicU64::new(0),
+            stopped: AtomicU8::new(0),
+        }
+    }
+
+    /// Bytes read so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.read.load(Ordering::Relaxed)
+    }
+
+    /// The limit that ended the search, if one did.
+    pub fn stopped(&self) -> Option<Limit> {
+        Limit::from_code(self.stopped.load(Ordering::Relaxed))
+    }
+
+    /// Whether another chunk may be read; once a limit is reached, says which and stays no.
+    fn may_read(&self) -> bool {
+        if self.stopped.load(Ordering::Relaxed) != 0 {
+            return false;
+        }
+        let reached = if self.bytes_read() >= self.max_bytes {
+            Limit::Bytes
+        } else if self.started.elapsed() > self.max_time {
+            Limit::Time
+        } else {
+            return true;
+        };
+        // The first limit reached is the one said.
+        let _ =
+            self.stopped
+                .compare_exchange(0, reached.code(), Ordering::Relaxed, Ordering::Relaxed);
+        false
+    }
+
+    fn spend(&self, n: usize) {
+        self.read.fetch_add(n as u64, Ordering::Relaxed);
+    }
+}
+
+impl Limit {
+    fn code(self) -> u8 {
+        match self {
+            Limit::Bytes => 1,
+            Limit::Time => 2,
+        }
+    }
+
+    fn from_code(code: u8) -> Option<Limit> {
+        match code {
+            1 => Some(Limit::Bytes),
+            2 => Some(Limit::Time),
+            _ => None,
+        }
+    }
+
+    /// As the API says it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Limit::Bytes => "bytes",
+            Limit::Time => "time",
+        }
+    }
+}
+
+/// Where a scan puts the lines of its range that pass the filters.
+pub trait Sink {
+    /// A line: where it starts, its level and its bytes (without the line end, not cut yet).
+    fn found(&mut self, at: Position, level: Level, line: &[u8]);
+    /// Whether nothing found from now on would be kept: the scan ends.
+    fn full(&self) -> bool;
+}
+
+/// What a scan keeps: the lines' levels as `rules` classify them, the levels and the pattern asked
+/// for.
+#[derive(Debug, Clone, Copy)]
+pub struct Filter<'a> {
+    /// How lines are classified.
+    pub rules: &'a Rules,
+    /// Which levels to keep, indexed as [`Level::ALL`].
+    pub levels: [bool; 3],
+    /// Keep only lines holding a match.
+    pub pattern: Option<&'a Pattern>,
+}
+
+/// The part of a history a scan reads: from `from` (inclusive; `None` is the oldest kept line) to
+/// `to` (exclusive; `None` is the end of what was flushed).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Range {
+    /// Start.
+    pub from: Option<Position>,
+    /// End.
+    pub to: Option<Position>,
+}
+
 /// Runs `query` over the files of `name` under `logs_dir`, classifying lines with `rules`.
 pub fn search(
     logs_dir: &LogsDir,
@@ -181,38 +295,73 @@ pub fn search(
     rules: &Rules,
     query: &Query,
 ) -> io::Result<Answer> {
-    let started = Instant::now();
+    let budget = Budget::new(query.max_bytes, query.max_time);
     let mut found = Found::new(query);
-    let from = query.from.unwrap_or(Position {
+    let filter = Filter {
+        rules,
+        levels: query.levels,
+        pattern: query.pattern.as_ref(),
+    };
+    let range = Range {
+        from: query.from,
+        to: query.to,
+    };
+    let mut buf = Vec::new();
+    let files = files(logs_dir, name);
+    // (The budget says whether it stopped the search.)
+    scan(&files, range, &filter, &budget, &mut buf, &mut found)?;
+    let mut answer = found.finish();
+    answer.stopped = budget.stopped();
+    answer.bytes_read = budget.bytes_read();
+    Ok(answer)
+}
+
+/// Reads the part `range` of a history's `files` (as [`files`] lists them), oldest line first, and
+/// gives `sink` each line that passes `filter`, until the range ends, `sink` is full or `budget`
+/// is spent; whether it got to the end (or `sink` was full) rather than stopped by `budget`. `buf`
+/// is the read buffer, kept between scans: grown once to two chunks.
+pub fn scan(
+    files: &[(u32, PathBuf)],
+    range: Range,
+    filter: &Filter<'_>,
+    budget: &Budget,
+    buf: &mut Vec<u8>,
+    sink: &mut dyn Sink,
+) -> io::Result<bool> {
+    let from = range.from.unwrap_or(Position {
         file: u32::MAX,
         offset: 0,
     });
-    for (age, path) in files(logs_dir, name) {
+    for (age, path) in files {
+        let age = *age;
         if age > from.file {
             continue;
         }
-        if let Some(to) = query.to {
-            if age < to.file {
-                break;
-            }
+        if range.to.is_some_and(|to| age < to.file) {
+            break;
         }
-        let start = if age == from.file { from.offset } else { 0 };
-        let end = query.to.filter(|to| to.file == age).map(|to| to.offset);
-        let file = match File::open(&path) {
+        let part = Part {
+            age,
+            start: if age == from.file { from.offset } else { 0 },
+            end: range.to.filter(|to| to.file == age).map(|to| to.offset),
+        };
+        let file = match File::open(path) {
             Ok(f) => f,
             // Rotated away between the listing and now: its lines are in the next older file.
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        scan_file(file, age, start, end, rules, query, started, &mut found)?;
-        if found.done() {
+        if !scan_file(file, part, filter, budget, buf, sink)? {
+            return Ok(false);
+        }
+        if sink.full() {
             break;
         }
     }
-    Ok(found.finish())
+    Ok(true)
 }
 
-/// The lines kept so far and why the search ended.
+/// The lines kept so far.
 struct Found<'q> {
     query: &'q Query,
     ring: std::collections::VecDeque<Line>,
@@ -234,10 +383,6 @@ impl<'q> Found<'q> {
             self.answer.lines = self.ring.into_iter().collect();
         }
         self.answer
-    }
-
-    fn done(&self) -> bool {
-        self.answer.stopped.is_some() || (self.query.first && self.answer.left_out > 0)
     }
 
     fn keep(&mut self, line: Line) {
@@ -262,59 +407,81 @@ impl<'q> Found<'q> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn scan_file(
-    mut file: File,
+impl Sink for Found<'_> {
+    fn found(&mut self, at: Position, level: Level, line: &[u8]) {
+        let (text, cut) = shown(line);
+        self.keep(Line {
+            at,
+            level,
+            text,
+            cut,
+        });
+    }
+
+    fn full(&self) -> bool {
+        self.query.first && self.answer.left_out > 0
+    }
+}
+
+/// The part of one file a scan reads: its age, and the offsets it starts at and ends before.
+#[derive(Debug, Clone, Copy)]
+struct Part {
     age: u32,
     start: u64,
     end: Option<u64>,
-    rules: &Rules,
-    query: &Query,
-    started: Instant,
-    found: &mut Found<'_>,
-) -> io::Result<()> {
-    if start >= file.metadata()?.len() {
-        return Ok(());
+}
+
+/// Whether the part was read to its end (or `sink` was full) rather than stopped by `budget`.
+fn scan_file(
+    mut file: File,
+    part: Part,
+    filter: &Filter<'_>,
+    budget: &Budget,
+    buf: &mut Vec<u8>,
+    sink: &mut dyn Sink,
+) -> io::Result<bool> {
+    if part.start >= file.metadata()?.len() || part.end.is_some_and(|end| end <= part.start) {
+        return Ok(true);
     }
-    file.seek(SeekFrom::Start(start))?;
-    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK * 2);
-    // Offset in the file of buf[0].
-    let mut base = start;
+    file.seek(SeekFrom::Start(part.start))?;
+    // The buffer keeps its length between reads and scans: it is zeroed once, not before each read.
+    if buf.len() < 2 * CHUNK {
+        buf.resize(2 * CHUNK, 0);
+    }
+    // Offset in the file of buf[0], and the bytes of buf read from the file.
+    let (mut base, mut filled) = (part.start, 0);
     let mut eof = false;
-    while !eof {
-        if found.answer.bytes_read >= query.max_bytes {
-            found.answer.stopped = Some(Limit::Bytes);
-            break;
+    while !eof && budget.may_read() {
+        let mut want = CHUNK;
+        if let Some(end) = part.end {
+            let left = end.saturating_sub(base + filled as u64);
+            want = want.min(usize::try_from(left).unwrap_or(usize::MAX));
         }
-        if started.elapsed() > query.max_time {
-            found.answer.stopped = Some(Limit::Time);
-            break;
+        if buf.len() < filled + want {
+            // A line longer than the buffer: it grows.
+            buf.resize(filled + want, 0);
         }
-        let mut want = CHUNK as u64;
-        if let Some(end) = end {
-            want = want.min(end.saturating_sub(base + buf.len() as u64));
-        }
-        let old = buf.len();
-        buf.resize(old + want as usize, 0);
-        let n = read_full(&mut file, &mut buf[old..])?;
-        buf.truncate(old + n);
-        found.answer.bytes_read += n as u64;
-        eof = n == 0 || (n as u64) < want;
+        let n = read_full(&mut file, &mut buf[filled..filled + want])?;
+        budget.spend(n);
+        eof = n == 0 || n < want;
+        let old = filled;
+        filled += n;
         // Only whole lines: the part after the last line end waits for more bytes, and at the end of
         // the file it is a line still being written, shown once it is complete.
-        let whole = match memchr::memrchr(b'\n', &buf) {
-            Some(i) => i + 1,
+        let whole = match memchr::memrchr(b'\n', &buf[old..filled]) {
+            Some(i) => old + i + 1,
             None if eof => 0,
             None => continue,
         };
-        scan_lines(&buf[..whole], base, age, rules, query, found);
-        if found.done() {
-            break;
+        scan_lines(&buf[..whole], base, part.age, filter, sink);
+        if sink.full() {
+            return Ok(true);
         }
-        buf.drain(..whole);
+        buf.copy_within(whole..filled, 0);
+        filled -= whole;
         base += whole as u64;
     }
-    Ok(())
+    Ok(eof)
 }
 
 fn read_full(file: &mut File, mut buf: &mut [u8]) -> io::Result<usize> {
@@ -334,38 +501,27 @@ fn read_full(file: &mut File, mut buf: &mut [u8]) -> io::Result<usize> {
 }
 
 /// `chunk` holds whole lines only, the first starting at file offset `base`.
-fn scan_lines(
-    chunk: &[u8],
-    base: u64,
-    age: u32,
-    rules: &Rules,
-    query: &Query,
-    found: &mut Found<'_>,
-) {
-    let all_levels = query.levels.iter().all(|l| *l);
-    let emit = |from: usize, to: usize, found: &mut Found<'_>| {
+fn scan_lines(chunk: &[u8], base: u64, age: u32, filter: &Filter<'_>, sink: &mut dyn Sink) {
+    let all_levels = filter.levels.iter().all(|l| *l);
+    // Gives `sink` the line from..to if its level is wanted; whether the scan ends here.
+    let mut emit = |from: usize, to: usize| {
         let line = &chunk[from..to];
-        let level = rules.classify(line);
-        if !all_levels && !query.levels[level.index()] {
-            return;
+        let level = filter.rules.classify(line);
+        if !all_levels && !filter.levels[level.index()] {
+            return false;
         }
-        let (text, cut) = shown(line);
-        found.keep(Line {
-            at: Position {
-                file: age,
-                offset: base + from as u64,
-            },
-            level,
-            text,
-            cut,
-        });
+        let at = Position {
+            file: age,
+            offset: base + from as u64,
+        };
+        sink.found(at, level, line);
+        sink.full()
     };
-    match &query.pattern {
+    match filter.pattern {
         None => {
             let mut from = 0;
             for end in memchr::memchr_iter(b'\n', chunk) {
-                emit(from, end, found);
-                if found.done() {
+                if emit(from, end) {
                     return;
                 }
                 from = end + 1;
@@ -381,11 +537,9 @@ fn scan_lines(
                 let line_end =
                     memchr::memchr(b'\n', &chunk[m_start..]).map_or(chunk.len(), |i| m_start + i);
                 // A regex may match across a line end; keep only matches inside the line.
-                if pattern.matches_line(&chunk[line_start..line_end]) {
-                    emit(line_start, line_end, found);
-                    if found.done() {
-                        return;
-                    }
+                if pattern.matches_line(&chunk[line_start..line_end]) && emit(line_start, line_end)
+                {
+                    return;
                 }
                 at = line_end + 1;
             }

@@ -5,6 +5,7 @@
 //! side commits with the cursors, and the [`Board`] the collector fills each tick.
 
 pub mod board;
+pub mod everywhere;
 pub mod history;
 pub mod query;
 pub mod routes;
@@ -31,10 +32,25 @@ pub enum Bound {
     End,
 }
 
+/// One tick of the time index as the pages use it: where its first line starts now, and that
+/// line's engine timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Where the tick's first line starts.
+    pub at: Position,
+    /// Its engine timestamp, unix nanoseconds.
+    pub ts: i64,
+}
+
 /// Moments to positions: the logs side's time index.
 pub trait Times: Send + Sync + std::fmt::Debug {
     /// Where the first line of `container` with an engine timestamp at or after `ts_nanos` starts.
     fn position(&self, container: &ContainerName, ts_nanos: i64) -> Bound;
+
+    /// Every tick of `container` whose file is still kept, oldest first (empty without an index),
+    /// with timestamps that never go back: a tick whose first line is older than the tick before
+    /// takes that one's time, so times follow the order of the lines.
+    fn stamps(&self, container: &ContainerName) -> Vec<Stamp>;
 }
 
 /// Everything the pages read.
@@ -82,6 +98,31 @@ impl Times for IndexFiles {
             Err(false) => Bound::Start,
         }
     }
+
+    fn stamps(&self, container: &ContainerName) -> Vec<Stamp> {
+        let path = self.logs_dir.times_file(container);
+        let ticks = crate::logs::times::read(&path).unwrap_or_default();
+        let newest = ticks.last().map_or(0, |t| t.newest);
+        let mut latest = i64::MIN;
+        ticks
+            .iter()
+            .filter_map(|t| {
+                let age = newest.saturating_sub(t.generation);
+                // Older than the rotation keeps: its file is deleted.
+                let file = u32::try_from(age)
+                    .ok()
+                    .filter(|a| *a <= self.backup_count)?;
+                latest = latest.max(t.ts);
+                Some(Stamp {
+                    at: Position {
+                        file,
+                        offset: t.offset,
+                    },
+                    ts: latest,
+                })
+            })
+            .collect()
+    }
 }
 
 /// The containers whose logs LOGS_DIR keeps: a directory with the container's name holding its
@@ -101,4 +142,50 @@ pub fn kept_histories(logs_dir: &LogsDir) -> Vec<ContainerName> {
         .collect();
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::logs::times::{append, Tick};
+
+    #[test]
+    fn stamps_are_the_kept_ticks_at_their_files_age_with_times_that_never_go_back() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let logs_dir = LogsDir::new(dir.path());
+        let name = ContainerName::from("app");
+        let path = logs_dir.times_file(&name);
+        let mut len = 0;
+        // Generations 0 (deleted with one rotated file kept), 1 (.log.1) and 2 (.log); a clock
+        // that went back at the fourth tick.
+        for (ts, generation, offset) in [(5, 0, 0), (10, 1, 0), (20, 1, 70), (15, 2, 0), (30, 2, 9)]
+        {
+            let tick = Tick {
+                ts,
+                generation,
+                offset,
+                newest: generation,
+            };
+            len = append(&path, len, tick).expect("append");
+        }
+        let times = IndexFiles {
+            logs_dir,
+            backup_count: 1,
+        };
+        let at = |file, offset| Position { file, offset };
+        let got: Vec<(Position, i64)> = times.stamps(&name).iter().map(|s| (s.at, s.ts)).collect();
+        assert_eq!(
+            got,
+            [
+                (at(1, 0), 10),
+                (at(1, 70), 20),
+                (at(0, 0), 20),
+                (at(0, 9), 30)
+            ]
+        );
+        assert!(
+            times.stamps(&"none".into()).is_empty(),
+            "no index, no stamps"
+        );
+    }
 }

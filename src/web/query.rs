@@ -34,6 +34,12 @@ pub enum BadQuery {
     /// An unknown parameter: a typo would otherwise be silently ignored.
     #[error("unknown parameter {0:?} (level, q, regex, since, until, limit, first, from)")]
     Unknown(String),
+    /// An unknown parameter of a search of every container.
+    #[error("unknown parameter {0:?} (q, regex, level, since, until, containers, limit)")]
+    UnknownInSearch(String),
+    /// A container name the logs browser does not know.
+    #[error("containers: no container named {0:?}")]
+    Container(String),
 }
 
 /// A checked query.
@@ -119,6 +125,42 @@ fn position(v: &str) -> Result<Position, BadQuery> {
         file: file.parse().map_err(|_| bad())?,
         offset: offset.parse().map_err(|_| bad())?,
     })
+}
+
+/// A checked search of every container: the lines query and the names to restrict it to (none:
+/// every container).
+#[derive(Debug, Clone)]
+pub struct SearchQuery {
+    /// Levels, pattern, limit and the time range, as for one container.
+    pub lines: LinesQuery,
+    /// `containers`, split at commas, empty names left out.
+    pub containers: Vec<String>,
+}
+
+/// Checks the query string of a search of every container: the lines query's parameters but the
+/// positions (`first`, `from`), and `containers`.
+pub fn search_query(query: Option<&str>, now_nanos: i64) -> Result<SearchQuery, BadQuery> {
+    let mut rest = form_urlencoded::Serializer::new(String::new());
+    let mut containers = Vec::new();
+    for (k, v) in pairs(query.unwrap_or("")) {
+        match k.as_str() {
+            "containers" => containers.extend(
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|n| !n.is_empty())
+                    .map(String::from),
+            ),
+            "first" | "from" => return Err(BadQuery::UnknownInSearch(k)),
+            _ => {
+                rest.append_pair(&k, &v);
+            }
+        }
+    }
+    let lines = match lines_query(Some(&rest.finish()), now_nanos, false) {
+        Err(BadQuery::Unknown(k)) => return Err(BadQuery::UnknownInSearch(k)),
+        other => other?,
+    };
+    Ok(SearchQuery { lines, containers })
 }
 
 /// A checked live-tail request: levels and pattern, and where to start (`inode` and `offset` of the
@@ -249,6 +291,34 @@ mod tests {
             })
         );
         assert!(lines_query(Some("from=2"), NOW, false).is_err());
+    }
+
+    #[test]
+    fn a_search_of_every_container_takes_the_lines_parameters_and_containers() {
+        let q = search_query(
+            Some("q=a%5Eb&regex=1&level=error&since=1h&limit=7&containers=api,+db,,"),
+            NOW,
+        )
+        .expect("valid");
+        assert_eq!(q.containers, ["api", "db"]);
+        assert_eq!(q.lines.search.limit, 7);
+        assert_eq!(q.lines.search.levels, [false, false, true]);
+        assert_eq!(q.lines.since, Some(NOW - 3_600_000_000_000));
+        assert!(matches!(q.lines.search.pattern, Some(Pattern::Regex(_))));
+        for (query, start) in [
+            ("from=0:0", "unknown parameter \"from\" (q, regex, level"),
+            ("first=1", "unknown parameter \"first\""),
+            ("container=api", "unknown parameter \"container\""),
+            ("q=(&regex=1", "q=\"(\" is not a regular expression"),
+            ("until=later", "until="),
+        ] {
+            let e = search_query(Some(query), NOW).expect_err(query);
+            assert!(e.to_string().starts_with(start), "{query}: {e}");
+        }
+        assert!(search_query(None, NOW)
+            .expect("valid")
+            .containers
+            .is_empty());
     }
 
     /// The value of a pair whose value is `component`, decoded.

@@ -4,11 +4,13 @@
 //! |---|---|
 //! | `/` | the overview page |
 //! | `/containers/<name>` | one container's logs page |
+//! | `/search` | the search of every container's history |
 //! | `/assets/<file>` | the pages' styles and scripts, embedded in the binary |
 //! | `/api/containers` | every container, as the overview shows it (JSON) |
 //! | `/api/containers/<name>/lines?…` | lines of its history (JSON) |
 //! | `/api/containers/<name>/download?…` | the same selection as plain text |
 //! | `/api/containers/<name>/stream?…` | new lines as they are written (server-sent events) |
+//! | `/api/search?…` | lines of every container's history, merged in time order (JSON) |
 //!
 //! A container is looked up by its exact name in the collector's own table: URL text never becomes
 //! part of a path on disk.
@@ -23,6 +25,7 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Method, Response, StatusCode, Uri};
 use serde::Serialize;
 
+use super::everywhere;
 use super::history::{self, Position};
 use super::query::{self, BadQuery};
 use super::tail::{self, Tail};
@@ -48,6 +51,8 @@ const CONTAINER_HTML: &str = include_str!("assets/container.html");
 const APP_CSS: &str = include_str!("assets/app.css");
 const OVERVIEW_JS: &str = include_str!("assets/overview.js");
 const CONTAINER_JS: &str = include_str!("assets/container.js");
+const SEARCH_HTML: &str = include_str!("assets/search.html");
+const SEARCH_JS: &str = include_str!("assets/search.js");
 
 fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     match serde_json::to_vec(value) {
@@ -112,6 +117,7 @@ async fn route(web: &Arc<Web>, path: &str, query: Option<&str>) -> Response<Body
         ["containers", name] if web.knows(name) => {
             fixed(StatusCode::OK, "text/html; charset=utf-8", CONTAINER_HTML)
         }
+        ["search"] => fixed(StatusCode::OK, "text/html; charset=utf-8", SEARCH_HTML),
         ["assets", "app.css"] => fixed(StatusCode::OK, "text/css; charset=utf-8", APP_CSS),
         ["assets", "overview.js"] => fixed(
             StatusCode::OK,
@@ -123,7 +129,11 @@ async fn route(web: &Arc<Web>, path: &str, query: Option<&str>) -> Response<Body
             "text/javascript; charset=utf-8",
             CONTAINER_JS,
         ),
+        ["assets", "search.js"] => {
+            fixed(StatusCode::OK, "text/javascript; charset=utf-8", SEARCH_JS)
+        }
         ["api", "containers"] => containers(web),
+        ["api", "search"] => search(web, query).await,
         ["api", "containers", name, "lines"] if web.knows(name) => {
             lines(web, &(*name).into(), query, false).await
         }
@@ -266,10 +276,7 @@ async fn lines(
                 .collect(),
             left_out: answer.left_out,
             first,
-            stopped: answer.stopped.map(|s| match s {
-                history::Limit::Bytes => "bytes",
-                history::Limit::Time => "time",
-            }),
+            stopped: answer.stopped.map(history::Limit::as_str),
             bytes_read: answer.bytes_read,
             end: end.map(|p| EndJson {
                 inode: p.inode,
@@ -277,6 +284,95 @@ async fn lines(
             }),
         },
     )
+}
+
+/// One line of a search of every container.
+#[derive(Debug, Serialize)]
+struct HitJson<'a> {
+    container: &'a ContainerName,
+    /// The time of its tick (RFC 3339), or none.
+    time: Option<String>,
+    #[serde(flatten)]
+    line: LineJson,
+}
+
+#[derive(Debug, Serialize)]
+struct FailedJson<'a> {
+    container: &'a ContainerName,
+    error: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+struct SearchJson<'a> {
+    lines: Vec<HitJson<'a>>,
+    left_out: u64,
+    stopped: Option<&'static str>,
+    bytes_read: u64,
+    /// Containers asked for.
+    containers: usize,
+    /// Of those, read to the end of the range.
+    containers_searched: usize,
+    failed: Vec<FailedJson<'a>>,
+}
+
+async fn search(web: &Arc<Web>, query: Option<&str>) -> Response<Body> {
+    let now = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX);
+    let q = match query::search_query(query, now) {
+        Ok(q) => q,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let names = match web.chosen(&q.containers) {
+        Ok(names) => names,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+    };
+    let lines = q.lines;
+    let found = everywhere::search(
+        web.clone(),
+        names,
+        everywhere::Query {
+            levels: lines.search.levels,
+            pattern: lines.search.pattern,
+            limit: lines.search.limit,
+            since: lines.since,
+            until: lines.until,
+            max_bytes: lines.search.max_bytes,
+            max_time: lines.search.max_time,
+        },
+    )
+    .await;
+    json(StatusCode::OK, &search_json(&found))
+}
+
+fn search_json(found: &everywhere::Found) -> SearchJson<'_> {
+    let time = |ns: i64| {
+        chrono::DateTime::from_timestamp_nanos(ns)
+            .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    };
+    let lines = found
+        .hits
+        .iter()
+        .map(|h| HitJson {
+            container: &found.names[h.key.container as usize],
+            time: h.key.time.map(time),
+            line: LineJson::new(h.level, &h.text, h.cut, Some(h.key.position())),
+        })
+        .collect();
+    SearchJson {
+        lines,
+        left_out: found.left_out,
+        stopped: found.stopped.map(history::Limit::as_str),
+        bytes_read: found.bytes_read,
+        containers: found.names.len(),
+        containers_searched: found.searched,
+        failed: found
+            .failed
+            .iter()
+            .map(|f| FailedJson {
+                container: &f.container,
+                error: &f.error,
+            })
+            .collect(),
+    }
 }
 
 fn stream(web: &Arc<Web>, name: &ContainerName, query: Option<&str>) -> Response<Body> {
@@ -359,6 +455,24 @@ fn stream(web: &Arc<Web>, name: &ContainerName, query: Option<&str>) -> Response
 }
 
 impl Web {
+    /// The containers a search of every container reads: those named in `containers`, or every
+    /// one the overview lists when it is empty; sorted, each once.
+    fn chosen(&self, containers: &[String]) -> Result<Vec<ContainerName>, BadQuery> {
+        if containers.is_empty() {
+            return Ok(self.board.names());
+        }
+        let mut names = Vec::with_capacity(containers.len());
+        for name in containers {
+            if !self.knows(name) {
+                return Err(BadQuery::Container(name.clone()));
+            }
+            names.push(ContainerName::from(name.as_str()));
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
     /// Turns the query's `since` and `until` into positions of the time index.
     fn bound(&self, name: &ContainerName, q: &mut query::LinesQuery) -> Result<(), BadQuery> {
         if let Some(since) = q.since {

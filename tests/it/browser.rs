@@ -879,7 +879,13 @@ fn the_keyboard_alone_finds_a_container_and_searches_its_lines() {
     );
     assert_eq!(shown, "db");
     b.keys(&char::from(Key::Tab).to_string());
-    assert_eq!(b.js(focused), "db", "Tab goes to db's link");
+    assert_eq!(
+        b.js(focused),
+        "search-all",
+        "Tab goes to the search of every container's logs for the text"
+    );
+    b.keys(&char::from(Key::Tab).to_string());
+    assert_eq!(b.js(focused), "db", "then to db's link");
     b.keys(&char::from(Key::Enter).to_string());
     let lines = b.lines();
     assert_eq!(b.js("return location.pathname"), "/containers/db");
@@ -955,4 +961,201 @@ fn on_a_phone_a_short_line_takes_the_room_of_its_label_and_its_text() {
             PHONE.1
         );
     }
+}
+
+/// Waits until the search page shows an answer: (container, level class, text) of each line.
+fn hits(b: &Browser) -> Vec<(String, String, String)> {
+    let v = b.wait(
+        "the answer of a search",
+        "const s = document.getElementById('status').textContent;
+         if (!/^\\d+ lines? from/.test(s)) return null;
+         return [...document.querySelectorAll('#hits > li')].map(li =>
+           [li.querySelector('a.container').textContent, li.className,
+            li.querySelector('span.text').textContent]);",
+    );
+    serde_json::from_value(v).expect("triples")
+}
+
+/// Logs each (container, line) a tick and more apart: each line is its own tick of the index.
+fn log_in_turn(site: &Site, order: &[(&str, &str)]) {
+    for (i, (name, line)) in order.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(1300));
+        }
+        site.log(name, line);
+        site.written(name, line);
+    }
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"]
+fn a_search_of_every_container_shows_their_lines_in_time_order_and_links_to_each() {
+    let site = Site::start(
+        vec![
+            quiet("api", &["INFO api up"]),
+            quiet("db", &["INFO db up"]),
+            quiet("export", &["INFO export up"]),
+        ],
+        &[("CONTAINER_RETENTION", "2")],
+    );
+    let order = [
+        ("export", "ERROR export: 3 rows refused"),
+        ("api", "ERROR api: upstream refused the connection"),
+        ("db", "WARN db: connection refused by replica"),
+        ("api", "ERROR api: payment refused"),
+    ];
+    log_in_turn(&site, &order[..1]);
+    site.engine.remove("export");
+    log_in_turn(&site, &order[1..]);
+    let b = &site.browser;
+    b.goto(&site.url("/"));
+    b.wait(
+        "export gone",
+        "const r = document.querySelector('#containers tr[data-name=export]');
+         return r && r.children[1].textContent === 'gone';",
+    );
+    // From the overview's filter box to the search of every container.
+    b.type_into("#filter", "refused");
+    b.click("#search-all");
+    let shown = hits(b);
+    assert_eq!(b.js("return location.pathname"), "/search");
+    assert!(b.has_query("q", "refused"), "{:?}", b.query());
+    let want: Vec<(String, String, String)> = order
+        .iter()
+        .map(|(c, l)| (c.to_string(), level_of(l).to_string(), l.to_string()))
+        .collect();
+    assert_eq!(
+        shown, want,
+        "in time order, the removed export's line first"
+    );
+    // Each line's time links to its place in its container's page, which opens there, marked.
+    let at = b.js("return document.querySelectorAll('#hits > li')[2].dataset.at");
+    b.click("#hits > li:nth-child(3) a.time");
+    b.wait(
+        "the container page at the line",
+        "const t = document.querySelector('#lines li.target');
+         return t && t.querySelector('.text').textContent;",
+    );
+    assert_eq!(b.js("return location.pathname"), "/containers/db");
+    assert!(
+        b.has_query("at", at.as_str().unwrap_or("?")),
+        "{:?}",
+        b.query()
+    );
+    let target = b.js("return document.querySelector('#lines li.target .text').textContent");
+    assert_eq!(target, order[2].1);
+    // The container page's link searches every container, with this one filled in.
+    b.click("#search-all");
+    let shown = hits(b);
+    assert!(b.has_query("containers", "db"), "{:?}", b.query());
+    assert_eq!(shown.len(), 2, "db's two lines: {shown:?}");
+    // Back: the search before, shown again from the URL.
+    b.run("back", b.c().back());
+    b.run("back", b.c().back());
+    assert_eq!(hits(b), want);
+    assert!(b.has_query("q", "refused"), "{:?}", b.query());
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"]
+fn a_search_of_every_container_keeps_hostile_text_as_text() {
+    const HOSTILE: &[&str] = &[
+        "ERROR <img src=x onerror=alert(1)>",
+        "ERROR \"><script>alert(2)</script>",
+        "ERROR <a href=\"javascript:alert(3)\">click</a>",
+    ];
+    let site = Site::start(vec![quiet("web", HOSTILE)], &[]);
+    let b = &site.browser;
+    b.goto(&site.url("/search?q=ERROR"));
+    let shown: Vec<String> = hits(b).into_iter().map(|(_, _, t)| t).collect();
+    assert_eq!(shown, HOSTILE);
+    let shape = b.js("return {
+        images: document.images.length, scripts: document.scripts.length,
+        links: document.querySelectorAll('#hits a').length,
+        spans: document.querySelectorAll('#hits span.text *').length };");
+    assert_eq!(
+        shape,
+        json!({"images": 0, "scripts": 1, "links": 6, "spans": 0})
+    );
+    // A hostile container name in the URL: refused, said as text, kept in the field as text.
+    let name = "<img src=x onerror=alert(4)>";
+    let encoded: String = name.bytes().map(|c| format!("%{c:02X}")).collect();
+    b.goto(&site.url(&format!("/search?q=x&containers={encoded}")));
+    let said = b.wait(
+        "the refusal",
+        "const s = document.getElementById('status');
+         return s.classList.contains('err') && s.textContent;",
+    );
+    assert_eq!(said, format!("containers: no container named \"{name}\""));
+    assert_eq!(
+        b.js("return document.getElementById('containers').value"),
+        name
+    );
+    assert_eq!(b.js("return document.images.length"), 0);
+    // A bad regular expression: the API's words.
+    b.goto(&site.url("/search?q=%28unclosed&regex=1"));
+    let said = b.wait(
+        "the refusal of the regex",
+        "const s = document.getElementById('status');
+         return s.classList.contains('err') && s.textContent;",
+    );
+    assert!(
+        said.as_str()
+            .unwrap_or_default()
+            .starts_with("q=\"(unclosed\" is not a regular expression"),
+        "{said}"
+    );
+    assert_eq!(b.alert_text(), None, "no alert opened");
+}
+
+#[test]
+#[ignore = "needs chromium and chromium-driver (apt-get install chromium chromium-driver)"]
+fn a_search_of_every_container_works_from_the_keyboard_and_fits_a_phone() {
+    let long = format!("ERROR {}", "a-very-long-token-without-spaces/".repeat(20));
+    let site = Site::start(
+        vec![
+            quiet("api", &["INFO api up", &long]),
+            quiet("db", &["ERROR db: duplicate key"]),
+        ],
+        &[],
+    );
+    let b = &site.browser;
+    assert_eq!(b.resize((375, 812)), (375, 812));
+    b.goto(&site.url("/search"));
+    b.wait(
+        "the page",
+        "return document.getElementById('status').textContent.startsWith('Search the lines')",
+    );
+    let focused = "return document.activeElement.id || document.activeElement.textContent";
+    b.keys("/");
+    assert_eq!(b.js(focused), "q", "/ focuses the text");
+    b.keys(&format!("ERROR{}", char::from(Key::Enter)));
+    let shown = hits(b);
+    assert_eq!(shown.len(), 2, "{shown:?}");
+    assert!(b.has_query("q", "ERROR"), "{:?}", b.query());
+    fits(b, "search-375x812");
+    // Tab reaches the form's controls, then the lines' links, each with a visible focus ring.
+    let mut reached = Vec::new();
+    for _ in 0..16 {
+        b.keys(&char::from(Key::Tab).to_string());
+        let e = b.js(
+            "const e = document.activeElement, s = getComputedStyle(e);
+             return [e.tagName + (e.className ? '.' + e.className : ''), s.outlineStyle, s.outlineWidth];",
+        );
+        reached.push(e);
+    }
+    let time_link = reached
+        .iter()
+        .find(|e| e[0] == "A.time")
+        .unwrap_or_else(|| panic!("no line link reached by Tab: {reached:?}"));
+    assert_eq!(time_link[1], "solid", "a visible focus: {time_link}");
+    assert!(reached.iter().any(|e| e[0] == "A.container"), "{reached:?}");
+    // Enter on a line's link opens its place.
+    b.js("document.querySelector('#hits a.time').focus(); return 1");
+    b.keys(&char::from(Key::Enter).to_string());
+    b.wait(
+        "the container page at the line",
+        "return document.querySelector('#lines li.target') !== null",
+    );
+    fits(b, "container-at-375x812");
 }

@@ -118,3 +118,133 @@ fn a_web_config_file_that_cannot_be_used_stops_the_start_with_one_line() {
         );
     }
 }
+
+/// The JSON of `GET path` on the logs browser, with its status code.
+fn get_json(port: u16, path: &str) -> (u16, serde_json::Value) {
+    let (status, _, body) = crate::support::http_get(port, path);
+    let code = status
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let json = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{path}: {e}: {body}"));
+    (code, json)
+}
+
+/// (container, text) of each line of a search answer.
+fn hits(answer: &serde_json::Value) -> Vec<(String, String)> {
+    answer["lines"]
+        .as_array()
+        .expect("lines")
+        .iter()
+        .map(|l| {
+            let s = |k: &str| l[k].as_str().unwrap_or_default().to_string();
+            (s("container"), s("text"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_search_of_every_container_merges_their_lines_in_time_order() {
+    use crate::support::{now_nanos, LogEntry, Stream};
+    let engine = Engine::start();
+    for name in ["api", "db", "old"] {
+        engine.add_container(FakeContainer::new(name));
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A history the Python tool left: no time index.
+    let legacy = dir.path().join("logs/legacy");
+    std::fs::create_dir_all(&legacy).expect("dir");
+    std::fs::write(
+        legacy.join("legacy.log"),
+        "ERROR legacy disk full\nINFO legacy ok\n",
+    )
+    .expect("write");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("WEB_PORT".into(), "0".into()));
+    env.push(("CONTAINER_RETENTION".into(), "2".into()));
+    let collector = Collector::start(dir.path(), &env);
+    let web = port_in(
+        &collector.wait_for_line("the web port", |l| l.contains("Logs are browsed on port ")),
+    );
+    // One line a tick and more apart, each its own tick of the index: old, api, db, api.
+    let order = [
+        ("old", "ERROR old export failed"),
+        ("api", "ERROR api upstream timed out"),
+        ("db", "ERROR db deadlock detected"),
+        ("api", "ERROR api upstream timed out again"),
+    ];
+    for (i, (name, line)) in order.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(1300));
+        }
+        let entry = LogEntry::line(now_nanos(), Stream::Stdout, line);
+        engine.push_logs(name, vec![entry]);
+        let written = || collector.log_text(name).lines().any(|l| l == *line);
+        let deadline = std::time::Instant::now() + crate::support::PATIENCE;
+        while !written() {
+            assert!(std::time::Instant::now() < deadline, "{line} not written");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if *name == "old" {
+            engine.remove("old");
+        }
+    }
+    let (code, all) = get_json(web, "/api/search?q=ERROR");
+    assert_eq!(code, 200, "{all}");
+    let mut want = vec![("legacy".to_string(), "ERROR legacy disk full".to_string())];
+    want.extend(order.iter().map(|(n, l)| (n.to_string(), l.to_string())));
+    assert_eq!(hits(&all), want, "without a time first, then in time order");
+    let lines = all["lines"].as_array().expect("lines");
+    assert!(lines[0]["time"].is_null(), "the legacy line has no time");
+    let times: Vec<&str> = lines[1..]
+        .iter()
+        .map(|l| l["time"].as_str().expect("a time"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] < w[1]), "{times:?}");
+    assert_eq!(lines[1]["file"], 0);
+    assert_eq!(lines[1]["offset"], 0);
+    assert_eq!(lines[1]["level"], "error");
+    assert_eq!(all["stopped"], serde_json::Value::Null);
+    assert_eq!(all["left_out"], 0);
+    assert!(all["bytes_read"].as_u64().unwrap_or(0) > 0);
+    assert_eq!(all["containers"], 4, "api, db, legacy and the removed old");
+    assert_eq!(all["containers_searched"], 4);
+
+    // The newest two; the rest counted.
+    let (_, two) = get_json(web, "/api/search?q=ERROR&limit=2");
+    assert_eq!(hits(&two), want[3..].to_vec());
+    assert_eq!(two["left_out"], 3);
+    // Some containers only.
+    let (_, some) = get_json(web, "/api/search?q=ERROR&containers=db,old");
+    assert_eq!(hits(&some), [want[1].clone(), want[3].clone()]);
+    assert_eq!(some["containers"], 2);
+    // Since db's line: db's and api's last, no line without a time. Until api's first: the older.
+    let since = times[2].replace('+', "%2B");
+    let (_, later) = get_json(web, &format!("/api/search?q=ERROR&since={since}"));
+    assert_eq!(hits(&later), want[3..].to_vec());
+    let until = times[1];
+    let (_, earlier) = get_json(web, &format!("/api/search?q=ERROR&until={until}"));
+    assert_eq!(hits(&earlier), want[..3].to_vec());
+    // A regular expression, and the levels.
+    let (_, re) = get_json(web, "/api/search?q=timed+out%24&regex=1&level=error");
+    assert_eq!(hits(&re), [want[2].clone()]);
+
+    for (query, says) in [
+        (
+            "q=(unclosed&regex=1",
+            "q=\"(unclosed\" is not a regular expression",
+        ),
+        (
+            "containers=api,nope",
+            "containers: no container named \"nope\"",
+        ),
+        ("from=0:0", "unknown parameter \"from\""),
+        ("since=soon", "since=\"soon\" is not a time"),
+    ] {
+        let (code, answer) = get_json(web, &format!("/api/search?{query}"));
+        assert_eq!(code, 400, "{query}: {answer}");
+        let error = answer["error"].as_str().unwrap_or_default();
+        assert!(error.starts_with(says), "{query}: {error}");
+    }
+}

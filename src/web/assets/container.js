@@ -1,5 +1,6 @@
 // One container's logs: the query lives in the URL, lines come from /api as JSON and are set with
-// textContent only; the live tail appends lines from a server-sent event stream.
+// textContent only; the live tail appends lines from a server-sent event stream. `?at=FILE:OFFSET`
+// (the search of every container links so) opens at that line, marked.
 "use strict";
 
 const name = decodeURIComponent(location.pathname.split("/").pop());
@@ -56,15 +57,26 @@ function describe(data) {
   return s;
 }
 
-async function load(extra, target) {
+// The search of every container, for this container and the text searched here.
+function searchLink(p) {
+  const s = new URLSearchParams({ containers: name });
+  for (const k of ["q", "regex", "level", "since", "until"]) if (p.has(k)) s.set(k, p.get(k));
+  document.getElementById("search-all").href = "/search?" + s;
+}
+
+// `at` is kept in the URL when the lines start at a line a link pointed to.
+async function load(extra, target, at) {
   stopLive();
   const p = params();
+  searchLink(p);
   if (p.get("level") === "") {
     document.getElementById("lines").replaceChildren();
     say("No level chosen: tick at least one.");
     return null;
   }
-  history.replaceState(null, "", p.toString() ? "?" + p : location.pathname);
+  const shown = new URLSearchParams(p);
+  if (at) shown.set("at", at);
+  history.replaceState(null, "", shown.toString() ? "?" + shown : location.pathname);
   document.getElementById("download").href = api + "/download" + (p.toString() ? "?" + p : "");
   for (const [k, v] of Object.entries(extra || {})) p.set(k, v);
   say("Loading…");
@@ -151,7 +163,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const q = document.getElementById("q");
     if (e.key === "/" && !["INPUT"].includes(document.activeElement.tagName)) { e.preventDefault(); q.focus(); }
   });
-  load().then(() => {
+  const at = new URLSearchParams(location.search).get("at") || "";
+  const opened = /^\d+:\d+$/.test(at)
+    ? load({ from: at, first: "1", limit: "500" }, true, at)
+    : load();
+  opened.then(() => {
     if (live) startLive();
   });
 });

@@ -97,6 +97,14 @@ function showKept(k) {
   p.hidden = false;
 }
 
+// The link to search every container's lines for the filter's text.
+function searchLink() {
+  const f = document.getElementById("filter").value.trim();
+  const a = document.getElementById("search-all");
+  a.href = f ? "/search?" + new URLSearchParams({ q: f }) : "/search";
+  a.textContent = f ? "Search all logs for this text" : "Search all logs";
+}
+
 function applyFilter() {
   const f = document.getElementById("filter").value.trim().toLowerCase();
   let shown = 0, all = 0;
@@ -144,7 +152,9 @@ document.addEventListener("DOMContentLoaded", () => {
     if (filter.value) p.set("filter", filter.value); else p.delete("filter");
     history.replaceState(null, "", p.toString() ? "?" + p : location.pathname);
     applyFilter();
+    searchLink();
   });
+  searchLink();
   document.addEventListener("keydown", (e) => {
     if (e.key === "/" && document.activeElement !== filter) { e.preventDefault(); filter.focus(); }
   });

@@ -207,3 +207,23 @@ fn only_the_containers_own_numbered_files_are_its_history() {
     assert_eq!(ages, [2, 1, 0]);
     assert!(files(&logs_dir, &"missing".into()).is_empty());
 }
+
+#[test]
+fn a_line_longer_than_the_read_buffer_is_found_whole_and_the_next_ones_too() {
+    let huge = format!("ERROR {}", "y".repeat(5 * CHUNK / 2));
+    let text = format!("INFO before\n{huge}\nINFO after\n");
+    let dir = history("app", &[&text]);
+    let a = run(
+        dir.path(),
+        &Query {
+            pattern: Some(Pattern::regex("^(ERROR|INFO a)").expect("regex")),
+            ..Query::default()
+        },
+    );
+    assert_eq!(a.lines.len(), 2);
+    assert_eq!(a.lines[0].at.offset, 12);
+    assert_eq!(a.lines[0].cut, huge.len() - SHOWN_LINE_BYTES);
+    assert_eq!(a.lines[1].text, b"INFO after");
+    assert_eq!(a.lines[1].at.offset, 12 + huge.len() as u64 + 1);
+    assert_eq!(a.bytes_read, text.len() as u64);
+}

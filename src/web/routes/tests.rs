@@ -3,7 +3,7 @@ use super::*;
 use crate::container::ContainerName;
 use crate::logs::levels::LevelMapping;
 use crate::web::board::Board;
-use crate::web::{Times, Web};
+use crate::web::{Stamp, Times, Web};
 
 /// A time index where each line of the current file is its own tick: line i at second i.
 #[derive(Debug)]
@@ -22,6 +22,20 @@ impl Times for EverySecond {
                 offset: self.offsets[i],
             }),
         }
+    }
+
+    fn stamps(&self, _: &ContainerName) -> Vec<Stamp> {
+        let second = 1_000_000_000;
+        (0..)
+            .zip(&self.offsets)
+            .map(|(i, offset)| Stamp {
+                at: Position {
+                    file: 0,
+                    offset: *offset,
+                },
+                ts: i * second,
+            })
+            .collect()
     }
 }
 
@@ -109,7 +123,7 @@ async fn names_that_are_not_in_the_table_get_404_whatever_they_hold() {
 #[tokio::test]
 async fn every_answer_carries_a_strict_policy_and_pages_hold_no_inline_script() {
     let (_dir, web) = web();
-    for path in ["/", "/containers/app"] {
+    for path in ["/", "/containers/app", "/search"] {
         let (status, headers, body) = get(&web, path).await;
         assert_eq!(status, StatusCode::OK);
         let csp = headers[header::CONTENT_SECURITY_POLICY]
@@ -140,14 +154,40 @@ async fn every_answer_carries_a_strict_policy_and_pages_hold_no_inline_script() 
         "/assets/app.css",
         "/assets/overview.js",
         "/assets/container.js",
+        "/assets/search.js",
     ] {
         assert_eq!(get(&web, asset).await.0, StatusCode::OK, "{asset}");
     }
-    for js in [OVERVIEW_JS, CONTAINER_JS] {
+    for js in [OVERVIEW_JS, CONTAINER_JS, SEARCH_JS] {
         assert!(
             !js.contains("innerHTML") && !js.contains("eval("),
             "text is never parsed as HTML"
         );
+    }
+}
+
+#[tokio::test]
+async fn a_search_of_every_container_gives_each_line_its_container_time_and_place() {
+    let (_dir, web) = web();
+    let (status, _, body) = get(&web, "/api/search?q=%3C&limit=1").await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    // Lines 4 and 5 of app.log (one a second) hold a `<`: the newer is kept.
+    let lines = v["lines"].as_array().expect("lines");
+    assert_eq!(lines.len(), 1, "{v}");
+    assert_eq!(lines[0]["container"], "app");
+    assert_eq!(lines[0]["text"], HOSTILE[1]);
+    assert_eq!(lines[0]["time"], "1970-01-01T00:00:05.000000000Z");
+    assert_eq!(lines[0]["file"], 0);
+    assert!(lines[0]["offset"].as_u64().is_some_and(|o| o > 0));
+    assert_eq!(v["left_out"], 1);
+    assert_eq!(v["containers"], 1);
+    assert_eq!(v["containers_searched"], 1);
+    for bad in ["q=(&regex=1", "containers=nope", "first=1", "level=fatal"] {
+        let (status, _, body) = get(&web, &format!("/api/search?{bad}")).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        let v: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert!(v["error"].is_string(), "{bad}: {v}");
     }
 }
 
