@@ -17,6 +17,7 @@
 
 pub mod cursor;
 pub mod levels;
+pub mod patterns;
 pub mod rotating_file;
 
 mod atomic;
