@@ -14,6 +14,7 @@ use super::cursor::Cursor;
 use super::dir::{is_safe_name, LogsDir};
 use super::engine_files::FilesCursor;
 use super::levels::LevelMapping;
+use super::patterns::LogPatterns;
 use super::reader::{read_new_lines, Reading};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
@@ -137,6 +138,8 @@ pub struct LogsReport {
 pub struct LogsExporter {
     files: LogFiles,
     mapping: LevelMapping,
+    /// LOG_PATTERNS_PATH's patterns, counted with the lines.
+    patterns: LogPatterns,
     /// Every container known, by name (which is also its directory's name): from the state file at
     /// start, or from its first visit, until [`LogsExporter::forget`].
     containers: HashMap<ContainerName, ContainerLog>,
@@ -165,11 +168,18 @@ impl LogsExporter {
         Ok(LogsExporter {
             files,
             mapping,
+            patterns: LogPatterns::none(),
             containers,
             state,
             refused: HashSet::new(),
             unreadable_said: Default::default(),
         })
+    }
+
+    /// Counts the lines that match `patterns` too (LOG_PATTERNS_PATH), with the same commits.
+    pub fn with_patterns(mut self, patterns: LogPatterns) -> LogsExporter {
+        self.patterns = patterns;
+        self
     }
 
     /// Starts following `container` if it is not followed yet: undoes what a crash left uncommitted in
@@ -291,6 +301,7 @@ impl LogsExporter {
         let files = &self.files;
         let reading = Reading {
             mapping: &self.mapping,
+            patterns: &self.patterns,
             max_line: files.max_line,
             files_root: files.engine_logs.as_deref(),
             unreadable_said: &self.unreadable_said,

@@ -191,7 +191,8 @@ impl LogPatterns {
             message,
         };
         let raw: RawFile = serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
-        let total = raw.patterns.len() + raw.mappings.iter().map(|m| m.patterns.len()).sum::<usize>();
+        let total =
+            raw.patterns.len() + raw.mappings.iter().map(|m| m.patterns.len()).sum::<usize>();
         if total > MAX_PATTERNS {
             return Err(invalid(format!(
                 "{total} patterns, at most {MAX_PATTERNS} are allowed (each is a series per container)"
@@ -202,7 +203,9 @@ impl LogPatterns {
         for (i, m) in raw.mappings.iter().enumerate() {
             let place = format!("mappings[{i}]");
             if m.container_keywords.iter().all(|k| k.is_empty()) {
-                return Err(invalid(format!("{place}: container_keywords names no container")));
+                return Err(invalid(format!(
+                    "{place}: container_keywords names no container"
+                )));
             }
             let set = PatternSet::compile(&m.patterns, &place).map_err(invalid)?;
             mappings.push((m.container_keywords.clone(), set));
@@ -227,7 +230,12 @@ impl LogPatterns {
 
     /// Patterns in the whole file.
     pub fn len(&self) -> usize {
-        self.default.names.len() + self.mappings.iter().map(|(_, s)| s.names.len()).sum::<usize>()
+        self.default.names.len()
+            + self
+                .mappings
+                .iter()
+                .map(|(_, s)| s.names.len())
+                .sum::<usize>()
     }
 
     /// No pattern at all.

@@ -57,7 +57,11 @@ fn a_container_mapping_replaces_the_top_level_patterns() {
     assert!(p.for_container("quiet-job").is_empty());
     assert!(matched(p.for_container("quiet-job"), b"panic OutOfMemoryError").is_empty());
     assert!(matched(p.for_container("web"), b"deadlock detected").is_empty());
-    assert_eq!(p.for_container("Postgres").names().len(), 2, "case-sensitive names: the top level");
+    assert_eq!(
+        p.for_container("Postgres").names().len(),
+        2,
+        "case-sensitive names: the top level"
+    );
 }
 
 #[test]
@@ -140,7 +144,9 @@ fn thirty_two_patterns_are_allowed_and_names_may_repeat_across_lists() {
 fn load_names_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let missing = dir.path().join("missing.json");
-    let err = LogPatterns::load(&missing).expect_err("missing").to_string();
+    let err = LogPatterns::load(&missing)
+        .expect_err("missing")
+        .to_string();
     assert!(
         err.contains(&*missing.to_string_lossy()) && err.contains("cannot be read"),
         "{err}"
@@ -148,9 +154,15 @@ fn load_names_the_file() {
     let bad = dir.path().join("bad.json");
     std::fs::write(&bad, r#"{"patterns": [{"name": "x", "regex": "[a"}]}"#).expect("write");
     let err = LogPatterns::load(&bad).expect_err("bad").to_string();
-    assert!(err.contains(&*bad.to_string_lossy()) && err.contains(r#"pattern "x""#), "{err}");
+    assert!(
+        err.contains(&*bad.to_string_lossy()) && err.contains(r#"pattern "x""#),
+        "{err}"
+    );
     let good = dir.path().join("good.json");
     std::fs::write(&good, FILE).expect("write");
     let p = LogPatterns::load(&good).expect("good");
-    assert_eq!(matched(p.for_container("pg-postgres"), b"deadlock detected"), ["deadlock"]);
+    assert_eq!(
+        matched(p.for_container("pg-postgres"), b"deadlock detected"),
+        ["deadlock"]
+    );
 }
