@@ -37,6 +37,7 @@ fn now_ns() -> i64 {
 
 mod engine_files;
 mod log_files;
+mod patterns;
 
 /// For every recorded engine (fixtures/docker-20.10, docker-26.1, ...).
 #[test]
