@@ -130,8 +130,16 @@ fn pattern_matching(c: &mut Criterion) {
     let mut g = c.benchmark_group("patterns");
     let cases = [
         ("classify 10k lines, no patterns", &none, &lines),
-        ("classify 10k lines, 5 patterns, none matches", &five, &lines),
-        ("classify 10k lines, 5 patterns, 1 line in 10 matches", &five, &tenth),
+        (
+            "classify 10k lines, 5 patterns, none matches",
+            &five,
+            &lines,
+        ),
+        (
+            "classify 10k lines, 5 patterns, 1 line in 10 matches",
+            &five,
+            &tenth,
+        ),
     ];
     for (name, patterns, lines) in cases {
         let bytes: usize = lines.iter().map(Vec::len).sum();

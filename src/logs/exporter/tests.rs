@@ -139,7 +139,9 @@ fn pattern_matches_count_at_the_commit_and_not_for_a_rolled_back_write() {
     .expect("valid");
     let mut logs = exporter(dir.path()).with_patterns(patterns);
     let matches = |w: &Written| -> Vec<(String, u64)> {
-        w.pattern_matches().map(|(p, n)| (p.to_string(), n)).collect()
+        w.pattern_matches()
+            .map(|(p, n)| (p.to_string(), n))
+            .collect()
     };
     logs.follow(&container("web"), 1_700_000_000);
     read(&mut logs, "web", &["fine"]);

@@ -166,3 +166,46 @@ fn load_names_the_file() {
         ["deadlock"]
     );
 }
+
+/// The quick test (one regex of every pattern) and the set agree, also for patterns with their own
+/// flags, anchors and alternations, and for a verbose-mode comment that keeps them from making one
+/// regex.
+#[test]
+fn the_quick_test_and_the_set_agree() {
+    let lists = [
+        r#"{"patterns": [{"name": "a", "regex": "(?i)^error"}, {"name": "b", "regex": "x|y$"}, {"name": "c", "regex": "^$|z"}]}"#,
+        r#"{"patterns": [{"name": "a", "regex": "(?x) boom # a comment"}, {"name": "b", "regex": "fine"}]}"#,
+    ];
+    let lines: [&[u8]; 9] = [
+        b"ERROR x",
+        b"an error",
+        b"Error",
+        b"y",
+        b"ay",
+        b"ya",
+        b"",
+        b"boom",
+        b"fine",
+    ];
+    for text in lists {
+        let set = LogPatterns::from_json(text).expect(text).default;
+        let c = set.compiled.as_ref().expect("compiled");
+        assert_eq!(c.any.is_some(), !text.contains("(?x)"), "{text}");
+        for line in lines {
+            let want = c.each.is_match(line);
+            assert_eq!(!matched(&set, line).is_empty(), want, "{text}: {line:?}");
+        }
+    }
+    let set = LogPatterns::from_json(lists[0]).expect("valid").default;
+    assert_eq!(matched(&set, b"ERROR x"), ["a", "b"]);
+    assert_eq!(
+        matched(&set, b"an error"),
+        Vec::<&str>::new(),
+        "anchored in its own group"
+    );
+    assert_eq!(matched(&set, b""), ["c"]);
+    assert_eq!(matched(&set, b"ay"), ["b"]);
+    assert_eq!(matched(&set, b"ya"), Vec::<&str>::new());
+    let verbose = LogPatterns::from_json(lists[1]).expect("valid").default;
+    assert_eq!(matched(&verbose, b"a boom here"), ["a"]);
+}
