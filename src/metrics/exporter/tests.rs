@@ -573,3 +573,23 @@ fn the_reference_families_have_their_names_labels_and_values() {
         "process families present"
     );
 }
+
+/// A container's pattern series go with its other series when it is forgotten (after
+/// CONTAINER_RETENTION), as its `container_logs_total` series do.
+#[test]
+fn pattern_series_are_forgotten_with_the_container() {
+    let m = MetricsExporter::own("m1", false).expect("families");
+    m.on_log_lines("gone", Level::Error, 1);
+    m.on_pattern_matches("gone", "oom", 1);
+    m.on_pattern_matches("kept", "oom", 0);
+    let text = assert_same_as_registry(&m);
+    assert!(text.contains(
+        r#"container_log_pattern_matches_total{container="gone",machine="m1",pattern="oom"} 1"#
+    ));
+    m.forget("gone");
+    let text = assert_same_as_registry(&m);
+    assert!(!text.contains(r#"container="gone""#), "{text}");
+    assert!(text.contains(
+        r#"container_log_pattern_matches_total{container="kept",machine="m1",pattern="oom"} 0"#
+    ));
+}
