@@ -136,3 +136,58 @@ fn matches_are_counted_once_per_container_across_sigkill() {
     let (status, _) = collector.terminate();
     assert_eq!(status.code(), Some(0));
 }
+
+/// What SIGKILL leaves behind between writing matching lines and committing them, made on
+/// purpose: the restart undoes those bytes, writes the lines again from the engine, and counts
+/// each match once. A pattern no line matched has its series at 0.
+#[test]
+fn uncommitted_matches_are_undone_and_counted_once_at_restart() {
+    let engine = Engine::start();
+    let t = now_ns() - 30_000_000_000;
+    let line = |i: u32| LogEntry::line(t + i64::from(i) * 1_000_000, Stream::Stdout, &text(i));
+    engine.add_container(FakeContainer::new("app").logs((1..=20).map(line).collect()));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("patterns.json");
+    let patterns = r#"{"patterns": [{"name": "oom", "regex": "OutOfMemoryError"},
+                       {"name": "never", "regex": "no line says this"}]}"#;
+    std::fs::write(&file, patterns).expect("write");
+    let mut env = base_env(&engine.uri(), dir.path());
+    env.push(("LOG_PATTERNS_PATH".into(), file.display().to_string()));
+    let oom = |from: u32, to: u32| (from..=to).filter(|i| i % 3 == 0).count() as f64;
+    let mut collector = Collector::start(dir.path(), &env);
+    let s = collector.wait_for_scrape("20 lines", |s| s.logs("app", "info") == Some(20.0));
+    assert_eq!(count(&s, "app", "oom"), Some(oom(1, 20)));
+    assert_eq!(
+        count(&s, "app", "never"),
+        Some(0.0),
+        "at 0 from the first lines"
+    );
+    let (status, _) = collector.terminate();
+    assert_eq!(status.code(), Some(0));
+    // A run that died after writing lines 21-24 (two of them matching) and half of 25.
+    let log = dir.path().join("logs/app/app.log");
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&log)
+        .expect("app.log");
+    let torn = format!(
+        "{}\n{}\n{}\n{}\nline 0",
+        text(21),
+        text(22),
+        text(23),
+        text(24)
+    );
+    std::io::Write::write_all(&mut f, torn.as_bytes()).expect("append");
+    engine.push_logs("app", (21..=30).map(line).collect());
+
+    let collector = Collector::start(dir.path(), &env);
+    let want: Vec<String> = (1..=30).map(text).collect();
+    collector_wait_lines(&collector, "app", &want);
+    let s = collector.wait_for_scrape("this run's lines", |s| s.logs("app", "info") == Some(10.0));
+    assert_eq!(
+        count(&s, "app", "oom"),
+        Some(oom(21, 30)),
+        "lines 21-30, once"
+    );
+    assert_eq!(count(&s, "app", "never"), Some(0.0));
+}
