@@ -8,6 +8,7 @@ use std::hint::black_box;
 use bollard::models::ContainerStatsResponse;
 use container_metrics::cursor::{Cursor, LineAssembler};
 use container_metrics::levels::{Level, LevelMapping};
+use container_metrics::patterns::LogPatterns;
 use container_metrics::rotating_file::RotatingFile;
 use container_metrics::stats;
 use container_metrics::LogChunk;
@@ -98,6 +99,64 @@ fn level_classification(c: &mut Criterion) {
             black_box(counts)
         })
     });
+    g.finish();
+}
+
+/// Five patterns of the kind LOG_PATTERNS_PATH holds, none of which the payloads match.
+const FIVE_PATTERNS: &str = r#"{"patterns": [
+    {"name": "oom", "regex": "OutOfMemoryError|Killed process"},
+    {"name": "panic", "regex": "panic:|PANIC"},
+    {"name": "deadlock", "regex": "deadlock detected"},
+    {"name": "timeout", "regex": "(?i)timed? ?out after [0-9]+"},
+    {"name": "fatal", "regex": "FATAL|Fatal error"}
+]}"#;
+
+/// A line's level and its pattern matches, as the logs side does for every line written: without
+/// patterns, with five that no line matches, and with five of which one line in ten matches one.
+fn pattern_matching(c: &mut Criterion) {
+    let mapping = LevelMapping::builtin();
+    let rules = mapping.rules_for("web-1");
+    let lines: Vec<Vec<u8>> = payloads().into_iter().map(|p| p[31..].to_vec()).collect();
+    let tenth: Vec<Vec<u8>> = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| match i % 10 {
+            0 => [l.as_slice(), b" java.lang.OutOfMemoryError"].concat(),
+            _ => l.clone(),
+        })
+        .collect();
+    let five = LogPatterns::from_json(FIVE_PATTERNS).expect("valid");
+    let none = LogPatterns::none();
+    let mut g = c.benchmark_group("patterns");
+    let cases = [
+        ("classify 10k lines, no patterns", &none, &lines),
+        (
+            "classify 10k lines, 5 patterns, none matches",
+            &five,
+            &lines,
+        ),
+        (
+            "classify 10k lines, 5 patterns, 1 line in 10 matches",
+            &five,
+            &tenth,
+        ),
+    ];
+    for (name, patterns, lines) in cases {
+        let bytes: usize = lines.iter().map(Vec::len).sum();
+        g.throughput(Throughput::Bytes(bytes as u64));
+        let set = patterns.for_container("web-1");
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let mut counts = [0u32; 3];
+                let mut matches = [0u32; 5];
+                for l in lines {
+                    counts[rules.classify(black_box(l)) as usize] += 1;
+                    set.each_match(black_box(l), |i| matches[i] += 1);
+                }
+                black_box((counts, matches))
+            })
+        });
+    }
     g.finish();
 }
 
@@ -201,6 +260,7 @@ criterion_group!(
     stats_to_metrics,
     line_assembly,
     level_classification,
+    pattern_matching,
     rotating_writes,
     exposition
 );

@@ -19,7 +19,8 @@
 #   scripts/bench.sh [N ...]        N: a count, then c for the cgroup path, f for the engine's json-file
 #                                   logs (CONTAINER_LOGS_ROOT), e.g. 1000cf for no per-container engine work;
 #                                   BENCH_SECONDS=60 (window per N), BENCH_STREAM=0 skips the stream runs,
-#                                   BENCH_ENV="NAME=value ..." adds settings to the collector,
+#                                   BENCH_ENV="NAME=value ..." adds settings to the collector (every
+#                                   run, the fast streams too; e.g. LOG_PATTERNS_PATH=file),
 #                                   BENCH_SAMPLER=1 answers stats as the real engine's sampler does
 #                                   (plain 1-2 s, one-shot 0-1 s) instead of after exactly 1 s,
 #                                   BENCH_BACKLOG=128 serves the engine on a unix socket with that
@@ -172,8 +173,9 @@ if [ "${BENCH_STREAM:-1}" != 0 ]; then
     mapfile -t socket < <(socket_args "$work")
     start_engine "$eport" "$work/engine.log" --containers 1 --lines-per-second 0 --line-bytes 100 \
       --preload-lines "$lines" "${from_engine[@]}" "${socket[@]}"
+    # shellcheck disable=SC2086
     start_collector "$work" "$eport" "$mport" MAX_COLLECTOR_THREADS=1 ENGINE_TIMEOUT=120 \
-      LOGS_COLLECTION_INTERVAL=1 METRICS_COLLECTION_INTERVAL=3600 "${from_env[@]}"
+      LOGS_COLLECTION_INTERVAL=1 METRICS_COLLECTION_INTERVAL=3600 "${from_env[@]}" ${BENCH_ENV:-}
     done_lines=0 written=0
     for _ in $(seq 1 1200); do
       scrape=$(curl -fsS "127.0.0.1:$mport/metrics" 2>/dev/null || true)

@@ -18,6 +18,7 @@ use crate::engine::{AtOnce, Containers, EngineError};
 use crate::http::auth::{AuthError, Users};
 use crate::http::server::Limits;
 use crate::logs::levels::{Level, LevelMapping, LevelsError};
+use crate::logs::patterns::{LogPatterns, PatternsError};
 use crate::logs::{
     write_atomically, Budget, LogFiles, LogsDir, LogsError, LogsExporter, LogsReport,
 };
@@ -32,6 +33,9 @@ pub enum CollectorError {
     /// The level mapping file is missing or malformed.
     #[error("LOG_LEVELS_MAPPING_PATH: {0}")]
     Mapping(#[from] LevelsError),
+    /// The log patterns file is missing or malformed.
+    #[error("LOG_PATTERNS_PATH: {0}")]
+    Patterns(#[from] PatternsError),
     /// LOGS_DIR cannot be used.
     #[error(transparent)]
     Logs(#[from] LogsError),
@@ -138,6 +142,20 @@ pub fn load_mapping(source: &MappingSource) -> Result<LevelMapping, LevelsError>
     }
 }
 
+/// Reads LOG_PATTERNS_PATH's patterns, if it is set, and says how many there are.
+pub fn load_patterns(path: Option<&Path>) -> Result<LogPatterns, PatternsError> {
+    let Some(path) = path else {
+        return Ok(LogPatterns::none());
+    };
+    let patterns = LogPatterns::load(path)?;
+    info!(
+        "{} log pattern(s) from {}: matching lines are counted in container_log_pattern_matches_total",
+        patterns.len(),
+        path.display()
+    );
+    Ok(patterns)
+}
+
 /// The collector of one Docker host.
 #[derive(Debug)]
 pub struct Collector {
@@ -231,6 +249,7 @@ impl Collector {
         metrics: MetricsExporter,
     ) -> Result<Collector, CollectorError> {
         let mapping = load_mapping(&config.log_levels_mapping)?;
+        let patterns = load_patterns(config.log_patterns_path.as_deref())?;
         let users = load_users(&config)?;
         // LOGS_DIR's one value: the logs side writes where it says, the pages read where it says.
         let logs_dir = LogsDir::new(config.logs_dir.clone());
@@ -253,7 +272,8 @@ impl Collector {
         .with_budget(Budget {
             max_total: config.logs_max_total_bytes,
             keep_removed: config.logs_keep_removed,
-        });
+        })
+        .with_patterns(patterns);
         let metrics_at_once = AtOnce::new(config.max_concurrent_requests);
         Ok(Collector {
             config,
@@ -601,7 +621,8 @@ impl Collector {
 }
 
 /// Counts what the logs side reports: its failed engine requests, and the lines and bytes its
-/// commits made durable (a level's series only once a line of that level was counted).
+/// commits made durable (a level's series only once a line of that level was counted; a pattern's
+/// from the container's first committed line, at 0 if no line matched it).
 fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsReport) {
     let now = unix_now();
     for kind in &report.engine_errors {
@@ -617,6 +638,9 @@ fn count_logs(metrics: &MetricsExporter, board: Option<&Board>, report: &LogsRep
                     board.on_lines(&written.container, level, lines, now);
                 }
             }
+        }
+        for (pattern, n) in written.pattern_matches() {
+            metrics.on_pattern_matches(written.container.as_str(), pattern, n);
         }
         metrics.on_log_written(written.total_lines(), written.bytes);
     }

@@ -16,8 +16,9 @@
 //! exposition, endpoint) and the logs side (files, rotation, cursors, the time index), which the
 //! logs browser reads. The pure pieces are public for benchmarks and fuzzing: [`stats`] (stats to
 //! numbers), [`cgroup`] (the kernel's files), [`cursor`] (log entries to lines, and the cursor),
-//! [`LogChunk`] (a piece of a logs answer), [`levels`] (level mapping), [`rotating_file`] (Python's
-//! rotation rules, crash recovery), and the data they share ([`ContainerMetrics`] and friends).
+//! [`LogChunk`] (a piece of a logs answer), [`levels`] (level mapping), [`patterns`] (log patterns),
+//! [`rotating_file`] (Python's rotation rules, crash recovery), and the data they share
+//! ([`ContainerMetrics`] and friends).
 //!
 //! ```no_run
 //! # async fn example() -> Result<(), container_metrics::CollectorError> {
@@ -58,4 +59,4 @@ pub use process::privileges::{drop_root, DropError, Outcome as PrivilegeOutcome}
 pub use container::{ContainerInfo, ContainerMetrics, Extras, Interface, Throttling};
 pub use engine::{stats, LogChunk};
 pub use host::cgroup;
-pub use logs::{cursor, engine_files, levels, rotating_file};
+pub use logs::{cursor, engine_files, levels, patterns, rotating_file};

@@ -277,6 +277,8 @@ pub struct Config {
     pub web_external_url: String,
     /// Basic auth users for both ports.
     pub web_config_file: Option<PathBuf>,
+    /// LOG_PATTERNS_PATH: the patterns whose matching lines are counted; `None`: none.
+    pub log_patterns_path: Option<PathBuf>,
     /// Connections each port holds at once.
     pub max_connections: usize,
     /// Collect once, print, exit.
@@ -382,6 +384,7 @@ impl Config {
             web_address: std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED),
             web_external_url: String::new(),
             web_config_file: None,
+            log_patterns_path: None,
             max_connections: 0,
             once: false,
         }

@@ -384,6 +384,19 @@ pub static SETTINGS: &[Setting] = &[
         show: |c| shown_path(c.container_logs_root.as_deref()),
     },
     Setting {
+        env: "LOG_PATTERNS_PATH",
+        flag: "log-patterns-path",
+        default: Some(""),
+        help: "JSON file of named regexes (at most 32) whose matching log lines are counted in \
+               container_log_pattern_matches_total, for alerts. Empty: none",
+        kind: Kind::Text,
+        read: |v, c| {
+            c.log_patterns_path = optional_path(v)?;
+            Ok(())
+        },
+        show: |c| shown_path(c.log_patterns_path.as_deref()),
+    },
+    Setting {
         env: "INCLUDE_CONTAINERS",
         flag: "include-containers",
         default: Some(""),

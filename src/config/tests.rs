@@ -76,6 +76,7 @@ fn defaults_are_the_python_tools() {
             web_address: "0.0.0.0".parse().expect("an address"),
             web_external_url: String::new(),
             web_config_file: None,
+            log_patterns_path: None,
             max_connections: 256,
             once: false,
         }
@@ -267,6 +268,7 @@ fn describe_gives_every_setting_its_start_up_line_as_before() {
             ("CGROUP_ROOT", "/sys/fs/cgroup"),
             ("PROC_ROOT", "/proc"),
             ("CONTAINER_LOGS_ROOT", "/var/lib/docker/containers"),
+            ("LOG_PATTERNS_PATH", ""),
             ("INCLUDE_CONTAINERS", ""),
             ("EXCLUDE_CONTAINERS", ""),
             ("INCLUDE_LABEL", ""),

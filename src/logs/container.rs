@@ -6,11 +6,14 @@
 //! the commit makes it durable or undoes it. Both import these types from here, so neither imports
 //! the exporter that drives them.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use super::cursor::Cursor;
 use super::engine_files::FilesCursor;
 use super::levels::Level;
+use super::patterns::PatternSet;
 use super::rotating_file::{FileMark, RotatingFile};
 use crate::container::ContainerName;
 use crate::say_once::Latch;
@@ -103,6 +106,9 @@ pub(super) struct Pending {
     /// Lines by level, in [`Level::ALL`] order.
     lines: [u64; 3],
     bytes: u64,
+    /// Lines that matched each pattern of the container's list (LOG_PATTERNS_PATH), by name: every
+    /// name at 0 from the first line handed out, empty when the container has no patterns.
+    matches: Vec<(Arc<str>, u64)>,
 }
 
 impl Pending {
@@ -112,13 +118,31 @@ impl Pending {
         self.bytes += bytes as u64;
     }
 
+    /// The same line (without its line end) against the container's `patterns`: each pattern it
+    /// matches counts it once.
+    pub(super) fn match_line(&mut self, patterns: &PatternSet, line: &[u8]) {
+        if patterns.is_empty() {
+            return;
+        }
+        if self.matches.len() != patterns.names().len() {
+            self.matches = patterns.names().iter().map(|n| (n.clone(), 0)).collect();
+        }
+        let matches = &mut self.matches;
+        patterns.each_match(line, |i| matches[i].1 += 1);
+    }
+
     /// What a successful commit counts for `container`, if anything; nothing is pending afterwards.
     pub(super) fn take(&mut self, container: &ContainerName) -> Option<Written> {
-        let Pending { lines, bytes } = std::mem::take(self);
+        let Pending {
+            lines,
+            bytes,
+            matches,
+        } = std::mem::take(self);
         (lines.iter().any(|n| *n > 0) || bytes > 0).then(|| Written {
             container: container.clone(),
             lines,
             bytes,
+            matches,
         })
     }
 }
@@ -133,6 +157,9 @@ pub struct Written {
     lines: [u64; 3],
     /// Bytes, line ends included.
     pub bytes: u64,
+    /// Lines by pattern of the container's list (LOG_PATTERNS_PATH), every one of its patterns
+    /// named, those that matched no line at 0: `container_log_pattern_matches_total`.
+    matches: Vec<(Arc<str>, u64)>,
 }
 
 impl Written {
@@ -144,6 +171,11 @@ impl Written {
     /// Lines of every level.
     pub fn total_lines(&self) -> u64 {
         self.lines.iter().sum()
+    }
+
+    /// Lines that matched each of the container's patterns, by name (0 for those that matched none).
+    pub fn pattern_matches(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.matches.iter().map(|(name, n)| (&**name, *n))
     }
 }
 
@@ -167,5 +199,35 @@ mod tests {
         assert_eq!(written.total_lines(), 3);
         assert_eq!(written.bytes, 13);
         assert_eq!(pending.take(&web), None, "counted once");
+    }
+
+    #[test]
+    fn pending_matches_count_each_pattern_once_a_line_and_start_at_zero() {
+        let web = ContainerName::from("web");
+        let patterns = crate::logs::patterns::LogPatterns::from_json(
+            r#"{"patterns": [{"name": "oom", "regex": "OOM|Killed"}, {"name": "panic", "regex": "panic"}]}"#,
+        )
+        .expect("valid");
+        let set = patterns.for_container("web");
+        let mut pending = Pending::default();
+        for line in ["fine", "OOM Killed", "OOM and panic", "fine again"] {
+            pending.line(Level::Info, line.len() + 1);
+            pending.match_line(set, line.as_bytes());
+        }
+        let written = pending.take(&web).expect("written");
+        let got: Vec<(&str, u64)> = written.pattern_matches().collect();
+        assert_eq!(got, [("oom", 2), ("panic", 1)]);
+        pending.line(Level::Info, 5);
+        pending.match_line(set, b"fine");
+        let quiet = pending.take(&web).expect("written");
+        let got: Vec<(&str, u64)> = quiet.pattern_matches().collect();
+        assert_eq!(got, [("oom", 0), ("panic", 0)], "every pattern named, at 0");
+        pending.line(Level::Info, 5);
+        pending.match_line(
+            crate::logs::patterns::LogPatterns::none().for_container("web"),
+            b"OOM",
+        );
+        let none = pending.take(&web).expect("written");
+        assert_eq!(none.pattern_matches().count(), 0, "no patterns, no series");
     }
 }

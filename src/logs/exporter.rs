@@ -15,6 +15,7 @@ use super::cursor::Cursor;
 use super::dir::{is_safe_name, LogsDir};
 use super::engine_files::FilesCursor;
 use super::levels::LevelMapping;
+use super::patterns::LogPatterns;
 use super::reader::{read_new_lines, Reading};
 use super::rotating_file::{FileMark, RotatingFile};
 use super::TARGET;
@@ -154,6 +155,8 @@ pub struct DiskReport {
 pub struct LogsExporter {
     files: LogFiles,
     mapping: LevelMapping,
+    /// LOG_PATTERNS_PATH's patterns, counted with the lines.
+    patterns: LogPatterns,
     /// Every container known, by name (which is also its directory's name): from the state file at
     /// start, or from its first visit, until [`LogsExporter::forget`].
     containers: HashMap<ContainerName, ContainerLog>,
@@ -184,6 +187,7 @@ impl LogsExporter {
         Ok(LogsExporter {
             files,
             mapping,
+            patterns: LogPatterns::none(),
             containers,
             state,
             refused: HashSet::new(),
@@ -195,6 +199,12 @@ impl LogsExporter {
     /// Keeps LOGS_DIR within `budget`: a pass at the end of each tick (see [`super::budget`]).
     pub fn with_budget(mut self, budget: Budget) -> LogsExporter {
         self.keeper = (!budget.is_off()).then(|| Keeper::new(budget, &self.files.dir));
+        self
+    }
+
+    /// Counts the lines that match `patterns` too (LOG_PATTERNS_PATH), with the same commits.
+    pub fn with_patterns(mut self, patterns: LogPatterns) -> LogsExporter {
+        self.patterns = patterns;
         self
     }
 
@@ -319,6 +329,7 @@ impl LogsExporter {
         let files = &self.files;
         let reading = Reading {
             mapping: &self.mapping,
+            patterns: &self.patterns,
             max_line: files.max_line,
             files_root: files.engine_logs.as_deref(),
             unreadable_said: &self.unreadable_said,

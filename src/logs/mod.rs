@@ -3,7 +3,7 @@
 //! across restarts and crashes.
 //!
 //! It owns, for each container, the file and its rotation ([`rotating_file`]), the classification of
-//! its lines ([`levels`]), the cursor that says where the next read from the engine starts
+//! its lines ([`levels`]) and their matches of the log patterns ([`patterns`]), the cursor that says where the next read from the engine starts
 //! ([`cursor`]), and the durable commit of cursors and file ends in `LOGS_DIR/.state/cursors.json`,
 //! with the crash recovery that rests on it. [`LogsExporter`] is the door: the collector hands it the
 //! containers to visit each tick, and gets back a [`LogsReport`] of what was written and committed,
@@ -18,6 +18,7 @@
 
 pub mod cursor;
 pub mod levels;
+pub mod patterns;
 pub mod rotating_file;
 
 mod atomic;

@@ -18,6 +18,7 @@ use super::container::{Followed, Pending, Source, TickStart};
 use super::cursor::{split_timestamp, Cursor, Line, LineAssembler, Stream};
 use super::engine_files::{self, FilesCursor, Found};
 use super::levels::{LevelMapping, Rules};
+use super::patterns::{LogPatterns, PatternSet};
 use super::rotating_file::RotatingFile;
 use super::TARGET;
 use crate::container::ContainerRef;
@@ -43,25 +44,27 @@ struct LineWriter<'a> {
     pending: &'a mut Pending,
     tick_first: &'a mut Option<TickStart>,
     rules: &'a Rules,
+    patterns: &'a PatternSet,
     buf: Vec<u8>,
     /// The timestamp of the entry being pushed.
     entry_ts: Option<i64>,
 }
 
 impl<'a> LineWriter<'a> {
-    /// Writes to `file`, counting into `pending` by `rules`. (The fields of a [`Followed`], borrowed
-    /// one by one so that its cursor stays free to move.)
+    /// Writes to `file`, counting into `pending` by `rules` and `patterns`. (The fields of a
+    /// [`Followed`], borrowed one by one so that its cursor stays free to move.)
     fn new(
         file: &'a mut RotatingFile,
         pending: &'a mut Pending,
         tick_first: &'a mut Option<TickStart>,
-        rules: &'a Rules,
+        (rules, patterns): (&'a Rules, &'a PatternSet),
     ) -> LineWriter<'a> {
         LineWriter {
             file,
             pending,
             tick_first,
             rules,
+            patterns,
             buf: Vec::with_capacity(256),
             entry_ts: None,
         }
@@ -82,6 +85,7 @@ impl<'a> LineWriter<'a> {
         }
         self.pending
             .line(self.rules.classify(line.text), self.buf.len());
+        self.pending.match_line(self.patterns, line.text);
         Ok(())
     }
 }
@@ -156,11 +160,23 @@ async fn try_files(
 /// are seen.
 pub(super) struct Reading<'a> {
     pub(super) mapping: &'a LevelMapping,
+    /// LOG_PATTERNS_PATH's patterns (none when it is not set).
+    pub(super) patterns: &'a LogPatterns,
     pub(super) max_line: usize,
     /// CONTAINER_LOGS_ROOT, when it is usable.
     pub(super) files_root: Option<&'a Path>,
     /// Said once: a container's file could not be read.
     pub(super) unreadable_said: &'a Latch,
+}
+
+impl<'a> Reading<'a> {
+    /// A container's level rules and patterns.
+    fn rules_for(&self, container: &str) -> (&'a Rules, &'a PatternSet) {
+        (
+            self.mapping.rules_for(container),
+            self.patterns.for_container(container),
+        )
+    }
 }
 
 /// The engine's `log_path` (on its host) as seen under `root`: `<root>/<its directory>/<its name>`.
@@ -202,7 +218,7 @@ fn read_from_files(
         &mut log.file,
         &mut log.pending,
         &mut log.tick_first,
-        reading.mapping.rules_for(container.name.as_str()),
+        reading.rules_for(container.name.as_str()),
     );
     let (done, read, failed) =
         copy_entries(&mut writer, reading.max_line, path, start, tty, now_ns);
@@ -326,7 +342,7 @@ async fn read_from_engine(
         &mut log.file,
         &mut log.pending,
         &mut log.tick_first,
-        reading.mapping.rules_for(container.name.as_str()),
+        reading.rules_for(container.name.as_str()),
     );
     let mut framed = false;
     while let Some(item) = stream.next().await {

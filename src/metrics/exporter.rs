@@ -186,6 +186,13 @@ impl MetricsExporter {
             .update(container, |series| series.count_lines(level, n));
     }
 
+    /// `n` more lines of `container` matched `pattern` (LOG_PATTERNS_PATH); with `n` 0 the series
+    /// is made at 0, so `increase()` sees its first match.
+    pub fn on_pattern_matches(&self, container: &str, pattern: &str, n: u64) {
+        self.table
+            .update(container, |series| series.count_matches(pattern, n));
+    }
+
     /// `container` is gone for good: its series leave the exposition.
     pub fn forget(&self, container: &str) {
         self.table.forget(container);

@@ -44,6 +44,9 @@ pub(super) struct ContainerSeries {
     exit_code: Option<f64>,
     /// `container_info`'s id, image, compose project and compose service.
     pub(super) info: Option<[String; 4]>,
+    /// `container_log_pattern_matches_total`: every pattern counted for the container, sorted by
+    /// name (the order of its series), with its count.
+    pub(super) patterns: Vec<(Box<str>, u64)>,
 }
 
 /// The levels in the order of their label values, which is the order of their series in the text
@@ -59,6 +62,18 @@ impl ContainerSeries {
     pub(super) fn count_lines(&mut self, level: Level, n: u64) {
         let count = self.logs[level.index()].get_or_insert(0);
         *count = count.wrapping_add(n);
+    }
+
+    /// `n` more lines matched `pattern`; the series exists from then on, at 0 when `n` is 0. An
+    /// atomic add, as the crate's counter does, which wraps.
+    pub(super) fn count_matches(&mut self, pattern: &str, n: u64) {
+        match self
+            .patterns
+            .binary_search_by(|(name, _)| (**name).cmp(pattern))
+        {
+            Ok(k) => self.patterns[k].1 = self.patterns[k].1.wrapping_add(n),
+            Err(k) => self.patterns.insert(k, (pattern.into(), n)),
+        }
     }
 
     /// Records a metrics collection, with the rules of the families: an exited container records
@@ -158,6 +173,8 @@ pub(super) enum Shape {
     Single(fn(&ContainerSeries) -> Option<f64>),
     /// `container_logs_total`: one series per level.
     Logs,
+    /// `container_log_pattern_matches_total`: one series per pattern counted.
+    Patterns,
     /// A `container_network_*` family: one series per interface, with the counter at this index.
     Network(usize),
     /// `container_health_status`: four series, one per state.
@@ -183,6 +200,7 @@ impl Family {
         match self.shape {
             Shape::Single(_) => &["machine", "container"],
             Shape::Logs => &["machine", "container", "level"],
+            Shape::Patterns => &["machine", "container", "pattern"],
             Shape::Network(_) => &["machine", "container", "interface"],
             Shape::Health => &["machine", "container", "status"],
             Shape::Info => &[
@@ -295,7 +313,7 @@ impl Group {
 
 /// Every per-container family (in any order: [`Table::new`](super::table::Table::new) sorts them
 /// by name).
-pub(super) static FAMILIES: [Family; 29] = [
+pub(super) static FAMILIES: [Family; 30] = [
     counter(
         "container_cpu_cfs_periods_total",
         "CPU limit enforcement periods that passed (containers with a CPU limit).",
@@ -361,6 +379,13 @@ pub(super) static FAMILIES: [Family; 29] = [
         counter: false,
         shape: Shape::Info,
         group: Some(Group::Info),
+    },
+    Family {
+        name: "container_log_pattern_matches_total",
+        help: "Log lines written by the container that matched a pattern of LOG_PATTERNS_PATH, by pattern.",
+        counter: true,
+        shape: Shape::Patterns,
+        group: None,
     },
     Family {
         name: "container_logs_total",

@@ -115,6 +115,7 @@ impl Table {
         match family.shape {
             Shape::Single(get) => single_series(containers, m, get, &mut sample),
             Shape::Logs => logs_series(containers, m, &mut sample),
+            Shape::Patterns => pattern_series(containers, m, &mut sample),
             Shape::Network(i) => network_series(containers, m, i, &mut sample),
             Shape::Health => health_series(containers, m, &mut sample),
             Shape::Info => info_series(containers, m, &mut sample),
@@ -148,6 +149,20 @@ fn logs_series(containers: &Containers, m: &str, sample: &mut impl FnMut(&Labels
                 ];
                 sample(&labels, *n as f64);
             }
+        }
+    }
+}
+
+/// `container_log_pattern_matches_total`: a series for each pattern counted for a container.
+fn pattern_series(containers: &Containers, m: &str, sample: &mut impl FnMut(&Labels<'_>, f64)) {
+    for (c, s) in containers {
+        for (pattern, n) in &s.patterns {
+            let labels = [
+                ("container", c.as_str()),
+                ("machine", m),
+                ("pattern", &**pattern),
+            ];
+            sample(&labels, *n as f64);
         }
     }
 }

@@ -44,6 +44,7 @@ const ANY_TEXT: &[&str] = &[
     "CGROUP_ROOT",
     "PROC_ROOT",
     "CONTAINER_LOGS_ROOT",
+    "LOG_PATTERNS_PATH",
     "INCLUDE_CONTAINERS",
     "EXCLUDE_CONTAINERS",
     "INCLUDE_LABEL",
@@ -239,6 +240,73 @@ fn a_missing_or_malformed_mapping_file_exits_2_naming_the_file() {
             last.contains("[ERROR]") && last.contains(&*file.to_string_lossy()),
             "{stderr}"
         );
+        assert!(
+            !stderr.contains("Trying to get client"),
+            "stops before connecting: {stderr}"
+        );
+    }
+}
+
+/// A patterns file that cannot be used stops the collector before it connects, with one line
+/// naming the file (and the pattern at fault) and exit status 2.
+#[test]
+fn a_bad_patterns_file_exits_2_with_one_line_naming_the_file_and_the_pattern() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let many: Vec<String> = (0..33)
+        .map(|i| format!(r#"{{"name": "p{i}", "regex": "x{i}"}}"#))
+        .collect();
+    let cases = [
+        (
+            "regex.json",
+            r#"{"patterns": [{"name": "oom", "regex": "Killed (process"}]}"#.to_string(),
+            "pattern \"oom\"",
+        ),
+        (
+            "key.json",
+            r#"{"patterns": [{"name": "oom", "regex": "x", "severity": "page"}]}"#.to_string(),
+            "unknown field `severity`",
+        ),
+        (
+            "many.json",
+            format!(r#"{{"patterns": [{}]}}"#, many.join(",")),
+            "at most 32",
+        ),
+        (
+            "name.json",
+            r#"{"patterns": [{"name": "out-of-memory", "regex": "x"}]}"#.to_string(),
+            "pattern \"out-of-memory\"",
+        ),
+        (
+            "twice.json",
+            r#"{"patterns": [{"name": "a", "regex": "x"}, {"name": "a", "regex": "y"}]}"#
+                .to_string(),
+            "used twice",
+        ),
+        ("missing.json", String::new(), "cannot be read"),
+    ];
+    for (name, text, want) in cases {
+        let file = dir.path().join(name);
+        if !text.is_empty() {
+            std::fs::write(&file, text).expect("write");
+        }
+        let out = collector()
+            .env("LOG_PATTERNS_PATH", &file)
+            .env("LOGS_DIR", dir.path().join("logs"))
+            .env("DOCKER_HOST", "tcp://127.0.0.1:9")
+            .output()
+            .expect("runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|l| l.contains("[ERROR]")).collect();
+        assert_eq!(errors.len(), 1, "{name}: one line: {stderr}");
+        let line = errors[0];
+        assert!(
+            line.contains("LOG_PATTERNS_PATH")
+                && line.contains(&*file.to_string_lossy())
+                && line.contains(want),
+            "{name}: {want} in {line}"
+        );
+        assert_eq!(stderr.lines().last(), Some(line), "{name}: the last line");
         assert!(
             !stderr.contains("Trying to get client"),
             "stops before connecting: {stderr}"

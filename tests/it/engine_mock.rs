@@ -37,6 +37,7 @@ fn now_ns() -> i64 {
 
 mod engine_files;
 mod log_files;
+mod patterns;
 
 /// For every recorded engine (fixtures/docker-20.10, docker-26.1, ...).
 #[test]
@@ -379,6 +380,11 @@ fn families_beyond_the_reference_come_from_the_recorded_answers() {
     // With a logs browser and its address, for the alert's link (collector_logs_browser_info).
     env.push(("WEB_PORT".into(), "0".into()));
     env.push(("WEB_EXTERNAL_URL".into(), "http://host-1:11111/".into()));
+    // With a log pattern, for container_log_pattern_matches_total.
+    let patterns = dir.path().join("patterns.json");
+    let oops = r#"{"patterns": [{"name": "oops", "regex": "^ERROR oops [0-9]+$"}]}"#;
+    std::fs::write(&patterns, oops).expect("write");
+    env.push(("LOG_PATTERNS_PATH".into(), patterns.display().to_string()));
     let collector = Collector::start(dir.path(), &env);
     collector.wait_for_scrape("quitter collected", |s| {
         s.container("container_up_timestamp_seconds", "quitter")
@@ -481,6 +487,19 @@ fn families_beyond_the_reference_come_from_the_recorded_answers() {
             + s.logs("t1", "error").unwrap_or(0.0)
             == want.len() as f64
     });
+    let oops = want.iter().filter(|l| l.starts_with("ERROR oops ")).count();
+    assert!(oops > 0, "the recorded log has errors");
+    assert_eq!(
+        s.value(
+            "container_log_pattern_matches_total",
+            &[
+                ("machine", "test-machine"),
+                ("container", "t1"),
+                ("pattern", "oops")
+            ]
+        ),
+        Some(oops as f64)
+    );
     let machine = [("machine", "test-machine")];
     let bytes: usize = want.iter().map(|l| l.len() + 1).sum();
     assert_eq!(

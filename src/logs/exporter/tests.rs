@@ -33,6 +33,7 @@ fn container(name: &str) -> ContainerRef {
 /// Hands `lines` to `name`'s file as a read does: written, classified, the cursor moved on.
 fn read(logs: &mut LogsExporter, name: &str, lines: &[&str]) {
     let rules = logs.mapping.rules_for(name);
+    let patterns = logs.patterns.for_container(name);
     let log = logs
         .containers
         .get_mut(name)
@@ -43,6 +44,7 @@ fn read(logs: &mut LogsExporter, name: &str, lines: &[&str]) {
         log.file.write_line(text.as_bytes()).expect("write");
         log.pending
             .line(rules.classify(line.as_bytes()), text.len());
+        log.pending.match_line(patterns, line.as_bytes());
         log.cursor.skip += 1;
     }
     log.mark = Some(log.file.mark().expect("mark"));
@@ -124,6 +126,38 @@ fn a_rolled_back_write_counts_nothing_and_its_lines_are_written_again_once() {
         std::fs::read_to_string(&path).expect("read"),
         "one\ntwo\nERROR three\n"
     );
+}
+
+/// Pattern matches move with the commit as the lines do: none for a write rolled back, once when
+/// the lines are written again.
+#[test]
+fn pattern_matches_count_at_the_commit_and_not_for_a_rolled_back_write() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let patterns = crate::logs::patterns::LogPatterns::from_json(
+        r#"{"patterns": [{"name": "oom", "regex": "OutOfMemory"}, {"name": "boom", "regex": "boom"}]}"#,
+    )
+    .expect("valid");
+    let mut logs = exporter(dir.path()).with_patterns(patterns);
+    let matches = |w: &Written| -> Vec<(String, u64)> {
+        w.pattern_matches()
+            .map(|(p, n)| (p.to_string(), n))
+            .collect()
+    };
+    logs.follow(&container("web"), 1_700_000_000);
+    read(&mut logs, "web", &["fine"]);
+    let report = logs.commit();
+    let want = [("oom".to_string(), 0), ("boom".to_string(), 0)];
+    assert_eq!(matches(&report.written[0]), want, "every pattern, at 0");
+
+    read(&mut logs, "web", &["OutOfMemory boom", "boom boom"]);
+    followed(&mut logs, "web").failed = true;
+    assert!(logs.commit().written.is_empty(), "nothing counted");
+
+    read(&mut logs, "web", &["OutOfMemory boom", "boom boom"]);
+    let report = logs.commit();
+    let want = [("oom".to_string(), 1), ("boom".to_string(), 2)];
+    assert_eq!(matches(&report.written[0]), want, "once");
+    assert_eq!(logs.commit(), LogsReport::default(), "counted once");
 }
 
 #[test]

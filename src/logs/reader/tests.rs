@@ -92,3 +92,58 @@ fn cut_frame_headers_are_recognised() {
     assert!(!is_cut_frame_header(&[1, 0, 7]));
     assert!(!is_cut_frame_header(&[]));
 }
+
+/// Patterns see a line as it is written to the file: partial entries joined into one line, and a
+/// line longer than MAX_LINE_BYTES cut (a match past the cut is not counted).
+#[test]
+fn patterns_match_the_line_as_written() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("web.log");
+    let mut file = RotatingFile::new(path.clone(), 1 << 20, 1);
+    let mut pending = Pending::default();
+    let mut tick_first = None;
+    let mapping = LevelMapping::builtin();
+    let patterns =
+        LogPatterns::from_json(r#"{"patterns": [{"name": "oom", "regex": "OutOf Memory"}]}"#)
+            .expect("valid");
+    let mut writer = LineWriter::new(
+        &mut file,
+        &mut pending,
+        &mut tick_first,
+        (mapping.rules_for("web"), patterns.for_container("web")),
+    );
+    let mut assembler = LineAssembler::new(Cursor::starting_at(0)).with_max_line(64);
+    let ts = "2026-11-24T18:53:45.000000001Z ";
+    let chunks: [&[u8]; 4] = [
+        // Two partial entries that make one line: "OutOf" + " Memory".
+        b"OutOf",
+        b" Memory\n",
+        // A match past the cut at 64 bytes.
+        &[b"x".repeat(80).as_slice(), b" OutOf Memory\n"].concat(),
+        // A match before it.
+        &[
+            b"OutOf Memory ".as_slice(),
+            b"y".repeat(80).as_slice(),
+            b"\n",
+        ]
+        .concat(),
+    ];
+    for text in chunks {
+        let chunk = [ts.as_bytes(), text].concat();
+        assembler
+            .push(LogChunk::Stdout(chunk.as_slice()), &mut |l| writer.write(l))
+            .expect("written");
+    }
+    drop(writer);
+    file.close().expect("close");
+    let written = std::fs::read_to_string(&path).expect("read");
+    assert_eq!(written.lines().count(), 3, "{written}");
+    assert!(written.starts_with("OutOf Memory\n"), "{written}");
+    let counts: Vec<(String, u64)> = pending
+        .take(&"web".into())
+        .expect("written")
+        .pattern_matches()
+        .map(|(p, n)| (p.to_string(), n))
+        .collect();
+    assert_eq!(counts, [("oom".to_string(), 2)], "{written}");
+}

@@ -133,6 +133,11 @@ fn fill(m: &MetricsExporter) {
     }
     // Only the level series of lines counted.
     m.on_log_lines("one-level", Level::Error, 4);
+    // Pattern series by name, one at 0, added to across commits.
+    m.on_pattern_matches("a", "oom", 2);
+    m.on_pattern_matches("a", "deadlock", 0);
+    m.on_pattern_matches("web-1", "oom", 1);
+    m.on_pattern_matches("a", "oom", 1);
     // A state none of the four: all its series at 0.
     let odd = inspected("id-odd", "img", "", Some("weird"));
     m.on_container_metrics("odd", &running(5, &[], odd));
@@ -276,6 +281,13 @@ fn a_callers_registry_gathers_the_container_families() {
     assert!(
         text.contains("container_logs_total{container=\"a\",level=\"warning\",machine=\"m1\"} 3")
     );
+    for series in [
+        "container_log_pattern_matches_total{container=\"a\",machine=\"m1\",pattern=\"deadlock\"} 0\n",
+        "container_log_pattern_matches_total{container=\"a\",machine=\"m1\",pattern=\"oom\"} 3\n",
+        "container_log_pattern_matches_total{container=\"web-1\",machine=\"m1\",pattern=\"oom\"} 1\n",
+    ] {
+        assert!(text.contains(series), "{series} in {text}");
+    }
     // The same names again in that registry clash.
     assert!(MetricsExporter::with_registry(registry, "m1").is_err());
 }
@@ -560,4 +572,24 @@ fn the_reference_families_have_their_names_labels_and_values() {
         text.contains("process_resident_memory_bytes"),
         "process families present"
     );
+}
+
+/// A container's pattern series go with its other series when it is forgotten (after
+/// CONTAINER_RETENTION), as its `container_logs_total` series do.
+#[test]
+fn pattern_series_are_forgotten_with_the_container() {
+    let m = MetricsExporter::own("m1", false).expect("families");
+    m.on_log_lines("gone", Level::Error, 1);
+    m.on_pattern_matches("gone", "oom", 1);
+    m.on_pattern_matches("kept", "oom", 0);
+    let text = assert_same_as_registry(&m);
+    assert!(text.contains(
+        r#"container_log_pattern_matches_total{container="gone",machine="m1",pattern="oom"} 1"#
+    ));
+    m.forget("gone");
+    let text = assert_same_as_registry(&m);
+    assert!(!text.contains(r#"container="gone""#), "{text}");
+    assert!(text.contains(
+        r#"container_log_pattern_matches_total{container="kept",machine="m1",pattern="oom"} 0"#
+    ));
 }
