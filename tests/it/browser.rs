@@ -923,6 +923,12 @@ fn the_pages_fit_a_desktop_and_a_phone_without_sideways_scrolling() {
         fits(b, &format!("overview-{size}"));
         site.open("/containers/api");
         fits(b, &format!("container-{size}"));
+        b.goto(&site.url("/search?q=ERROR&regex=1"));
+        b.wait(
+            "the errors of two containers",
+            "return document.querySelectorAll('#hits > li').length >= 3 || null;",
+        );
+        fits(b, &format!("search-{size}"));
     }
 }
 

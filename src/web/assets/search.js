@@ -72,7 +72,7 @@ function describe(d) {
   let s = d.lines.length + " line" + (d.lines.length === 1 ? "" : "s") + " from " + from +
     " container" + (from === 1 ? "" : "s");
   if (d.left_out) s += " (" + d.left_out + " older ones not shown: narrow the range or the search)";
-  s += "; read " + bytes(d.bytes_read) + " of " + d.containers_searched + " of " + d.containers + " containers";
+  s += "; searched " + d.containers_searched + " of " + d.containers + " containers (" + bytes(d.bytes_read) + " read)";
   if (d.stopped) s += "; the search stopped at its " + d.stopped + " limit, so older lines may be missing";
   if (d.failed.length) s += "; could not read " + d.failed.map((f) => f.container + " (" + f.error + ")").join(", ");
   return s;
