@@ -201,16 +201,25 @@ impl LevelMapping {
     /// The rules for a container: the first mapping with a keyword contained in its name, else the
     /// default mapping.
     pub fn rules_for(&self, container: &str) -> &Rules {
-        self.mappings
-            .iter()
-            .find(|(keywords, _)| {
-                keywords
-                    .iter()
-                    .any(|k| !k.is_empty() && container.contains(k.as_str()))
-            })
-            .map(|(_, rules)| rules)
-            .unwrap_or(&self.default)
+        for_container(&self.mappings, container).unwrap_or(&self.default)
     }
+}
+
+/// Of per-container entries `(container_keywords, value)`, the value of the first one with a
+/// (non-empty) keyword contained in `container`'s name: how the level mapping and the log patterns
+/// pick a container's own entry.
+pub(crate) fn for_container<'a, T>(
+    mappings: &'a [(Vec<String>, T)],
+    container: &str,
+) -> Option<&'a T> {
+    mappings
+        .iter()
+        .find(|(keywords, _)| {
+            keywords
+                .iter()
+                .any(|k| !k.is_empty() && container.contains(k.as_str()))
+        })
+        .map(|(_, value)| value)
 }
 
 #[cfg(test)]

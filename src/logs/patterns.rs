@@ -270,15 +270,7 @@ impl LogPatterns {
     /// The patterns of a container: those of the first mapping with a keyword contained in its
     /// name, else the top-level ones.
     pub fn for_container(&self, container: &str) -> &PatternSet {
-        self.mappings
-            .iter()
-            .find(|(keywords, _)| {
-                keywords
-                    .iter()
-                    .any(|k| !k.is_empty() && container.contains(k.as_str()))
-            })
-            .map(|(_, set)| set)
-            .unwrap_or(&self.default)
+        super::levels::for_container(&self.mappings, container).unwrap_or(&self.default)
     }
 }
 
