@@ -3,7 +3,7 @@
 //! Containers are read in parallel by a few workers on the runtime's blocking pool: one fewer than
 //! the machine has cores (at least one, at most [`MAX_WORKERS`]), shared by every search running at
 //! once, each with one read buffer for all the containers it reads. The limits of
-//! [`history::Budget`] hold for the whole search. Each worker keeps only the lines that can still be among the newest `limit`
+//! [`history::Allowance`] hold for the whole search. Each worker keeps only the lines that can still be among the newest `limit`
 //! ([`Newest`], a bounded heap), so memory stays at workers x `limit` lines whatever matches.
 //!
 //! Lines are merged in time order. A line's time is that of its tick in the time index (the engine
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use super::history::{self, Budget, Filter, Pattern, Position, Range, Sink};
+use super::history::{self, Allowance, Filter, Pattern, Position, Range, Sink};
 use super::{Stamp, Web};
 use crate::container::ContainerName;
 use crate::logs::levels::Level;
@@ -261,7 +261,7 @@ struct Shared {
     web: Arc<Web>,
     names: Vec<ContainerName>,
     query: Query,
-    budget: Budget,
+    allowance: Allowance,
     /// The next container to take.
     next: AtomicUsize,
     searched: AtomicUsize,
@@ -288,7 +288,7 @@ fn workers() -> &'static Arc<Semaphore> {
 /// Searches the histories of `names` (sorted, as [`Key::container`] indexes them) for `query`.
 pub async fn search(web: Arc<Web>, names: Vec<ContainerName>, query: Query) -> Found {
     let shared = Arc::new(Shared {
-        budget: Budget::new(query.max_bytes, query.max_time),
+        allowance: Allowance::new(query.max_bytes, query.max_time),
         web,
         names,
         query,
@@ -320,15 +320,15 @@ pub async fn search(web: Arc<Web>, names: Vec<ContainerName>, query: Query) -> F
     Found {
         hits,
         left_out,
-        stopped: shared.budget.stopped(),
-        bytes_read: shared.budget.bytes_read(),
+        stopped: shared.allowance.stopped(),
+        bytes_read: shared.allowance.bytes_read(),
         searched: shared.searched.load(Ordering::Relaxed),
         failed,
         names: shared.names.clone(),
     }
 }
 
-/// One worker: takes containers until none is left or the budget is spent.
+/// One worker: takes containers until none is left or the allowance is spent.
 fn work(shared: &Shared) -> Newest {
     let mut newest = Newest::new(shared.query.limit);
     let mut buf = Vec::new();
@@ -337,7 +337,7 @@ fn work(shared: &Shared) -> Newest {
         let Some(name) = shared.names.get(i) else {
             break;
         };
-        if shared.budget.stopped().is_some() {
+        if shared.allowance.stopped().is_some() {
             break;
         }
         match search_one(shared, i, name, &mut buf, &mut newest) {
@@ -358,7 +358,7 @@ fn work(shared: &Shared) -> Newest {
     newest
 }
 
-/// Searches container `i`; whether to the end of its range rather than stopped by the budget.
+/// Searches container `i`; whether to the end of its range rather than stopped by the allowance.
 fn search_one(
     shared: &Shared,
     i: usize,
@@ -383,7 +383,7 @@ fn search_one(
         clock: Clock { stamps, passed: 0 },
         newest,
     };
-    history::scan(&files, range, &filter, &shared.budget, buf, &mut sink)
+    history::scan(&files, range, &filter, &shared.allowance, buf, &mut sink)
 }
 
 #[cfg(test)]

@@ -178,7 +178,7 @@ pub fn files(logs_dir: &LogsDir, name: &ContainerName) -> Vec<(u32, PathBuf)> {
 /// The limits of one search, shared by every container it reads and every worker reading them:
 /// the bytes read in all and the time since it started. The first limit reached ends the search.
 #[derive(Debug)]
-pub struct Budget {
+pub struct Allowance {
     started: Instant,
     max_time: Duration,
     max_bytes: u64,
@@ -187,10 +187,10 @@ pub struct Budget {
     stopped: AtomicU8,
 }
 
-impl Budget {
-    /// A budget of `max_bytes` and `max_time`, starting now.
-    pub fn new(max_bytes: u64, max_time: Duration) -> Budget {
-        Budget {
+impl Allowance {
+    /// An allowance of `max_bytes` and `max_time`, starting now.
+    pub fn new(max_bytes: u64, max_time: Duration) -> Allowance {
+        Allowance {
             started: Instant::now(),
             max_time,
             max_bytes,
@@ -295,7 +295,7 @@ pub fn search(
     rules: &Rules,
     query: &Query,
 ) -> io::Result<Answer> {
-    let budget = Budget::new(query.max_bytes, query.max_time);
+    let allowance = Allowance::new(query.max_bytes, query.max_time);
     let mut found = Found::new(query);
     let filter = Filter {
         rules,
@@ -308,23 +308,23 @@ pub fn search(
     };
     let mut buf = Vec::new();
     let files = files(logs_dir, name);
-    // (The budget says whether it stopped the search.)
-    scan(&files, range, &filter, &budget, &mut buf, &mut found)?;
+    // (The allowance says whether it stopped the search.)
+    scan(&files, range, &filter, &allowance, &mut buf, &mut found)?;
     let mut answer = found.finish();
-    answer.stopped = budget.stopped();
-    answer.bytes_read = budget.bytes_read();
+    answer.stopped = allowance.stopped();
+    answer.bytes_read = allowance.bytes_read();
     Ok(answer)
 }
 
 /// Reads the part `range` of a history's `files` (as [`files`] lists them), oldest line first, and
-/// gives `sink` each line that passes `filter`, until the range ends, `sink` is full or `budget`
-/// is spent; whether it got to the end (or `sink` was full) rather than stopped by `budget`. `buf`
+/// gives `sink` each line that passes `filter`, until the range ends, `sink` is full or `allowance`
+/// is spent; whether it got to the end (or `sink` was full) rather than stopped by `allowance`. `buf`
 /// is the read buffer, kept between scans: grown once to two chunks.
 pub fn scan(
     files: &[(u32, PathBuf)],
     range: Range,
     filter: &Filter<'_>,
-    budget: &Budget,
+    allowance: &Allowance,
     buf: &mut Vec<u8>,
     sink: &mut dyn Sink,
 ) -> io::Result<bool> {
@@ -351,7 +351,7 @@ pub fn scan(
             Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e),
         };
-        if !scan_file(file, part, filter, budget, buf, sink)? {
+        if !scan_file(file, part, filter, allowance, buf, sink)? {
             return Ok(false);
         }
         if sink.full() {
@@ -431,12 +431,12 @@ struct Part {
     end: Option<u64>,
 }
 
-/// Whether the part was read to its end (or `sink` was full) rather than stopped by `budget`.
+/// Whether the part was read to its end (or `sink` was full) rather than stopped by `allowance`.
 fn scan_file(
     mut file: File,
     part: Part,
     filter: &Filter<'_>,
-    budget: &Budget,
+    allowance: &Allowance,
     buf: &mut Vec<u8>,
     sink: &mut dyn Sink,
 ) -> io::Result<bool> {
@@ -451,7 +451,7 @@ fn scan_file(
     // Offset in the file of buf[0], and the bytes of buf read from the file.
     let (mut base, mut filled) = (part.start, 0);
     let mut eof = false;
-    while !eof && budget.may_read() {
+    while !eof && allowance.may_read() {
         let mut want = CHUNK;
         if let Some(end) = part.end {
             let left = end.saturating_sub(base + filled as u64);
@@ -462,7 +462,7 @@ fn scan_file(
             buf.resize(filled + want, 0);
         }
         let n = read_full(&mut file, &mut buf[filled..filled + want])?;
-        budget.spend(n);
+        allowance.spend(n);
         eof = n == 0 || n < want;
         let old = filled;
         filled += n;
