@@ -48,11 +48,26 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
 
 const OVERVIEW_HTML: &str = include_str!("assets/overview.html");
 const CONTAINER_HTML: &str = include_str!("assets/container.html");
-const APP_CSS: &str = include_str!("assets/app.css");
+const SEARCH_HTML: &str = include_str!("assets/search.html");
 const OVERVIEW_JS: &str = include_str!("assets/overview.js");
 const CONTAINER_JS: &str = include_str!("assets/container.js");
-const SEARCH_HTML: &str = include_str!("assets/search.html");
 const SEARCH_JS: &str = include_str!("assets/search.js");
+const COMMON_JS: &str = include_str!("assets/common.js");
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+/// What `/assets/<name>` serves: its name, content type and body.
+const ASSETS: &[(&str, &str, &str)] = &[
+    (
+        "app.css",
+        "text/css; charset=utf-8",
+        include_str!("assets/app.css"),
+    ),
+    ("common.js", JS, COMMON_JS),
+    ("overview.js", JS, OVERVIEW_JS),
+    ("container.js", JS, CONTAINER_JS),
+    ("search.js", JS, SEARCH_JS),
+];
 
 fn json(status: StatusCode, value: &impl Serialize) -> Response<Body> {
     match serde_json::to_vec(value) {
@@ -118,20 +133,10 @@ async fn route(web: &Arc<Web>, path: &str, query: Option<&str>) -> Response<Body
             fixed(StatusCode::OK, "text/html; charset=utf-8", CONTAINER_HTML)
         }
         ["search"] => fixed(StatusCode::OK, "text/html; charset=utf-8", SEARCH_HTML),
-        ["assets", "app.css"] => fixed(StatusCode::OK, "text/css; charset=utf-8", APP_CSS),
-        ["assets", "overview.js"] => fixed(
-            StatusCode::OK,
-            "text/javascript; charset=utf-8",
-            OVERVIEW_JS,
-        ),
-        ["assets", "container.js"] => fixed(
-            StatusCode::OK,
-            "text/javascript; charset=utf-8",
-            CONTAINER_JS,
-        ),
-        ["assets", "search.js"] => {
-            fixed(StatusCode::OK, "text/javascript; charset=utf-8", SEARCH_JS)
-        }
+        ["assets", file] => match ASSETS.iter().find(|(name, _, _)| name == file) {
+            Some((_, content_type, body)) => fixed(StatusCode::OK, content_type, *body),
+            None => not_found(),
+        },
         ["api", "containers"] => containers(web),
         ["api", "search"] => search(web, query).await,
         ["api", "containers", name, "lines"] if web.knows(name) => {

@@ -813,7 +813,7 @@ fn hostile_lines_show_as_text_and_run_nothing() {
                shapes: [...list.children].map(li => li.children.length + ':' +
                  li.querySelector('.text').children.length),
                elements: list.querySelectorAll('*').length,
-               images: document.images.length, scripts: document.scripts.length,
+               images: document.images.length, scripts: [...document.scripts].map(s => s.getAttribute('src')).join(' '),
                frames: document.querySelectorAll('iframe, svg, b').length,
              };");
         let shapes = vec!["2:0"; want];
@@ -825,7 +825,10 @@ fn hostile_lines_show_as_text_and_run_nothing() {
         );
         assert_eq!(shape["elements"], 3 * want, "{shape}");
         assert_eq!(shape["images"], 0);
-        assert_eq!(shape["scripts"], 1, "container.js alone");
+        assert_eq!(
+            shape["scripts"], "/assets/common.js /assets/container.js",
+            "the page's own scripts alone"
+        );
         assert_eq!(shape["frames"], 0);
         assert_eq!(b.alert_text(), None, "no alert opened");
     };
@@ -1076,12 +1079,12 @@ fn a_search_of_every_container_keeps_hostile_text_as_text() {
     let shown: Vec<String> = hits(b).into_iter().map(|(_, _, t)| t).collect();
     assert_eq!(shown, HOSTILE);
     let shape = b.js("return {
-        images: document.images.length, scripts: document.scripts.length,
+        images: document.images.length, scripts: [...document.scripts].map(s => s.getAttribute('src')).join(' '),
         links: document.querySelectorAll('#hits a').length,
         spans: document.querySelectorAll('#hits span.text *').length };");
     assert_eq!(
         shape,
-        json!({"images": 0, "scripts": 1, "links": 6, "spans": 0})
+        json!({"images": 0, "scripts": "/assets/common.js /assets/search.js", "links": 6, "spans": 0})
     );
     // A hostile container name in the URL: refused, said as text, kept in the field as text.
     let name = "<img src=x onerror=alert(4)>";

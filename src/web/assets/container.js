@@ -8,13 +8,6 @@ const api = "/api/containers/" + encodeURIComponent(name);
 let stream = null;
 let end = null;
 
-function el(tag, attrs, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function params() {
   const form = document.getElementById("query");
   const p = new URLSearchParams();

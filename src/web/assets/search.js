@@ -6,13 +6,6 @@
 const FIELDS = ["q", "since", "until", "containers"];
 let pending = null;
 
-function el(tag, attrs, text) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs || {})) e.setAttribute(k, v);
-  if (text !== undefined) e.textContent = text;
-  return e;
-}
-
 function params() {
   const form = document.getElementById("query");
   const p = new URLSearchParams();
@@ -58,13 +51,6 @@ function hit(l) {
   li.appendChild(text);
   li.dataset.at = at;
   return li;
-}
-
-function bytes(n) {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
-  return (i === 0 ? n.toFixed(0) : n.toFixed(1)) + " " + units[i];
 }
 
 function describe(d) {

@@ -112,6 +112,8 @@ async fn names_that_are_not_in_the_table_get_404_whatever_they_hold() {
         "/api/containers/nope/lines",
         long.as_str(),
         "/nothing",
+        "/assets/nope.js",
+        "/assets/..%2Fapp.css",
     ] {
         let (status, headers, _) = get(&web, path).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
@@ -152,13 +154,14 @@ async fn every_answer_carries_a_strict_policy_and_pages_hold_no_inline_script() 
     }
     for asset in [
         "/assets/app.css",
+        "/assets/common.js",
         "/assets/overview.js",
         "/assets/container.js",
         "/assets/search.js",
     ] {
         assert_eq!(get(&web, asset).await.0, StatusCode::OK, "{asset}");
     }
-    for js in [OVERVIEW_JS, CONTAINER_JS, SEARCH_JS] {
+    for js in [OVERVIEW_JS, CONTAINER_JS, SEARCH_JS, COMMON_JS] {
         assert!(
             !js.contains("innerHTML") && !js.contains("eval("),
             "text is never parsed as HTML"
